@@ -1,0 +1,41 @@
+//! `stripe_stores`: one marketplace store per connected account (and livemode).
+
+use sea_orm::entity::prelude::*;
+
+/// A seller's store.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "stripe_stores")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub pk: i64,
+    /// The store key: the connected account id, or `platform`.
+    pub id: String,
+    pub livemode: bool,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: Option<String>,
+    pub address: Option<Json>,
+    pub currency: Option<String>,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    /// `onboarding`, `active`, `restricted` or `disconnected`.
+    pub status: String,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    pub details_submitted: bool,
+    pub capabilities: Option<Json>,
+    pub pages: Option<Json>,
+    pub payment_settings: Option<Json>,
+    /// Version guard: the account's version (see DESIGN.md, "Ordering and duplicates").
+    pub version: i64,
+    /// Tie-break of the event that set `version`.
+    pub version_event: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

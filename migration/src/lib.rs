@@ -1,0 +1,17 @@
+//! Database migrations, written once for SQLite and PostgreSQL.
+//!
+//! The service runs them at start-up and through `payments migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_tables;
+
+/// Every migration of the service, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_tables::Migration)]
+    }
+}

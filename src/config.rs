@@ -1,0 +1,335 @@
+//! Layered, typed configuration.
+//!
+//! Lowest first: the built-in `config/default.toml` < `config/default.toml` on disk <
+//! `config/$APP_ENV.toml` < `.env` < environment variables (upper-case key names).
+//! Secrets are [`SecretString`]s, so they never show in logs or `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const KEYS: &[&str] = &[
+    "app_env",
+    "bind_addr",
+    "database_url",
+    "data_dir",
+    "database_max_connections",
+    "database_acquire_timeout_secs",
+    "stripe_webhook_secret",
+    "stripe_api_key",
+    "admin_token",
+    "webhook_tolerance_secs",
+    "max_body_bytes",
+    "log_format",
+];
+
+/// Why the configuration cannot be used. Each message is one line an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("{0} must be set when APP_ENV=production")]
+    MissingInProduction(&'static str),
+    #[error("cannot keep the development webhook secret in {path}: {source}")]
+    SecretFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// `development` (the default) or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Text,
+    Json,
+}
+
+/// The settings as read from the layers, before defaults that need I/O are filled in.
+#[derive(Debug, Deserialize)]
+struct RawSettings {
+    app_env: AppEnv,
+    bind_addr: SocketAddr,
+    database_url: SecretString,
+    data_dir: PathBuf,
+    database_max_connections: u32,
+    database_acquire_timeout_secs: u64,
+    stripe_webhook_secret: SecretString,
+    stripe_api_key: SecretString,
+    admin_token: SecretString,
+    webhook_tolerance_secs: i64,
+    max_body_bytes: u64,
+    log_format: LogFormat,
+}
+
+/// The service's settings, complete and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub bind_addr: SocketAddr,
+    /// May hold a password: never log it.
+    pub database_url: SecretString,
+    pub data_dir: PathBuf,
+    pub database_max_connections: u32,
+    pub database_acquire_timeout_secs: u64,
+    /// Every accepted webhook signing secret.
+    pub webhook_secrets: Vec<SecretString>,
+    /// Where the secret came from, for the start-up message.
+    pub webhook_secret_source: SecretSource,
+    pub stripe_api_key: Option<SecretString>,
+    pub admin_token: Option<SecretString>,
+    pub webhook_tolerance_secs: i64,
+    pub max_body_bytes: u64,
+    pub log_format: LogFormat,
+}
+
+/// Where the webhook secrets came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Configured,
+    /// Generated for development and kept in `<data_dir>/webhook_secret`.
+    DevelopmentFile,
+}
+
+impl Settings {
+    /// Loads every layer from the working directory and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        // `.env` fills in only variables the environment does not already set.
+        let _ = dotenvy::dotenv();
+        let app_env = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
+        let figment = Figment::new()
+            .merge(Toml::string(DEFAULTS))
+            .merge(Toml::file("config/default.toml"))
+            .merge(Toml::file(format!(
+                "config/{}.toml",
+                app_env.to_lowercase()
+            )))
+            .merge(Env::raw().filter(|key| KEYS.iter().any(|k| key == *k)));
+        Self::from_figment(figment)
+    }
+
+    /// Builds settings from explicit layers (tests use this with their own values).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawSettings = figment
+            .extract()
+            .map_err(|err| ConfigError::Invalid(one_line(&err)))?;
+        Self::complete(raw)
+    }
+
+    /// The built-in defaults, for callers that layer their own values on top.
+    pub fn defaults() -> Figment {
+        Figment::new().merge(Toml::string(DEFAULTS))
+    }
+
+    fn complete(raw: RawSettings) -> Result<Self, ConfigError> {
+        let production = raw.app_env == AppEnv::Production;
+        let mut webhook_secrets = split_secrets(&raw.stripe_webhook_secret);
+        let mut webhook_secret_source = SecretSource::Configured;
+        if webhook_secrets.is_empty() {
+            if production {
+                return Err(ConfigError::MissingInProduction("STRIPE_WEBHOOK_SECRET"));
+            }
+            webhook_secrets = vec![development_secret(&raw.data_dir)?];
+            webhook_secret_source = SecretSource::DevelopmentFile;
+        }
+        let admin_token = non_empty(raw.admin_token);
+        if production && admin_token.is_none() {
+            return Err(ConfigError::MissingInProduction("ADMIN_TOKEN"));
+        }
+        if raw.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "MAX_BODY_BYTES must be positive".into(),
+            ));
+        }
+        Ok(Self {
+            app_env: raw.app_env,
+            bind_addr: raw.bind_addr,
+            database_url: raw.database_url,
+            data_dir: raw.data_dir,
+            database_max_connections: raw.database_max_connections.max(1),
+            database_acquire_timeout_secs: raw.database_acquire_timeout_secs.max(1),
+            webhook_secrets,
+            webhook_secret_source,
+            stripe_api_key: non_empty(raw.stripe_api_key),
+            admin_token,
+            webhook_tolerance_secs: raw.webhook_tolerance_secs,
+            max_body_bytes: raw.max_body_bytes,
+            log_format: raw.log_format,
+        })
+    }
+
+    /// Whether logs are JSON lines.
+    pub fn json_logs(&self) -> bool {
+        match self.log_format {
+            LogFormat::Json => true,
+            LogFormat::Text => false,
+            LogFormat::Auto => self.app_env == AppEnv::Production,
+        }
+    }
+
+    /// The database URL, with the SQLite default filled in.
+    pub fn database_url(&self) -> String {
+        let url = self.database_url.expose_secret().trim();
+        if url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("payments.db").display()
+            )
+        } else {
+            url.to_owned()
+        }
+    }
+}
+
+fn split_secrets(list: &SecretString) -> Vec<SecretString> {
+    list.expose_secret()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::from(s.to_owned()))
+        .collect()
+}
+
+fn non_empty(secret: SecretString) -> Option<SecretString> {
+    (!secret.expose_secret().trim().is_empty()).then_some(secret)
+}
+
+/// Path of the generated development webhook secret.
+pub fn development_secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("webhook_secret")
+}
+
+/// Reads the development secret, generating and keeping one on first use.
+fn development_secret(data_dir: &Path) -> Result<SecretString, ConfigError> {
+    let path = development_secret_path(data_dir);
+    let io_err = |source| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if !existing.is_empty() {
+            return Ok(SecretString::from(existing.to_owned()));
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    let secret = generate_secret();
+    write_private(&path, secret.expose_secret()).map_err(io_err)?;
+    Ok(secret)
+}
+
+fn generate_secret() -> SecretString {
+    use rand::Rng;
+    let suffix: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    SecretString::from(format!("whsec_{suffix}"))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+fn one_line(err: &figment::Error) -> String {
+    err.to_string().replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut figment = Settings::defaults();
+        for (key, value) in pairs {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn production_without_webhook_secret_names_the_variable() {
+        let err = with(&[("app_env", "production"), ("admin_token", "t")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "STRIPE_WEBHOOK_SECRET must be set when APP_ENV=production"
+        );
+    }
+
+    #[test]
+    fn production_without_admin_token_names_the_variable() {
+        let err = with(&[
+            ("app_env", "production"),
+            ("stripe_webhook_secret", "whsec_a"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ADMIN_TOKEN must be set when APP_ENV=production"
+        );
+    }
+
+    #[test]
+    fn secret_list_is_split_and_hidden_from_debug() {
+        let settings = with(&[
+            ("stripe_webhook_secret", "whsec_one, whsec_two,"),
+            ("admin_token", "tok_hidden"),
+        ])
+        .unwrap();
+        assert_eq!(settings.webhook_secrets.len(), 2);
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("whsec_one") && !debug.contains("tok_hidden"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("payments-cfg-{}", std::process::id()));
+        let data_dir = dir.to_str().unwrap();
+        let first = with(&[("data_dir", data_dir)]).unwrap();
+        let second = with(&[("data_dir", data_dir)]).unwrap();
+        assert_eq!(first.webhook_secret_source, SecretSource::DevelopmentFile);
+        let (a, b) = (&first.webhook_secrets[0], &second.webhook_secrets[0]);
+        assert!(a.expose_secret().starts_with("whsec_"));
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn empty_database_url_defaults_to_sqlite_in_the_data_dir() {
+        let settings = with(&[("stripe_webhook_secret", "whsec_a"), ("data_dir", "var")]).unwrap();
+        assert_eq!(settings.database_url(), "sqlite://var/payments.db?mode=rwc");
+    }
+}

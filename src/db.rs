@@ -1,0 +1,65 @@
+//! Opening the database and running migrations, the same way on SQLite and PostgreSQL.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+use crate::config::Settings;
+
+/// Connects to the configured database, creating the SQLite folder if needed.
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        create_sqlite_folder(&url).map_err(|err| DbErr::Custom(err.to_string()))?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(settings.database_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(settings.database_acquire_timeout_secs))
+        .acquire_timeout(Duration::from_secs(settings.database_acquire_timeout_secs))
+        // sqlx logs every statement at INFO otherwise.
+        .sqlx_logging(false)
+        // WAL lets readers run beside the single writer; the busy timeout makes concurrent
+        // writers queue instead of failing with SQLITE_BUSY.
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Whether the database answers and every migration is applied: `Err` names the failing check.
+pub async fn readiness(db: &DatabaseConnection) -> Result<(), &'static str> {
+    db.execute_unprepared("SELECT 1")
+        .await
+        .map_err(|_| "database")?;
+    match Migrator::get_pending_migrations(db).await {
+        Ok(pending) if pending.is_empty() => Ok(()),
+        _ => Err("migrations"),
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> std::io::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,86 @@
+//! Bearer-token authentication of the admin routes.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use tracing::warn;
+use warp::{Filter, Rejection};
+
+use super::{AppState, with_state};
+use crate::config::{AppEnv, Settings};
+use crate::error::ApiError;
+
+/// Who may call the admin API.
+#[derive(Debug)]
+pub enum AdminAuth {
+    /// Requests must carry `Authorization: Bearer <token>`.
+    Token(SecretString),
+    /// Development without a token, listening on loopback only: open to this machine.
+    OpenOnLoopback,
+    /// No token and not safe to open: every admin request is refused.
+    Closed,
+}
+
+impl AdminAuth {
+    pub fn from_settings(settings: &Settings) -> Self {
+        match &settings.admin_token {
+            Some(token) => Self::Token(token.clone()),
+            None if settings.app_env == AppEnv::Development
+                && settings.bind_addr.ip().is_loopback() =>
+            {
+                Self::OpenOnLoopback
+            }
+            None => Self::Closed,
+        }
+    }
+
+    /// Checks an `Authorization` header value, comparing the token in constant time.
+    pub fn allows(&self, authorization: Option<&str>) -> bool {
+        match self {
+            Self::OpenOnLoopback => true,
+            Self::Closed => false,
+            Self::Token(token) => authorization
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .is_some_and(|presented| {
+                    bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
+                }),
+        }
+    }
+}
+
+/// Passes requests the admin auth allows; refuses the rest with `401 unauthorized`.
+/// The presented token is never logged.
+pub fn require(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>,), Error = Rejection> + Clone {
+    with_state(state)
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::path::full())
+        .and_then(
+            |state: Arc<AppState>, authorization: Option<String>, path: warp::path::FullPath| async move {
+                if state.admin.allows(authorization.as_deref()) {
+                    Ok(state)
+                } else {
+                    warn!(path = path.as_str(), with_credentials = authorization.is_some(), "admin request refused");
+                    Err(warp::reject::custom(ApiError::unauthorized()))
+                }
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_must_match_exactly() {
+        let auth = AdminAuth::Token(SecretString::from("s3cret".to_owned()));
+        assert!(auth.allows(Some("Bearer s3cret")));
+        assert!(!auth.allows(Some("Bearer s3cre")));
+        assert!(!auth.allows(Some("Bearer s3cret ")));
+        assert!(!auth.allows(Some("s3cret")));
+        assert!(!auth.allows(None));
+        assert!(!AdminAuth::Closed.allows(Some("Bearer s3cret")));
+    }
+}

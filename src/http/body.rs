@@ -1,0 +1,51 @@
+//! Reading a request body under a byte cap.
+//!
+//! warp's `content_length_limit` only reads the header (and answers 411 without one), so
+//! the cap is enforced on the bytes actually read: a chunked or lying client cannot make
+//! the service buffer more than the cap.
+
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
+use warp::http::{HeaderMap, StatusCode, header};
+
+use crate::error::ApiError;
+
+/// Reads the whole body, refusing it with `413 payload_too_large` past `cap` bytes.
+pub async fn read_capped<S, B>(headers: &HeaderMap, body: S, cap: u64) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > cap) {
+        return Err(too_large(cap));
+    }
+    let mut buffer = Vec::with_capacity(declared.unwrap_or(0).min(cap) as usize);
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|_| {
+            ApiError::bad_request("invalid_request", "the request body could not be read")
+        })?;
+        if (buffer.len() + chunk.remaining()) as u64 > cap {
+            return Err(too_large(cap));
+        }
+        while chunk.has_remaining() {
+            let bytes = chunk.chunk();
+            let n = bytes.len();
+            buffer.extend_from_slice(bytes);
+            chunk.advance(n);
+        }
+    }
+    Ok(buffer)
+}
+
+fn too_large(cap: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {cap} bytes"),
+    )
+}

@@ -1,0 +1,123 @@
+//! `POST /webhooks/stripe`: verify, parse, store, acknowledge.
+//!
+//! The order is fixed: size cap, signature (on the raw bytes), envelope, then one insert.
+//! No 2xx is sent before the row is committed; a database failure answers 503 so Stripe
+//! retries, and a duplicate event id answers 200 without changing anything.
+
+use std::sync::Arc;
+
+use bytes::Buf;
+use futures_util::Stream;
+use serde::Serialize;
+use tracing::{info, warn};
+use warp::http::{HeaderMap, StatusCode, header};
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+use super::{AppState, body, with_state};
+use crate::error::ApiError;
+use crate::inbox::{self, Stored};
+use crate::stripe::envelope::Envelope;
+
+#[derive(Serialize)]
+struct Receipt<'a> {
+    received: bool,
+    duplicate: bool,
+    id: &'a str,
+}
+
+pub fn route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("webhooks" / "stripe")
+        .and(warp::post())
+        .and(with_state(state))
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(receive)
+}
+
+async fn receive<S, B>(state: Arc<AppState>, headers: HeaderMap, body: S) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    match accept(&state, &headers, body).await {
+        Ok(reply) => reply,
+        Err(err) => {
+            if err.status.is_client_error() {
+                warn!(code = err.code, reason = %err.message, "webhook rejected");
+            }
+            err.into_response()
+        }
+    }
+}
+
+async fn accept<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let payload = body::read_capped(headers, body, state.max_body_bytes).await?;
+    check_content_type(headers)?;
+    let signature = match headers.get("stripe-signature") {
+        None => "",
+        Some(value) => value.to_str().map_err(|_| {
+            ApiError::bad_request(
+                "malformed_signature",
+                "the Stripe-Signature header is not ASCII",
+            )
+        })?,
+    };
+    state
+        .verifier
+        .verify(&payload, signature, chrono::Utc::now().timestamp())
+        .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+    let envelope = Envelope::parse(&payload)
+        .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+    // The envelope parsed, so the bytes are valid UTF-8: this never copies lossily.
+    let payload = String::from_utf8(payload)
+        .map_err(|_| ApiError::bad_request("invalid_payload", "the body is not UTF-8"))?;
+    let stored = inbox::store(&state.db, &envelope, payload).await.map_err(|err| {
+        warn!(event_id = %envelope.id, error = %err, "webhook not stored: database unavailable");
+        ApiError::unavailable()
+    })?;
+    let duplicate = stored == Stored::Duplicate;
+    info!(
+        event_id = %envelope.id,
+        event_type = %envelope.event_type,
+        account = %envelope.store_key,
+        duplicate,
+        "webhook accepted"
+    );
+    let receipt = Receipt {
+        received: true,
+        duplicate,
+        id: &envelope.id,
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK).into_response())
+}
+
+/// Stripe sends `application/json; charset=utf-8`; a body declared as anything else is
+/// refused. A missing header is tolerated (hand-written `curl` calls).
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media_type = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be sent as application/json",
+        ))
+    }
+}

@@ -1,0 +1,22 @@
+//! `payments`: turns Stripe Connect webhooks into live marketplace stores.
+//!
+//! Modules and what each owns:
+//! - [`config`]: layered, typed settings (`config/*.toml` < `.env` < environment).
+//! - [`telemetry`]: log output (text or JSON lines).
+//! - [`db`]: connecting to SQLite or PostgreSQL and running migrations.
+//! - [`stripe`]: signature verification, the event envelope, sample events.
+//! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept.
+//! - [`http`]: the routes (webhook receiver, health, admin) and JSON errors ([`error`]).
+//! - [`startup`]: building the service on a listener and running it until shutdown.
+//! - [`cli`] and [`trigger`]: the command line, including `payments trigger`.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod inbox;
+pub mod startup;
+pub mod stripe;
+pub mod telemetry;
+pub mod trigger;

@@ -1,0 +1,48 @@
+//! The `payments` binary: parse the command line, load the configuration, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use payments::cli::{Cli, Command};
+use payments::config::Settings;
+use payments::startup::{self, Application};
+use payments::{db, telemetry, trigger};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Trigger(args) => trigger::run(&args).await.map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("payments: {err:#}");
+        ExitCode::FAILURE
+    })
+}
+
+async fn serve() -> anyhow::Result<ExitCode> {
+    let settings = Settings::load()?;
+    telemetry::init(settings.json_logs());
+    let app = Application::build(&settings).await?;
+    startup::announce(&settings, app.local_addr()?);
+    app.run_until(startup::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate() -> anyhow::Result<ExitCode> {
+    let settings = Settings::load()?;
+    telemetry::init(settings.json_logs());
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    db.close().await?;
+    println!("migrations applied");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,100 @@
+//! Building and running the service: the one entry point the binary and the tests share.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::config::{SecretSource, Settings};
+use crate::db;
+use crate::http::{self, AdminAuth, AppState};
+
+/// A service bound to its listener with its database migrated, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    /// Connects and migrates the database, then binds `settings.bind_addr` (port 0 picks a
+    /// free port, as the tests do).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = db::connect(settings).await?;
+        db::migrate(&db).await?;
+        let listener = TcpListener::bind(settings.bind_addr).await?;
+        Ok(Self::with_parts(settings, db, listener))
+    }
+
+    /// Assembles the service from an open database and a bound listener.
+    pub fn with_parts(settings: &Settings, db: DatabaseConnection, listener: TcpListener) -> Self {
+        let state = Arc::new(AppState::new(settings, db));
+        Self { listener, state }
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the
+    /// database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let Self { listener, state } = self;
+        warp::serve(http::routes(state.clone()))
+            .incoming(listener)
+            .graceful(shutdown)
+            .run()
+            .await;
+        info!("http server stopped; closing the database");
+        if let Err(err) = state.db.clone().close().await {
+            warn!(error = %err, "closing the database failed");
+        }
+    }
+}
+
+/// Logs what an operator needs at start-up; prints the development secret once.
+pub fn announce(settings: &Settings, addr: SocketAddr) {
+    info!(%addr, env = ?settings.app_env, "payments listening");
+    if settings.webhook_secret_source == SecretSource::DevelopmentFile {
+        use secrecy::ExposeSecret;
+        // Printed, not logged: it is a development secret the user must copy.
+        println!(
+            "development webhook secret (kept in {}): {}",
+            crate::config::development_secret_path(&settings.data_dir).display(),
+            settings.webhook_secrets[0].expose_secret()
+        );
+    }
+    match AdminAuth::from_settings(settings) {
+        AdminAuth::OpenOnLoopback => {
+            warn!("ADMIN_TOKEN is not set: the admin API is open to this machine (loopback only)")
+        }
+        AdminAuth::Closed => warn!("ADMIN_TOKEN is not set: the admin API answers 401"),
+        AdminAuth::Token(_) => {}
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    info!("shutdown signal received");
+}

@@ -1,0 +1,226 @@
+//! Lenient parsing of a Stripe event envelope.
+//!
+//! Payloads differ between endpoints (each has its own `api_version`), so only what the
+//! service needs is read and everything else is ignored. The raw bytes, not this parse,
+//! are what gets stored.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Store key of events that belong to the platform itself rather than a connected account.
+pub const PLATFORM_STORE: &str = "platform";
+
+/// Why a body is not an event the service accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("the body is not a Stripe event: {0}")]
+    Invalid(String),
+    #[error(
+        "thin (v2) event notifications are not supported: configure the endpoint to send \
+         snapshot events (payload style \"snapshot\")"
+    )]
+    ThinEvent,
+}
+
+impl EnvelopeError {
+    /// The stable error code of the HTTP API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_payload",
+            Self::ThinEvent => "unsupported_event_format",
+        }
+    }
+}
+
+/// The envelope fields the service keeps beside the raw payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub id: String,
+    pub event_type: String,
+    pub account: Option<String>,
+    pub livemode: bool,
+    pub api_version: Option<String>,
+    pub created: i64,
+    /// `data.object.id`, when the object has one.
+    pub object_id: Option<String>,
+    /// Which store the event belongs to; see [`Envelope::parse`].
+    pub store_key: String,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    id: Option<serde_json::Value>,
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(rename = "type")]
+    event_type: Option<serde_json::Value>,
+    account: Option<String>,
+    livemode: Option<bool>,
+    api_version: Option<String>,
+    created: Option<i64>,
+    #[serde(borrow)]
+    data: Option<RawData<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawData<'a> {
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+}
+
+/// The parts of `data.object` that decide the store key and name the object.
+#[derive(Deserialize, Default)]
+struct ObjectRefs {
+    id: Option<serde_json::Value>,
+    transfer_data: Option<TransferData>,
+    on_behalf_of: Option<IdOrObject>,
+}
+
+#[derive(Deserialize)]
+struct TransferData {
+    destination: Option<IdOrObject>,
+}
+
+/// An expandable field: an id string, or the expanded object carrying an `id`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdOrObject {
+    Id(String),
+    Object { id: String },
+    Other(serde::de::IgnoredAny),
+}
+
+impl IdOrObject {
+    fn id(self) -> Option<String> {
+        match self {
+            Self::Id(id) | Self::Object { id } => Some(id),
+            Self::Other(_) => None,
+        }
+    }
+}
+
+impl Envelope {
+    /// Parses `body`. The store key is `account` for Connect events; else, for a platform
+    /// event about a payment, the seller named by `transfer_data.destination` or
+    /// `on_behalf_of`; else [`PLATFORM_STORE`].
+    pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+        let raw: RawEnvelope<'_> = serde_json::from_slice(body)
+            .map_err(|err| EnvelopeError::Invalid(format!("not a JSON object: {err}")))?;
+        let object_kind = raw
+            .object
+            .and_then(|o| serde_json::from_str::<&str>(o.get()).ok());
+        if object_kind.is_some_and(|kind| kind.starts_with("v2.")) {
+            return Err(EnvelopeError::ThinEvent);
+        }
+        let id = non_empty_string(raw.id, "id")?;
+        let event_type = non_empty_string(raw.event_type, "type")?;
+        let object = raw
+            .data
+            .and_then(|data| data.object)
+            .filter(|object| object.get().starts_with('{'))
+            .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
+        let refs: ObjectRefs = serde_json::from_str(object.get()).unwrap_or_default();
+        let account = raw.account.filter(|account| !account.is_empty());
+        let store_key = account
+            .clone()
+            .or_else(|| refs.transfer_data.and_then(|t| t.destination?.id()))
+            .or_else(|| refs.on_behalf_of.and_then(IdOrObject::id))
+            .unwrap_or_else(|| PLATFORM_STORE.to_owned());
+        Ok(Self {
+            id,
+            event_type,
+            account,
+            livemode: raw.livemode.unwrap_or(false),
+            api_version: raw.api_version,
+            created: raw.created.unwrap_or(0),
+            object_id: refs.id.and_then(|id| id.as_str().map(str::to_owned)),
+            store_key,
+        })
+    }
+}
+
+fn non_empty_string(
+    value: Option<serde_json::Value>,
+    field: &str,
+) -> Result<String, EnvelopeError> {
+    match value {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
+        _ => Err(EnvelopeError::Invalid(format!(
+            "`{field}` must be a non-empty string"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_event_is_keyed_by_its_account() {
+        let body = br#"{"id":"evt_1","type":"charge.succeeded","account":"acct_1","created":5,
+            "livemode":true,"data":{"object":{"id":"ch_1","transfer_data":{"destination":"acct_2"}}}}"#;
+        let envelope = Envelope::parse(body).unwrap();
+        assert_eq!(envelope.store_key, "acct_1");
+        assert_eq!(envelope.object_id.as_deref(), Some("ch_1"));
+        assert!(envelope.livemode);
+        assert_eq!(envelope.created, 5);
+    }
+
+    #[test]
+    fn destination_charge_is_keyed_by_its_seller() {
+        let body = br#"{"id":"evt_1","type":"charge.succeeded",
+            "data":{"object":{"id":"ch_1","transfer_data":{"destination":"acct_2"}}}}"#;
+        assert_eq!(Envelope::parse(body).unwrap().store_key, "acct_2");
+        let expanded = br#"{"id":"evt_1","type":"charge.succeeded",
+            "data":{"object":{"transfer_data":{"destination":{"id":"acct_3"}}}}}"#;
+        assert_eq!(Envelope::parse(expanded).unwrap().store_key, "acct_3");
+        let obo = br#"{"id":"evt_1","type":"payment_intent.created",
+            "data":{"object":{"transfer_data":null,"on_behalf_of":"acct_4"}}}"#;
+        assert_eq!(Envelope::parse(obo).unwrap().store_key, "acct_4");
+    }
+
+    #[test]
+    fn platform_event_without_seller_goes_to_the_platform_store() {
+        let body = br#"{"id":"evt_1","type":"customer.created","data":{"object":{"id":"cus_1"}}}"#;
+        assert_eq!(Envelope::parse(body).unwrap().store_key, PLATFORM_STORE);
+    }
+
+    #[test]
+    fn bodies_that_are_not_events_are_invalid() {
+        for body in [
+            &b"[]"[..],
+            b"\"evt\"",
+            b"{}",
+            b"{\"id\":1,\"type\":\"x\",\"data\":{\"object\":{}}}",
+            b"{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{}}",
+            b"{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{\"object\":[]}}",
+            b"\xff\xfe",
+            b"{\"id\":\"evt_1\"",
+        ] {
+            let err = Envelope::parse(body).unwrap_err();
+            assert_eq!(
+                err.code(),
+                "invalid_payload",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn thin_event_is_refused_as_unsupported() {
+        let body = br#"{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
+            "related_object":{"id":"mtr_1"}}"#;
+        assert_eq!(Envelope::parse(body), Err(EnvelopeError::ThinEvent));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflow() {
+        let mut body = String::from(r#"{"id":"evt_1","type":"x","data":{"object":{"a":"#);
+        body.push_str(&"[".repeat(100_000));
+        assert_eq!(
+            Envelope::parse(body.as_bytes()).unwrap_err().code(),
+            "invalid_payload"
+        );
+    }
+}

@@ -84,13 +84,13 @@ fn parse_filter(params: &HashMap<String, String>) -> Result<LogFilter, ApiError>
         return Err(ApiError::invalid_param(unknown, "unknown parameter"));
     }
     let status = params.get("status").cloned();
-    if let Some(status) = &status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::invalid_param(
-                "status",
-                &format!("must be one of {}", STATUSES.join(", ")),
-            ));
-        }
+    if let Some(status) = &status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::invalid_param(
+            "status",
+            &format!("must be one of {}", STATUSES.join(", ")),
+        ));
     }
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,

@@ -59,7 +59,6 @@ where
     B: Buf,
 {
     let payload = body::read_capped(headers, body, state.max_body_bytes).await?;
-    check_content_type(headers)?;
     let signature = match headers.get("stripe-signature") {
         None => "",
         Some(value) => value.to_str().map_err(|_| {
@@ -73,6 +72,7 @@ where
         .verifier
         .verify(&payload, signature, chrono::Utc::now().timestamp())
         .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+    check_content_type(headers)?;
     let envelope = Envelope::parse(&payload)
         .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
     // The envelope parsed, so the bytes are valid UTF-8: this never copies lossily.
@@ -99,7 +99,8 @@ where
 }
 
 /// Stripe sends `application/json; charset=utf-8`; a body declared as anything else is
-/// refused. A missing header is tolerated (hand-written `curl` calls).
+/// refused. A missing header is tolerated (hand-written `curl` calls). Checked after the
+/// signature, so an unsigned request always learns about its signature first.
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());

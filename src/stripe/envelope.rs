@@ -54,10 +54,11 @@ struct RawEnvelope<'a> {
     object: Option<&'a RawValue>,
     #[serde(rename = "type")]
     event_type: Option<serde_json::Value>,
-    account: Option<String>,
-    livemode: Option<bool>,
-    api_version: Option<String>,
-    created: Option<i64>,
+    // Typed leniently: a field of an unexpected type is treated as absent.
+    account: Option<serde_json::Value>,
+    livemode: Option<serde_json::Value>,
+    api_version: Option<serde_json::Value>,
+    created: Option<serde_json::Value>,
     #[serde(borrow)]
     data: Option<RawData<'a>>,
 }
@@ -120,7 +121,7 @@ impl Envelope {
             .filter(|object| object.get().starts_with('{'))
             .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
         let refs: ObjectRefs = serde_json::from_str(object.get()).unwrap_or_default();
-        let account = raw.account.filter(|account| !account.is_empty());
+        let account = as_string(raw.account).filter(|account| !account.is_empty());
         let store_key = account
             .clone()
             .or_else(|| refs.transfer_data.and_then(|t| t.destination?.id()))
@@ -130,12 +131,19 @@ impl Envelope {
             id,
             event_type,
             account,
-            livemode: raw.livemode.unwrap_or(false),
-            api_version: raw.api_version,
-            created: raw.created.unwrap_or(0),
+            livemode: raw.livemode.and_then(|v| v.as_bool()).unwrap_or(false),
+            api_version: as_string(raw.api_version),
+            created: raw.created.and_then(|v| v.as_i64()).unwrap_or(0),
             object_id: refs.id.and_then(|id| id.as_str().map(str::to_owned)),
             store_key,
         })
+    }
+}
+
+fn as_string(value: Option<serde_json::Value>) -> Option<String> {
+    match value {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
     }
 }
 
@@ -210,7 +218,7 @@ mod tests {
     #[test]
     fn thin_event_is_refused_as_unsupported() {
         let body = br#"{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
-            "related_object":{"id":"mtr_1"}}"#;
+            "created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_1"}}"#;
         assert_eq!(Envelope::parse(body), Err(EnvelopeError::ThinEvent));
     }
 

@@ -1,0 +1,271 @@
+//! The real `payments` binary, used as the README tells a new user to use it.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+
+use crate::helpers::{fresh_database_url, postgres_url, temp_dir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payments");
+/// Configuration keys a developer's shell might set; each test states its own.
+const CONFIG_VARS: &[&str] = &[
+    "APP_ENV",
+    "BIND_ADDR",
+    "DATABASE_URL",
+    "DATA_DIR",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_KEY",
+    "ADMIN_TOKEN",
+    "LOG_FORMAT",
+    "TRIGGER_SECRET",
+];
+
+fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(cwd);
+    for var in CONFIG_VARS {
+        command.env_remove(var);
+    }
+    command.env("RUST_LOG", "info");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until the server answers `/health`, or panics with its output.
+async fn wait_until_healthy(port: u16, server: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!("server exited early with {status}");
+        }
+        let url = format!("http://127.0.0.1:{port}/health");
+        if client
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server not healthy after 30 s");
+}
+
+fn database_env(url: &str) -> Vec<(&'static str, String)> {
+    // On SQLite the default (`./data/payments.db` in the working directory) is exercised.
+    if postgres_url().is_some() {
+        vec![("DATABASE_URL", url.to_owned())]
+    } else {
+        Vec::new()
+    }
+}
+
+fn run(mut command: Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("binary runs")
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process did not exit within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn trigger_against_a_fresh_development_server_gets_200_and_sigterm_stops_it() {
+    let cwd = temp_dir();
+    let port = free_port();
+    let url = fresh_database_url().await;
+    let mut env = database_env(&url);
+    env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
+    let mut server = payments(&cwd, &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_healthy(port, &mut server).await;
+    assert!(
+        cwd.join("data/webhook_secret").exists(),
+        "development secret kept in ./data"
+    );
+
+    let mut trigger = payments(&cwd, &env);
+    trigger.args(["trigger", "charge.succeeded"]);
+    let output = run(trigger);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "trigger failed: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.lines().any(|line| line == "200"), "{stdout}");
+    assert!(stdout.contains("\"received\":true"), "{stdout}");
+
+    let db_url = if postgres_url().is_some() {
+        url
+    } else {
+        format!(
+            "sqlite://{}?mode=rw",
+            cwd.join("data/payments.db").display()
+        )
+    };
+    let db = Database::connect(db_url.as_str()).await.unwrap();
+    let stored = entity::webhook_event::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+
+    sigterm(&server);
+    let status = wait_exit(&mut server, Duration::from_secs(10)).await;
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn acknowledged_event_survives_sigkill_and_restart() {
+    let cwd = temp_dir();
+    let port = free_port();
+    let url = fresh_database_url().await;
+    let secret = "whsec_kill_test_secret".to_owned();
+    let admin = "kill-test-admin-token".to_owned();
+    let mut env = database_env(&url);
+    env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
+    env.push(("STRIPE_WEBHOOK_SECRET", format!("whsec_other,{secret}")));
+    env.push(("ADMIN_TOKEN", admin.clone()));
+    let log_path = cwd.join("server.log");
+    let spawn = |env: &[(&str, String)]| {
+        let log = std::fs::File::create(&log_path).unwrap();
+        payments(&cwd, env)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let mut server = spawn(&env);
+    wait_until_healthy(port, &mut server).await;
+    let mut trigger = payments(&cwd, &env);
+    trigger.args(["trigger", "customer.created", "--account", "acct_killtest"]);
+    let output = run(trigger);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut server = spawn(&env);
+    wait_until_healthy(port, &mut server).await;
+    let logs = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{port}/webhooks/stripe/logs?account=acct_killtest"
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = logs.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    assert!(output.contains("webhook accepted") || output.contains("payments listening"));
+    for secret in [&secret, &admin] {
+        assert!(
+            !output.contains(secret.as_str()),
+            "a secret leaked into the logs"
+        );
+    }
+}
+
+#[test]
+fn production_without_secrets_refuses_to_start_naming_the_variable() {
+    let cwd = temp_dir();
+    let base = [
+        ("APP_ENV", "production".to_owned()),
+        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
+    ];
+    let mut missing_secret = payments(&cwd, &base);
+    missing_secret.env("ADMIN_TOKEN", "t");
+    let output = run(missing_secret);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("STRIPE_WEBHOOK_SECRET"), "{stderr}");
+
+    let mut missing_token = payments(&cwd, &base);
+    missing_token.env("STRIPE_WEBHOOK_SECRET", "whsec_x");
+    let output = run(missing_token);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ADMIN_TOKEN") && !stderr.contains("whsec_x"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_command_applies_every_migration() {
+    let cwd = temp_dir();
+    let url = fresh_database_url().await;
+    let mut migrate = payments(&cwd, &[("DATABASE_URL", url.clone())]);
+    migrate.arg("migrate");
+    let output = run(migrate);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let db = Database::connect(url.as_str()).await.unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        <migration::Migrator as migration::MigratorTrait>::migrations().len()
+    );
+    for table in [
+        "stripe_webhook_events",
+        "stripe_stores",
+        "marketplace_customers",
+        "marketplace_products",
+        "marketplace_orders",
+    ] {
+        db.execute_unprepared(&format!("SELECT * FROM {table} LIMIT 1"))
+            .await
+            .unwrap();
+    }
+}

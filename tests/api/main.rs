@@ -1,0 +1,11 @@
+//! Integration tests: the real service over real HTTP, on SQLite by default and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod backend;
+mod binary;
+mod health;
+mod helpers;
+mod logs;
+mod outage;
+mod signature_vectors;
+mod webhook;

@@ -1,0 +1,275 @@
+//! `POST /webhooks/stripe`: acceptance, duplicates, and every rejection.
+
+use futures_util::stream;
+use serde_json::{Value, json};
+
+use crate::helpers::{event_id, fixture, fixture_event_names, now, sign_at, spawn_app};
+
+async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON error body");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    assert!(
+        body["error"]["message"].is_string(),
+        "error.message: {body}"
+    );
+    (status, code)
+}
+
+#[tokio::test]
+async fn every_fixture_event_is_accepted_and_stored_byte_exact() {
+    let app = spawn_app().await;
+    let names = fixture_event_names();
+    assert!(names.len() >= 15, "fixtures missing: {names:?}");
+    for name in &names {
+        let body = fixture(name);
+        let response = app.post_event(&body).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let receipt: Value = response.json().await.unwrap();
+        let id = event_id(&body);
+        assert_eq!(
+            receipt,
+            json!({"received": true, "duplicate": false, "id": id}),
+            "{name}"
+        );
+        let row = app.stored_event(&id).await.expect("row stored");
+        assert_eq!(
+            row.payload.as_bytes(),
+            &body[..],
+            "{name} stored byte-exact"
+        );
+        assert_eq!(row.status, "received");
+        assert_eq!(row.attempts, 0);
+        let envelope: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(row.event_type, envelope["type"].as_str().unwrap());
+        assert_eq!(row.created, envelope["created"].as_i64().unwrap());
+        assert_eq!(row.livemode, envelope["livemode"].as_bool().unwrap());
+        assert_eq!(row.account.as_deref(), envelope["account"].as_str());
+        assert_eq!(
+            row.object_id.as_deref(),
+            envelope["data"]["object"]["id"].as_str()
+        );
+    }
+    assert_eq!(app.event_count().await, names.len() as u64);
+}
+
+#[tokio::test]
+async fn connect_events_are_keyed_by_account_and_destination_charges_by_seller() {
+    let app = spawn_app().await;
+    let connect = fixture("charge.succeeded.json");
+    assert_eq!(app.post_event(&connect).await.status(), 200);
+    let row = app.stored_event(&event_id(&connect)).await.unwrap();
+    assert_eq!(row.store_key, "acct_1PgafTB7WZ01zgkW");
+
+    let mut platform: Value = serde_json::from_slice(&connect).unwrap();
+    platform.as_object_mut().unwrap().remove("account");
+    platform["id"] = json!("evt_destination_charge_1");
+    platform["data"]["object"]["transfer_data"] = json!({"destination": "acct_seller_2"});
+    let body = serde_json::to_vec(&platform).unwrap();
+    assert_eq!(app.post_event(&body).await.status(), 200);
+    let row = app.stored_event("evt_destination_charge_1").await.unwrap();
+    assert_eq!(row.store_key, "acct_seller_2");
+    assert_eq!(row.account, None);
+}
+
+#[tokio::test]
+async fn redelivery_is_answered_200_as_duplicate_and_stored_once() {
+    let app = spawn_app().await;
+    let body = fixture("customer.created.json");
+    assert_eq!(app.post_event(&body).await.status(), 200);
+    let before = app.stored_event(&event_id(&body)).await.unwrap();
+    // Stripe redelivers with the same id but a new timestamp and signature.
+    let redelivery = app
+        .post_with_signature(&body, Some(sign_at(&body, now() - 5)))
+        .await;
+    assert_eq!(redelivery.status(), 200);
+    let receipt: Value = redelivery.json().await.unwrap();
+    assert_eq!(receipt["duplicate"], json!(true));
+    assert_eq!(receipt["id"], json!(event_id(&body)));
+    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.stored_event(&event_id(&body)).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_copies_are_stored_once() {
+    let app = spawn_app().await;
+    let body = fixture("payment_intent.succeeded.json");
+    let requests = (0..20).map(|_| app.post_event(&body));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut new = 0;
+    for response in responses {
+        assert_eq!(response.status(), 200);
+        let receipt: Value = response.json().await.unwrap();
+        if receipt["duplicate"] == json!(false) {
+            new += 1;
+        }
+    }
+    assert_eq!(new, 1, "exactly one copy is the new one");
+    assert_eq!(app.event_count().await, 1);
+}
+
+#[tokio::test]
+async fn unknown_event_type_is_stored_and_answered_200() {
+    let app = spawn_app().await;
+    let body = br#"{"id":"evt_unknown_1","object":"event","type":"issuing_card.created","created":1721948000,"livemode":false,"data":{"object":{"id":"ic_1","object":"issuing.card"}}}"#;
+    assert_eq!(app.post_event(body).await.status(), 200);
+    let row = app.stored_event("evt_unknown_1").await.unwrap();
+    assert_eq!(row.event_type, "issuing_card.created");
+    assert_eq!(row.store_key, "platform");
+}
+
+#[tokio::test]
+async fn body_over_the_cap_is_rejected_with_413_before_anything_else() {
+    let app = spawn_app().await;
+    let mut body = fixture("charge.succeeded.json");
+    body.truncate(body.len() - 1);
+    body.extend(std::iter::repeat_n(b' ', 1024 * 1024));
+    body.push(b'}');
+    // Unsigned: the size is checked first.
+    let (status, code) = error_code(app.post_with_signature(&body, None).await).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_cap_is_rejected_with_413() {
+    let app = spawn_app().await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![b' '; 64 * 1024])).collect();
+    let response = app
+        .client
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("stripe-signature", sign_at(b"{}", now()))
+        .body(reqwest::Body::wrap_stream(stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn every_signature_failure_gets_its_code_and_stores_nothing() {
+    let app = spawn_app().await;
+    let body = fixture("charge.succeeded.json");
+    let valid = sign_at(&body, now());
+    let v1 = valid.split_once(",v1=").unwrap().1.to_owned();
+    let cases = [
+        (None, "missing_signature"),
+        (Some(String::new()), "missing_signature"),
+        (
+            Some("not a signature header".to_owned()),
+            "malformed_signature",
+        ),
+        (Some(format!("t={}", now())), "malformed_signature"),
+        (Some(format!("t={},v0={v1}", now())), "malformed_signature"),
+        (
+            Some(format!("t={},v1={}", now(), "0".repeat(64))),
+            "no_matching_signature",
+        ),
+        (
+            Some(format!("t={},v1={v1}", now() - 1)),
+            "no_matching_signature",
+        ),
+        (
+            Some(sign_at(&body, now() - 301)),
+            "timestamp_outside_tolerance",
+        ),
+    ];
+    for (header, expected) in cases {
+        let response = app.post_with_signature(&body, header.clone()).await;
+        let (status, code) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (400, expected),
+            "header {header:?}"
+        );
+    }
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    let (status, code) = error_code(app.post_with_signature(&tampered, Some(valid)).await).await;
+    assert_eq!((status, code.as_str()), (400, "no_matching_signature"));
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn future_timestamps_are_accepted_like_the_official_sdks() {
+    let app = spawn_app().await;
+    let body = fixture("price.created.json");
+    let response = app
+        .post_with_signature(&body, Some(sign_at(&body, now() + 3600)))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn signed_bodies_that_are_not_events_are_rejected_as_invalid_payload() {
+    let app = spawn_app().await;
+    let bodies: [&[u8]; 7] = [
+        b"[]",
+        b"\"evt_1\"",
+        b"{\"id\":\"evt_1\",\"type\":\"charge.succeeded\"}",
+        b"{\"id\":7,\"type\":\"charge.succeeded\",\"data\":{\"object\":{}}}",
+        b"{\"id\":\"evt_1\",\"data\":{\"object\":{}}}",
+        b"{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{\"object\":\"ch_1\"}}",
+        b"{\"id\":\"evt_1\",\"type\":",
+    ];
+    for body in bodies {
+        let (status, code) = error_code(app.post_event(body).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "invalid_payload"),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let invalid_utf8 = b"{\"id\":\"evt_\xff\",\"type\":\"x\",\"data\":{\"object\":{}}}";
+    let (status, code) = error_code(app.post_event(invalid_utf8).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_payload"));
+    let deep = format!(
+        "{{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{{\"object\":{}",
+        "{\"a\":".repeat(100_000)
+    );
+    let (status, code) = error_code(app.post_event(deep.as_bytes()).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_payload"));
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn thin_v2_notification_is_rejected_with_a_snapshot_hint() {
+    let app = spawn_app().await;
+    let body = br#"{"id":"evt_test_65R9Ijk8","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","livemode":false,"created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_123","type":"billing.meter","url":"/v1/billing/meters/mtr_123"}}"#;
+    let response = app.post_event(body).await;
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "unsupported_event_format");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("snapshot")
+    );
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn signed_body_with_a_non_json_content_type_is_refused_with_415() {
+    let app = spawn_app().await;
+    let body = fixture("product.created.json");
+    let response = app
+        .client
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("content-type", "text/plain")
+        .header("stripe-signature", app.sign(&body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
+    assert_eq!(app.event_count().await, 0);
+}

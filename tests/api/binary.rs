@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
-use crate::helpers::{fresh_database_url, postgres_url, temp_dir};
+use crate::helpers::{fresh_database_url, http_client, postgres_url, temp_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_payments");
 /// Configuration keys a developer's shell might set; each test states its own.
@@ -46,7 +46,7 @@ fn free_port() -> u16 {
 /// Waits until the server answers `/health`, or panics with its output.
 async fn wait_until_healthy(port: u16, server: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let client = reqwest::Client::new();
+    let client = http_client();
     while Instant::now() < deadline {
         if let Some(status) = server.try_wait().unwrap() {
             panic!("server exited early with {status}");
@@ -185,7 +185,7 @@ async fn acknowledged_event_survives_sigkill_and_restart() {
 
     let mut server = spawn(&env);
     wait_until_healthy(port, &mut server).await;
-    let logs = reqwest::Client::new()
+    let logs = http_client()
         .get(format!(
             "http://127.0.0.1:{port}/webhooks/stripe/logs?account=acct_killtest"
         ))

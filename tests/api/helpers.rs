@@ -92,6 +92,12 @@ pub fn test_settings(database_url: &str) -> figment::Figment {
         ))
 }
 
+/// An HTTP client (reqwest needs a TLS provider installed before its first client).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Starts the service on a fresh database.
 pub async fn spawn_app() -> TestApp {
     let url = fresh_database_url().await;
@@ -100,7 +106,6 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the service with explicit settings; `database_url` is where tests look.
 pub async fn spawn_app_with(figment: figment::Figment, database_url: &str) -> TestApp {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = Settings::from_figment(figment).expect("valid test settings");
     let app = Application::build(&settings).await.expect("service starts");
     let addr = app.local_addr().expect("bound");
@@ -114,7 +119,7 @@ pub async fn spawn_app_with(figment: figment::Figment, database_url: &str) -> Te
     TestApp {
         address: format!("http://{addr}"),
         db,
-        client: reqwest::Client::new(),
+        client: http_client(),
         shutdown: Some(tx),
         server: Some(server),
     }

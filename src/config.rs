@@ -6,11 +6,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::actors::ApplySettings;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const KEYS: &[&str] = &[
@@ -26,6 +29,11 @@ const KEYS: &[&str] = &[
     "webhook_tolerance_secs",
     "max_body_bytes",
     "log_format",
+    "apply_max_attempts",
+    "apply_backoff_ms",
+    "apply_backoff_max_ms",
+    "actor_idle_secs",
+    "shutdown_timeout_secs",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -74,6 +82,11 @@ struct RawSettings {
     webhook_tolerance_secs: i64,
     max_body_bytes: u64,
     log_format: LogFormat,
+    apply_max_attempts: i32,
+    apply_backoff_ms: u64,
+    apply_backoff_max_ms: u64,
+    actor_idle_secs: u64,
+    shutdown_timeout_secs: u64,
 }
 
 /// The service's settings, complete and checked.
@@ -95,6 +108,10 @@ pub struct Settings {
     pub webhook_tolerance_secs: i64,
     pub max_body_bytes: u64,
     pub log_format: LogFormat,
+    /// How account actors apply events.
+    pub apply: ApplySettings,
+    /// How long shutdown waits for account actors to drain.
+    pub shutdown_timeout: Duration,
 }
 
 /// Where the webhook secrets came from.
@@ -169,6 +186,15 @@ impl Settings {
             webhook_tolerance_secs: raw.webhook_tolerance_secs,
             max_body_bytes: raw.max_body_bytes,
             log_format: raw.log_format,
+            apply: ApplySettings {
+                max_attempts: raw.apply_max_attempts.max(1),
+                backoff_base: Duration::from_millis(raw.apply_backoff_ms),
+                backoff_max: Duration::from_millis(
+                    raw.apply_backoff_max_ms.max(raw.apply_backoff_ms),
+                ),
+                idle_timeout: Duration::from_secs(raw.actor_idle_secs.max(1)),
+            },
+            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
         })
     }
 

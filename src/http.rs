@@ -14,6 +14,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use warp::{Filter, Reply};
 
+use crate::actors::Dispatcher;
 use crate::config::Settings;
 use crate::stripe::signature::Verifier;
 
@@ -25,16 +26,19 @@ pub struct AppState {
     pub verifier: Verifier,
     pub admin: AdminAuth,
     pub max_body_bytes: u64,
+    /// Hands stored events to their store's actor.
+    pub dispatcher: Dispatcher,
 }
 
 impl AppState {
     /// Builds the shared state from settings and an open database.
-    pub fn new(settings: &Settings, db: DatabaseConnection) -> Self {
+    pub fn new(settings: &Settings, db: DatabaseConnection, dispatcher: Dispatcher) -> Self {
         Self {
             db,
             verifier: Verifier::new(&settings.webhook_secrets, settings.webhook_tolerance_secs),
             admin: AdminAuth::from_settings(settings),
             max_body_bytes: settings.max_body_bytes,
+            dispatcher,
         }
     }
 }

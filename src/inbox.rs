@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use entity::webhook_event::{self, Column, Entity};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TryInsertResult,
@@ -85,4 +86,112 @@ pub async fn recent(
         .limit(filter.limit)
         .all(db)
         .await
+}
+
+/// `last_error` while an attempt is running: it stays if the attempt never finishes
+/// (the actor panicked or the process died), so operators see why the attempt counted.
+pub const INTERRUPTED: &str = "interrupted: the apply did not finish (actor crash or process stop)";
+
+/// Ids of a store's events not yet applied, oldest first.
+pub async fn pending_for_store(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+) -> Result<Vec<String>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::StoreKey.eq(store_key))
+        .filter(Column::Status.eq(RECEIVED))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Store keys that have events not yet applied (crash recovery at start-up).
+pub async fn stores_with_pending(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::StoreKey)
+        .filter(Column::Status.eq(RECEIVED))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Counts an attempt before it starts, so a crash mid-apply still counts. `false` when
+/// the event is no longer waiting (another actor or replica applied it).
+pub async fn begin_attempt(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(Column::LastError, Expr::value(INTERRUPTED))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RECEIVED))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Marks a waiting event with its final status, in the caller's transaction. `false` when
+/// it was not waiting any more, so its effects must not be applied again.
+pub async fn finish(db: &impl ConnectionTrait, id: &str, status: &str) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status))
+        .col_expr(Column::ProcessedAt, Expr::value(Utc::now()))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RECEIVED))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Records why an attempt failed; the event stays waiting for the next attempt.
+pub async fn record_error(db: &impl ConnectionTrait, id: &str, error: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::LastError, Expr::value(error))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RECEIVED))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Dead-letters an event that used up its attempts; its `last_error` is kept.
+pub async fn mark_failed(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value("failed"))
+        .col_expr(Column::ProcessedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RECEIVED))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Replaces the interruption marker of a store's first waiting event by the cause the
+/// supervisor saw (a panic message), so the event log says why the attempt was lost.
+pub async fn explain_interruption(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    cause: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::LastError, Expr::value(cause))
+        .filter(Column::StoreKey.eq(store_key))
+        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::LastError.eq(INTERRUPTED))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// One stored event, by id.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<webhook_event::Model>, DbErr> {
+    Entity::find_by_id(id.to_owned()).one(db).await
 }

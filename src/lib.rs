@@ -5,15 +5,24 @@
 //! - [`telemetry`]: log output (text or JSON lines).
 //! - [`db`]: connecting to SQLite or PostgreSQL and running migrations.
 //! - [`stripe`]: signature verification, the event envelope, sample events.
-//! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept.
+//! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
+//!   it is also the queue of events to apply.
+//! - [`actors`]: the supervisor and one actor per store key, applying events in series.
+//! - [`apply`]: one attempt at one event, in one transaction.
+//! - [`domain`]: what each event does to the store, customer, product and order rows.
 //! - [`http`]: the routes (webhook receiver, health, admin) and JSON errors ([`error`]).
 //! - [`startup`]: building the service on a listener and running it until shutdown.
 //! - [`cli`] and [`trigger`]: the command line, including `payments trigger`.
 
+pub mod actors;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 pub mod http;
 pub mod inbox;
 pub mod startup;

@@ -3,19 +3,22 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::actors::Dispatcher;
 use crate::config::{SecretSource, Settings};
-use crate::db;
 use crate::http::{self, AdminAuth, AppState};
+use crate::{db, inbox};
 
 /// A service bound to its listener with its database migrated, ready to run.
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -25,13 +28,35 @@ impl Application {
         let db = db::connect(settings).await?;
         db::migrate(&db).await?;
         let listener = TcpListener::bind(settings.bind_addr).await?;
-        Ok(Self::with_parts(settings, db, listener))
+        Self::with_parts(settings, db, listener).await
     }
 
-    /// Assembles the service from an open database and a bound listener.
-    pub fn with_parts(settings: &Settings, db: DatabaseConnection, listener: TcpListener) -> Self {
-        let state = Arc::new(AppState::new(settings, db));
-        Self { listener, state }
+    /// Assembles the service from an open, migrated database and a bound listener, and
+    /// dispatches again every event a previous run left `received` (crash recovery).
+    pub async fn with_parts(
+        settings: &Settings,
+        db: DatabaseConnection,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let (dispatcher, _) = Dispatcher::start(db.clone(), settings.apply.clone()).await?;
+        let pending = inbox::stores_with_pending(&db).await?;
+        if !pending.is_empty() {
+            info!(stores = pending.len(), "resuming events left unapplied");
+        }
+        for store_key in &pending {
+            dispatcher.resume(store_key);
+        }
+        let state = Arc::new(AppState::new(settings, db, dispatcher));
+        Ok(Self {
+            listener,
+            state,
+            shutdown_timeout: settings.shutdown_timeout,
+        })
+    }
+
+    /// The handle on the account actors.
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.state.dispatcher.clone()
     }
 
     /// The address actually bound.
@@ -42,13 +67,19 @@ impl Application {
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the
     /// database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Self { listener, state } = self;
+        let Self {
+            listener,
+            state,
+            shutdown_timeout,
+        } = self;
         warp::serve(http::routes(state.clone()))
             .incoming(listener)
             .graceful(shutdown)
             .run()
             .await;
-        info!("http server stopped; closing the database");
+        info!("http server stopped; draining account actors");
+        state.dispatcher.shutdown(shutdown_timeout).await;
+        info!("closing the database");
         if let Err(err) = state.db.clone().close().await {
             warn!(error = %err, "closing the database failed");
         }

@@ -31,6 +31,15 @@ pub struct Model {
     pub version: i64,
     /// Tie-break of the event that set `version`.
     pub version_event: Option<String>,
+    /// `business_profile.support_email`, shown on the Contact page.
+    pub support_email: Option<String>,
+    /// `requirements.disabled_reason`: set when Stripe restricted the account.
+    pub disabled_reason: Option<String>,
+    /// The seller disconnected the platform (`account.application.deauthorized`).
+    pub disconnected: bool,
+    /// Version guard of the authorization state, apart from the account fields.
+    pub connection_version: i64,
+    pub connection_event: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -83,6 +83,10 @@ where
         ApiError::unavailable()
     })?;
     let duplicate = stored == Stored::Duplicate;
+    if !duplicate {
+        // The row is committed: applying it is the actor's job from here on.
+        state.dispatcher.dispatch(&envelope.store_key, &envelope.id);
+    }
     info!(
         event_id = %envelope.id,
         event_type = %envelope.event_type,

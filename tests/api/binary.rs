@@ -151,7 +151,7 @@ async fn trigger_against_a_fresh_development_server_gets_200_and_sigterm_stops_i
 }
 
 #[tokio::test]
-async fn acknowledged_event_survives_sigkill_and_restart() {
+async fn acknowledged_events_survive_sigkill_and_are_applied_after_restart() {
     let cwd = temp_dir();
     let port = free_port();
     let url = fresh_database_url().await;
@@ -163,7 +163,11 @@ async fn acknowledged_event_survives_sigkill_and_restart() {
     env.push(("ADMIN_TOKEN", admin.clone()));
     let log_path = cwd.join("server.log");
     let spawn = |env: &[(&str, String)]| {
-        let log = std::fs::File::create(&log_path).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
         payments(&cwd, env)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -172,29 +176,56 @@ async fn acknowledged_event_survives_sigkill_and_restart() {
     };
     let mut server = spawn(&env);
     wait_until_healthy(port, &mut server).await;
-    let mut trigger = payments(&cwd, &env);
-    trigger.args(["trigger", "customer.created", "--account", "acct_killtest"]);
-    let output = run(trigger);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    let types = [
+        "account.updated",
+        "customer.created",
+        "product.created",
+        "price.created",
+        "charge.succeeded",
+    ];
+    for event_type in types {
+        let mut trigger = payments(&cwd, &env);
+        trigger.args(["trigger", event_type, "--account", "acct_killtest"]);
+        let output = run(trigger);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    // Killed right after the last acknowledgement, before the actors can be sure to finish.
     server.kill().unwrap();
     server.wait().unwrap();
 
     let mut server = spawn(&env);
     wait_until_healthy(port, &mut server).await;
-    let logs = http_client()
-        .get(format!(
-            "http://127.0.0.1:{port}/webhooks/stripe/logs?account=acct_killtest"
-        ))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = logs.json().await.unwrap();
-    assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let statuses = loop {
+        let logs = http_client()
+            .get(format!(
+                "http://127.0.0.1:{port}/webhooks/stripe/logs?account=acct_killtest"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = logs.json().await.unwrap();
+        let statuses: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].as_str().unwrap().to_owned())
+            .collect();
+        if statuses.iter().all(|s| s == "processed") || Instant::now() > deadline {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        statuses,
+        vec!["processed"; types.len()],
+        "every acknowledged event is applied"
+    );
     server.kill().unwrap();
     server.wait().unwrap();
     let output = std::fs::read_to_string(&log_path).unwrap();

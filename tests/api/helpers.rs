@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use figment::providers::Serialized;
+use payments::actors::Dispatcher;
 use payments::config::Settings;
 use payments::startup::Application;
 use payments::stripe::signature::signature_header;
@@ -24,6 +25,7 @@ pub struct TestApp {
     pub address: String,
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
+    pub dispatcher: Dispatcher,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -86,6 +88,8 @@ pub fn test_settings(database_url: &str) -> figment::Figment {
         .merge(Serialized::default("admin_token", ADMIN_TOKEN))
         .merge(Serialized::default("database_max_connections", 5))
         .merge(Serialized::default("database_acquire_timeout_secs", 2))
+        .merge(Serialized::default("apply_backoff_ms", 10))
+        .merge(Serialized::default("apply_max_attempts", 3))
         .merge(Serialized::default(
             "data_dir",
             temp_dir().display().to_string(),
@@ -109,6 +113,7 @@ pub async fn spawn_app_with(figment: figment::Figment, database_url: &str) -> Te
     let settings = Settings::from_figment(figment).expect("valid test settings");
     let app = Application::build(&settings).await.expect("service starts");
     let addr = app.local_addr().expect("bound");
+    let dispatcher = app.dispatcher();
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -120,6 +125,7 @@ pub async fn spawn_app_with(figment: figment::Figment, database_url: &str) -> Te
         address: format!("http://{addr}"),
         db,
         client: http_client(),
+        dispatcher,
         shutdown: Some(tx),
         server: Some(server),
     }
@@ -168,6 +174,11 @@ impl TestApp {
             .one(&self.db)
             .await
             .expect("query events")
+    }
+
+    /// Waits until no stored event is still `received`, or panics after 30 s.
+    pub async fn wait_until_applied(&self) {
+        wait_until_applied(&self.db).await
     }
 
     pub async fn event_count(&self) -> u64 {
@@ -220,4 +231,26 @@ pub fn fixture_event_names() -> Vec<String> {
 pub fn event_id(body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).expect("event JSON");
     value["id"].as_str().expect("event id").to_owned()
+}
+
+/// Waits until no stored event is still `received`, or panics after 30 s.
+pub async fn wait_until_applied(db: &DatabaseConnection) {
+    use entity::webhook_event::{Column, Entity};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting = Entity::find()
+            .filter(Column::Status.eq("received"))
+            .count(db)
+            .await
+            .expect("count waiting events");
+        if waiting == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} events still waiting after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

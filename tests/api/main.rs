@@ -1,11 +1,14 @@
 //! Integration tests: the real service over real HTTP, on SQLite by default and on
 //! PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod actors;
 mod backend;
 mod binary;
 mod health;
 mod helpers;
 mod logs;
+mod ordering;
 mod outage;
 mod signature_vectors;
+mod stores;
 mod webhook;

@@ -1,0 +1,450 @@
+//! `product.*` and `price.*` events: the `marketplace_products` and `marketplace_prices`
+//! rows, and the reads that join them.
+//!
+//! Both are version-guarded and deleted by tombstone (see [`super::version`]). A product
+//! names its default price by id only; the price is looked up when read ([`default_price`]),
+//! so product and price events may arrive in either order. `active` is stored as "the
+//! object says active and no deletion is known", which a late update cannot undo.
+//! Every change rebuilds the store's pages, which show the catalogue.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{price, product};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use super::version::{
+    self, VersionKey, bool_field, expandable_id, i64_field, json_field, str_at, str_field,
+};
+use super::{DomainError, EventRef, Outcome, pages, stores};
+
+/// Applies a `product.*` or `price.*` event.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    event: &EventRef<'_>,
+) -> Result<Outcome, DomainError> {
+    let family = event.event_type.split('.').next().unwrap_or_default();
+    if !version::is_kind(event.object, family) {
+        return Ok(Outcome::Ignored);
+    }
+    let outcome = match family {
+        "product" => apply_product(db, event).await?,
+        "price" => apply_price(db, event).await?,
+        _ => return Ok(Outcome::Ignored),
+    };
+    if outcome == Outcome::Processed {
+        pages::rebuild(db, event.store_key, event.livemode).await?;
+    }
+    Ok(outcome)
+}
+
+/// The live (not deleted) products of a store.
+pub async fn products(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+) -> Result<Vec<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::StoreKey.eq(store_key))
+        .filter(product::Column::Livemode.eq(livemode))
+        .filter(product::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+}
+
+/// The prices of a store with the given ids, by id (tombstones included; see
+/// [`default_price_in`] for which count).
+pub async fn prices_by_id(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+    ids: &[String],
+) -> Result<HashMap<String, price::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let prices = price::Entity::find()
+        .filter(price::Column::StoreKey.eq(store_key))
+        .filter(price::Column::Livemode.eq(livemode))
+        .filter(price::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    Ok(prices
+        .into_iter()
+        .map(|price| (price.id.clone(), price))
+        .collect())
+}
+
+/// The default price of `product`, loaded from its store's prices.
+pub async fn default_price(
+    db: &impl ConnectionTrait,
+    product: &product::Model,
+) -> Result<Option<price::Model>, DbErr> {
+    let Some(id) = &product.default_price else {
+        return Ok(None);
+    };
+    let prices = prices_by_id(
+        db,
+        &product.store_key,
+        product.livemode,
+        std::slice::from_ref(id),
+    )
+    .await?;
+    Ok(default_price_in(product, &prices).cloned())
+}
+
+/// The default price of `product` among `prices`: known and not deleted.
+pub fn default_price_in<'a>(
+    product: &product::Model,
+    prices: &'a HashMap<String, price::Model>,
+) -> Option<&'a price::Model> {
+    let price = prices.get(product.default_price.as_deref()?)?;
+    price.deleted_at.is_none().then_some(price)
+}
+
+async fn apply_product(
+    db: &impl ConnectionTrait,
+    event: &EventRef<'_>,
+) -> Result<Outcome, DomainError> {
+    let id = version::object_id(event.object, "product")?;
+    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    let now = Utc::now();
+    let existing = product::Entity::find()
+        .filter(product::Column::StoreKey.eq(event.store_key))
+        .filter(product::Column::Livemode.eq(event.livemode))
+        .filter(product::Column::Id.eq(&id))
+        .one(db)
+        .await?;
+    let is_new = existing.is_none();
+    let row = existing.unwrap_or_else(|| blank_product(event, id, now));
+    let Some(mut row) = next_product(row, event)? else {
+        return Ok(Outcome::Skipped);
+    };
+    row.updated_at = now;
+    version::save_row::<product::ActiveModel>(db, row, is_new).await?;
+    Ok(Outcome::Processed)
+}
+
+async fn apply_price(
+    db: &impl ConnectionTrait,
+    event: &EventRef<'_>,
+) -> Result<Outcome, DomainError> {
+    let id = version::object_id(event.object, "price")?;
+    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    let now = Utc::now();
+    let existing = price::Entity::find()
+        .filter(price::Column::StoreKey.eq(event.store_key))
+        .filter(price::Column::Livemode.eq(event.livemode))
+        .filter(price::Column::Id.eq(&id))
+        .one(db)
+        .await?;
+    let is_new = existing.is_none();
+    let row = existing.unwrap_or_else(|| blank_price(event, id, now));
+    let Some(mut row) = next_price(row, event)? else {
+        return Ok(Outcome::Skipped);
+    };
+    row.updated_at = now;
+    version::save_row::<price::ActiveModel>(db, row, is_new).await?;
+    Ok(Outcome::Processed)
+}
+
+/// The product row after `event`, or `None` when the row holds a newer version.
+fn next_product(
+    mut row: product::Model,
+    event: &EventRef<'_>,
+) -> Result<Option<product::Model>, DomainError> {
+    if version::is_deletion(event) {
+        row.deleted_at = Some(version::earliest(
+            row.deleted_at,
+            version::deletion_time(event)?,
+        ));
+        row.active = false;
+        return Ok(Some(row));
+    }
+    let key = VersionKey::from_event(event);
+    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
+    if !version::is_newer_or_same(&key, stored.as_ref()) {
+        return Ok(None);
+    }
+    let object = event.object;
+    row.name = str_field(object, "name");
+    row.description = str_field(object, "description");
+    row.images = json_field(object, "images").filter(Value::is_array);
+    row.active = is_active(object, row.deleted_at);
+    row.category = str_at(object, "/metadata/category");
+    row.default_price = expandable_id(object, "default_price");
+    row.metadata = json_field(object, "metadata");
+    row.created = i64_field(object, "created");
+    (row.version, row.version_event) = version_columns(&key);
+    Ok(Some(row))
+}
+
+/// The price row after `event`, or `None` when the row holds a newer version. Prices
+/// cannot be deleted through the API; a `price.deleted` is treated as an archive.
+fn next_price(
+    mut row: price::Model,
+    event: &EventRef<'_>,
+) -> Result<Option<price::Model>, DomainError> {
+    if version::is_deletion(event) {
+        row.deleted_at = Some(version::earliest(
+            row.deleted_at,
+            version::deletion_time(event)?,
+        ));
+        row.active = false;
+        return Ok(Some(row));
+    }
+    let key = VersionKey::from_event(event);
+    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
+    if !version::is_newer_or_same(&key, stored.as_ref()) {
+        return Ok(None);
+    }
+    let object = event.object;
+    row.product = expandable_id(object, "product");
+    row.unit_amount = i64_field(object, "unit_amount");
+    row.currency = str_field(object, "currency");
+    row.price_type = str_field(object, "type");
+    row.recurring = json_field(object, "recurring");
+    row.active = is_active(object, row.deleted_at);
+    row.metadata = json_field(object, "metadata");
+    row.created = i64_field(object, "created");
+    (row.version, row.version_event) = version_columns(&key);
+    Ok(Some(row))
+}
+
+/// Active as the object says (Stripe's default is active), unless a deletion is known:
+/// so a deleted object stays inactive whichever of the two events came last.
+fn is_active(object: &Value, deleted_at: Option<DateTime<Utc>>) -> bool {
+    bool_field(object, "active").unwrap_or(true) && deleted_at.is_none()
+}
+
+fn version_columns(key: &VersionKey) -> (i64, Option<String>) {
+    let (version, version_event) = key.to_columns();
+    (version, Some(version_event))
+}
+
+/// A product row holding only its key: the start of every new row.
+fn blank_product(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> product::Model {
+    product::Model {
+        pk: 0,
+        store_key: event.store_key.to_owned(),
+        livemode: event.livemode,
+        id,
+        name: None,
+        description: None,
+        images: None,
+        active: false,
+        category: None,
+        default_price: None,
+        metadata: None,
+        created: None,
+        deleted_at: None,
+        version: 0,
+        version_event: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A price row holding only its key: the start of every new row.
+fn blank_price(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> price::Model {
+    price::Model {
+        pk: 0,
+        store_key: event.store_key.to_owned(),
+        livemode: event.livemode,
+        id,
+        product: None,
+        unit_amount: None,
+        currency: None,
+        price_type: None,
+        recurring: None,
+        active: false,
+        metadata: None,
+        created: None,
+        deleted_at: None,
+        version: 0,
+        version_event: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    type Event = (String, String, i64, Value);
+
+    fn fixture(text: &str) -> Event {
+        let event: Value = serde_json::from_str(text).expect("fixture is JSON");
+        (
+            event["id"].as_str().expect("id").to_owned(),
+            event["type"].as_str().expect("type").to_owned(),
+            event["created"].as_i64().expect("created"),
+            event["data"]["object"].clone(),
+        )
+    }
+
+    fn product_events() -> Vec<Event> {
+        vec![
+            fixture(include_str!("../../tests/data/stripe/product.created.json")),
+            fixture(include_str!("../../tests/data/stripe/product.updated.json")),
+            fixture(include_str!("../../tests/data/stripe/product.deleted.json")),
+        ]
+    }
+
+    fn price_events() -> Vec<Event> {
+        vec![
+            fixture(include_str!("../../tests/data/stripe/price.created.json")),
+            fixture(include_str!("../../tests/data/stripe/price.updated.json")),
+            fixture(include_str!("../../tests/data/stripe/price.deleted.json")),
+        ]
+    }
+
+    fn event_ref(event: &Event) -> EventRef<'_> {
+        EventRef {
+            id: &event.0,
+            event_type: &event.1,
+            store_key: "acct_1",
+            livemode: false,
+            created: event.2,
+            object: &event.3,
+        }
+    }
+
+    /// Applies `events` in order through `next`, as `apply` does against the table.
+    fn replay<M: Clone>(
+        events: &[Event],
+        blank: fn(&EventRef<'_>, String, DateTime<Utc>) -> M,
+        next: fn(M, &EventRef<'_>) -> Result<Option<M>, DomainError>,
+    ) -> Option<M> {
+        let mut row: Option<M> = None;
+        for event in events {
+            let event = event_ref(event);
+            let current = row.clone().unwrap_or_else(|| {
+                let id = version::object_id(event.object, "object").expect("id");
+                blank(&event, id, DateTime::UNIX_EPOCH)
+            });
+            if let Some(updated) = next(current, &event).expect("valid") {
+                row = Some(updated);
+            }
+        }
+        row
+    }
+
+    fn final_product(events: &[Event]) -> Option<product::Model> {
+        replay(events, blank_product, next_product)
+    }
+
+    fn final_price(events: &[Event]) -> Option<price::Model> {
+        replay(events, blank_price, next_price)
+    }
+
+    #[test]
+    fn a_product_update_sets_every_field() {
+        let row = final_product(&product_events()[..2]).expect("row");
+        assert_eq!(row.name.as_deref(), Some("T-shirt"));
+        assert_eq!(
+            row.description.as_deref(),
+            Some("Comfortable gray cotton t-shirt")
+        );
+        assert_eq!(row.images, Some(json!([])));
+        assert!(row.active);
+        assert_eq!(row.category, None);
+        assert_eq!(
+            row.default_price.as_deref(),
+            Some("price_1PgafmB7WZ01zgkW02Hf9z6c")
+        );
+        assert_eq!(row.metadata, Some(json!({"foo": "bar"})));
+        assert_eq!(row.created, Some(1_721_948_520));
+        assert_eq!(row.version, 1_721_948_800);
+    }
+
+    #[test]
+    fn any_order_of_product_events_gives_the_same_inactive_row() {
+        let mut events = product_events();
+        events.push(events[0].clone());
+        let expected = final_product(&events).expect("row");
+        assert!(!expected.active);
+        assert_eq!(expected.name.as_deref(), Some("T-shirt"));
+        assert_eq!(expected.metadata, Some(json!({"foo": "bar"})));
+        assert!(expected.deleted_at.is_some());
+        for order in version::permutations(&events) {
+            assert_eq!(final_product(&order).as_ref(), Some(&expected));
+        }
+    }
+
+    #[test]
+    fn a_price_update_sets_every_field() {
+        let row = final_price(&price_events()[..2]).expect("row");
+        assert_eq!(row.product.as_deref(), Some("prod_QXg1hqf4jFNsqG"));
+        assert_eq!(row.unit_amount, Some(2000));
+        assert_eq!(row.currency.as_deref(), Some("usd"));
+        assert_eq!(row.price_type.as_deref(), Some("recurring"));
+        assert_eq!(
+            row.recurring.as_ref().and_then(|r| r.get("interval")),
+            Some(&json!("month"))
+        );
+        assert!(row.active);
+        assert_eq!(row.metadata, Some(json!({"foo": "bar"})));
+    }
+
+    #[test]
+    fn any_order_of_price_events_gives_the_same_archived_row() {
+        let mut events = price_events();
+        events.push(events[2].clone());
+        let expected = final_price(&events).expect("row");
+        assert!(!expected.active);
+        assert_eq!(expected.unit_amount, Some(2000));
+        for order in version::permutations(&events) {
+            assert_eq!(final_price(&order).as_ref(), Some(&expected));
+        }
+    }
+
+    #[test]
+    fn expanded_references_and_categories_are_read() {
+        let event = (
+            "evt_1".to_owned(),
+            "product.created".to_owned(),
+            10,
+            json!({
+                "id": "prod_1",
+                "default_price": {"id": "price_9", "object": "price"},
+                "metadata": {"category": "Shirts"},
+                "images": "not a list",
+            }),
+        );
+        let row = final_product(&[event]).expect("row");
+        assert_eq!(row.default_price.as_deref(), Some("price_9"));
+        assert_eq!(row.category.as_deref(), Some("Shirts"));
+        assert_eq!(row.images, None);
+        assert!(row.active, "missing active means active");
+        assert_eq!(row.version, 10);
+    }
+
+    #[test]
+    fn a_product_without_an_id_is_invalid() {
+        assert!(version::object_id(&json!({"object": "product"}), "product").is_err());
+    }
+
+    #[test]
+    fn the_default_price_must_exist_and_not_be_deleted() {
+        let mut events = product_events();
+        events.truncate(1);
+        let mut product = final_product(&events).expect("row");
+        product.default_price = Some("price_1PgafmB7WZ01zgkW6dKueIc5".to_owned());
+        let live = final_price(&price_events()[..1]).expect("row");
+        let archived = final_price(&price_events()).expect("row");
+
+        let mut prices = HashMap::new();
+        assert!(default_price_in(&product, &prices).is_none());
+        prices.insert(live.id.clone(), live.clone());
+        assert_eq!(default_price_in(&product, &prices), Some(&live));
+        prices.insert(archived.id.clone(), archived);
+        assert!(default_price_in(&product, &prices).is_none());
+        product.default_price = None;
+        assert!(default_price_in(&product, &prices).is_none());
+    }
+}

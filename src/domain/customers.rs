@@ -1,0 +1,231 @@
+//! `customer.*` events: the `marketplace_customers` rows.
+//!
+//! Creations and updates are version-guarded; a deletion only leaves a tombstone (see
+//! [`super::version`]), so a late `customer.updated` fills in fields but never brings the
+//! customer back. `customer.*` events about other objects (subscriptions, sources, tax ids,
+//! discounts) carry those objects and are ignored.
+
+use chrono::{DateTime, Utc};
+use entity::customer::{self, Column, Entity};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use super::version::{self, VersionKey, i64_field, json_field, str_field};
+use super::{DomainError, EventRef, Outcome, stores};
+
+/// Applies a `customer.*` event.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    event: &EventRef<'_>,
+) -> Result<Outcome, DomainError> {
+    if !version::is_kind(event.object, "customer") {
+        return Ok(Outcome::Ignored);
+    }
+    // The short form of a deleted customer has nothing else, so the id is all we rely on.
+    let id = version::object_id(event.object, "customer")?;
+    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    let now = Utc::now();
+    let existing = find(db, event.store_key, event.livemode, &id).await?;
+    let is_new = existing.is_none();
+    let row = existing.unwrap_or_else(|| blank(event, id, now));
+    let Some(mut row) = next_row(row, event)? else {
+        return Ok(Outcome::Skipped);
+    };
+    row.updated_at = now;
+    version::save_row::<customer::ActiveModel>(db, row, is_new).await?;
+    Ok(Outcome::Processed)
+}
+
+/// A customer of `store_key`, if known (tombstones included).
+pub async fn find(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+    id: &str,
+) -> Result<Option<customer::Model>, DbErr> {
+    Entity::find()
+        .filter(Column::StoreKey.eq(store_key))
+        .filter(Column::Livemode.eq(livemode))
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// The row after `event`, or `None` when the row holds a newer version.
+fn next_row(
+    mut row: customer::Model,
+    event: &EventRef<'_>,
+) -> Result<Option<customer::Model>, DomainError> {
+    if version::is_deletion(event) {
+        // Only the tombstone: the other fields and the version stay as updates left them.
+        row.deleted_at = Some(version::earliest(
+            row.deleted_at,
+            version::deletion_time(event)?,
+        ));
+        return Ok(Some(row));
+    }
+    let key = VersionKey::from_event(event);
+    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
+    if !version::is_newer_or_same(&key, stored.as_ref()) {
+        return Ok(None);
+    }
+    write_fields(&mut row, event.object);
+    let (version, version_event) = key.to_columns();
+    row.version = version;
+    row.version_event = Some(version_event);
+    Ok(Some(row))
+}
+
+/// Copies the customer fields of a Stripe customer object; JSON `null` becomes SQL `NULL`.
+fn write_fields(row: &mut customer::Model, object: &Value) {
+    row.email = str_field(object, "email");
+    row.name = str_field(object, "name");
+    row.phone = str_field(object, "phone");
+    row.address = json_field(object, "address");
+    row.shipping = json_field(object, "shipping");
+    row.metadata = json_field(object, "metadata");
+    row.created = i64_field(object, "created");
+}
+
+/// A customer row holding only its key: the start of every new row.
+fn blank(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> customer::Model {
+    customer::Model {
+        pk: 0,
+        store_key: event.store_key.to_owned(),
+        livemode: event.livemode,
+        id,
+        email: None,
+        name: None,
+        phone: None,
+        address: None,
+        shipping: None,
+        metadata: None,
+        created: None,
+        deleted_at: None,
+        version: 0,
+        version_event: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fixture(text: &str) -> (String, String, i64, Value) {
+        let event: Value = serde_json::from_str(text).expect("fixture is JSON");
+        (
+            event["id"].as_str().expect("id").to_owned(),
+            event["type"].as_str().expect("type").to_owned(),
+            event["created"].as_i64().expect("created"),
+            event["data"]["object"].clone(),
+        )
+    }
+
+    fn fixtures() -> Vec<(String, String, i64, Value)> {
+        vec![
+            fixture(include_str!(
+                "../../tests/data/stripe/customer.created.json"
+            )),
+            fixture(include_str!(
+                "../../tests/data/stripe/customer.updated.json"
+            )),
+            fixture(include_str!(
+                "../../tests/data/stripe/customer.deleted.json"
+            )),
+        ]
+    }
+
+    fn final_row(events: &[(String, String, i64, Value)]) -> Option<customer::Model> {
+        let mut row: Option<customer::Model> = None;
+        for (id, event_type, created, object) in events {
+            let event = EventRef {
+                id,
+                event_type,
+                store_key: "acct_1",
+                livemode: false,
+                created: *created,
+                object,
+            };
+            let current = row.clone().unwrap_or_else(|| {
+                let id = version::object_id(object, "customer").expect("id");
+                blank(&event, id, DateTime::UNIX_EPOCH)
+            });
+            if let Some(next) = next_row(current, &event).expect("valid") {
+                row = Some(next);
+            }
+        }
+        row
+    }
+
+    #[test]
+    fn an_update_sets_every_field() {
+        let row = final_row(&fixtures()[..2]).expect("row");
+        assert_eq!(row.email.as_deref(), Some("jenny@example.com"));
+        assert_eq!(row.name.as_deref(), Some("Jenny Rosen"));
+        assert_eq!(row.phone.as_deref(), Some("+15555555555"));
+        assert_eq!(row.metadata, Some(json!({"foo": "bar"})));
+        assert_eq!(row.created, Some(1_721_948_540));
+        assert_eq!(row.deleted_at, None);
+        assert_eq!(row.version_event.as_deref().map(|v| &v[..2]), Some("1|"));
+    }
+
+    #[test]
+    fn any_order_of_the_events_with_duplicates_gives_the_same_row() {
+        let mut events = fixtures();
+        events.push(events[1].clone());
+        let expected = final_row(&events).expect("row");
+        assert_eq!(expected.metadata, Some(json!({"foo": "bar"})));
+        assert_eq!(
+            expected.deleted_at,
+            DateTime::from_timestamp(1_721_955_200, 0)
+        );
+        for order in version::permutations(&events) {
+            assert_eq!(final_row(&order).as_ref(), Some(&expected));
+        }
+    }
+
+    #[test]
+    fn the_short_deleted_form_leaves_only_a_tombstone() {
+        let short = (
+            "evt_del".to_owned(),
+            "customer.deleted".to_owned(),
+            1_721_955_200,
+            json!({"id": "cus_QXg1o8vcGmoR32", "object": "customer", "deleted": true}),
+        );
+        let tombstone = final_row(std::slice::from_ref(&short)).expect("row");
+        assert_eq!(tombstone.email, None);
+        assert_eq!(tombstone.version_event, None);
+        assert!(tombstone.deleted_at.is_some());
+
+        // A creation arriving later fills the fields in but keeps the tombstone.
+        let created = fixtures().swap_remove(0);
+        let row = final_row(&[short, created]).expect("row");
+        assert_eq!(row.email.as_deref(), Some("jenny@example.com"));
+        assert_eq!(row.deleted_at, tombstone.deleted_at);
+    }
+
+    #[test]
+    fn json_null_fields_are_stored_as_null() {
+        let mut row = blank(
+            &EventRef {
+                id: "evt_1",
+                event_type: "customer.created",
+                store_key: "acct_1",
+                livemode: false,
+                created: 1,
+                object: &Value::Null,
+            },
+            "cus_1".to_owned(),
+            DateTime::UNIX_EPOCH,
+        );
+        write_fields(
+            &mut row,
+            &json!({"id": "cus_1", "address": null, "shipping": null}),
+        );
+        assert_eq!((row.address, row.shipping), (None, None));
+    }
+}

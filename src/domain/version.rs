@@ -1,0 +1,354 @@
+//! The version guard of versioned objects (store, customer, product, price), the tombstone
+//! rule of deletions, and the small readers of Stripe objects every handler shares.
+//!
+//! Stripe delivers in any order and its `created` has one-second resolution, so "newer" is
+//! decided by a total order on a [`VersionKey`] computed from the event alone: the object's
+//! version, then the event type's rank (created < updated < deleted), then the event id. The
+//! final row is then the one written by the greatest key, whatever the arrival order.
+//!
+//! Deletions do not take part in that order: they only set `deleted_at`, keeping the
+//! earliest, which commutes with every update (see [`earliest`]).
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    Iterable, PrimaryKeyToColumn,
+};
+use serde_json::Value;
+
+use super::{DomainError, EventRef};
+
+/// Where an event stands among the events about one object. Ordered by `version`, then
+/// `rank`, then `event_id`, so two different events never compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VersionKey {
+    /// The object's `updated` when it has one, else the event's `created` (Unix seconds).
+    pub version: i64,
+    /// Tie-break of equal versions: `created` = 0, `updated` = 1, `deleted` = 2.
+    pub rank: u8,
+    /// Last tie-break, so that equal versions and ranks still order deterministically.
+    pub event_id: String,
+}
+
+impl VersionKey {
+    /// The key of `event` for the object it carries.
+    pub fn from_event(event: &EventRef<'_>) -> Self {
+        Self {
+            version: event
+                .object
+                .get("updated")
+                .and_then(Value::as_i64)
+                .unwrap_or(event.created),
+            rank: type_rank(event.event_type),
+            event_id: event.id.to_owned(),
+        }
+    }
+
+    /// The key stored in a row, or `None` when the row holds none yet (a stub or a
+    /// tombstone), which any event may overwrite.
+    pub fn from_row(version: i64, version_event: Option<&str>) -> Option<Self> {
+        let (rank, event_id) = version_event?.split_once('|')?;
+        Some(Self {
+            version,
+            rank: rank.parse().ok()?,
+            event_id: event_id.to_owned(),
+        })
+    }
+
+    /// The `(version, version_event)` column values.
+    pub fn to_columns(&self) -> (i64, String) {
+        (self.version, format!("{}|{}", self.rank, self.event_id))
+    }
+}
+
+/// The rank of an event type, from its last segment. Anything that is neither a creation
+/// nor a deletion (`succeeded`, `authorized`, ...) reports a change, like `updated`.
+pub fn type_rank(event_type: &str) -> u8 {
+    match event_type.rsplit('.').next() {
+        Some("created") => 0,
+        Some("deleted") => 2,
+        _ => 1,
+    }
+}
+
+/// Whether an event with key `new` may be applied over a row holding `stored`. Equal keys
+/// are the same event delivered again: applying it again changes nothing, so it is allowed.
+pub fn is_newer_or_same(new: &VersionKey, stored: Option<&VersionKey>) -> bool {
+    stored.is_none_or(|stored| new.cmp(stored) != Ordering::Less)
+}
+
+/// Whether `event` deletes its object: a `*.deleted` type, or an object marked
+/// `"deleted": true` (Stripe's short form of a deleted customer).
+pub fn is_deletion(event: &EventRef<'_>) -> bool {
+    type_rank(event.event_type) == 2
+        || event.object.get("deleted").and_then(Value::as_bool) == Some(true)
+}
+
+/// The tombstone time of a deletion: the event's `created`.
+pub fn deletion_time(event: &EventRef<'_>) -> Result<DateTime<Utc>, DomainError> {
+    DateTime::from_timestamp(event.created, 0).ok_or_else(|| DomainError::InvalidObject {
+        object: "event",
+        reason: format!("created {} is not a valid timestamp", event.created),
+    })
+}
+
+/// The tombstone to keep when a row already has `existing`: the earliest, so that several
+/// deletions give the same row in any order.
+pub fn earliest(existing: Option<DateTime<Utc>>, new: DateTime<Utc>) -> DateTime<Utc> {
+    existing.map_or(new, |existing| existing.min(new))
+}
+
+/// Writes a whole row: inserted when `is_new` (the database assigns `pk`), else updated.
+///
+/// Handlers compute the next row as a plain `Model` (pure, testable) and hand it here, so
+/// every column is written and none is forgotten.
+pub(crate) async fn save_row<A>(
+    db: &impl ConnectionTrait,
+    row: <A::Entity as EntityTrait>::Model,
+    is_new: bool,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut row = row.into_active_model().reset_all();
+    if is_new {
+        for key in <A::Entity as EntityTrait>::PrimaryKey::iter() {
+            row.not_set(key.into_column());
+        }
+        <A::Entity as EntityTrait>::insert(row)
+            .exec_without_returning(db)
+            .await?;
+    } else {
+        row.update_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+// Reading Stripe objects. Payloads differ between API versions, so every field is read
+// leniently: a missing field or one of an unexpected type counts as absent.
+
+/// Whether `object` is a `kind` object. An object without an `object` field is taken to be
+/// what its event type says; other kinds (a `customer.subscription.*` event carries a
+/// subscription, `charge.dispute.*` a dispute) are not.
+pub(crate) fn is_kind(object: &Value, kind: &str) -> bool {
+    object
+        .get("object")
+        .and_then(Value::as_str)
+        .is_none_or(|found| found == kind)
+}
+
+/// The object's `id`, which every handled object must have.
+pub(crate) fn object_id(object: &Value, kind: &'static str) -> Result<String, DomainError> {
+    str_field(object, "id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| DomainError::InvalidObject {
+            object: kind,
+            reason: "missing id".to_owned(),
+        })
+}
+
+/// A string at `pointer` (JSON pointer syntax, such as `/business_profile/name`).
+pub(crate) fn str_at(object: &Value, pointer: &str) -> Option<String> {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// A string field.
+pub(crate) fn str_field(object: &Value, key: &str) -> Option<String> {
+    object.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// An integer field.
+pub(crate) fn i64_field(object: &Value, key: &str) -> Option<i64> {
+    object.get(key).and_then(Value::as_i64)
+}
+
+/// A boolean field.
+pub(crate) fn bool_field(object: &Value, key: &str) -> Option<bool> {
+    object.get(key).and_then(Value::as_bool)
+}
+
+/// A JSON field as sent; JSON `null` is absent, so it is stored as SQL `NULL`.
+pub(crate) fn json_field(object: &Value, key: &str) -> Option<Value> {
+    object.get(key).filter(|value| !value.is_null()).cloned()
+}
+
+/// An expandable field: an id string, or the `id` of the expanded object.
+pub(crate) fn expandable_id(object: &Value, key: &str) -> Option<String> {
+    match object.get(key)? {
+        Value::String(id) => Some(id.clone()),
+        expanded @ Value::Object(_) => str_field(expanded, "id"),
+        _ => None,
+    }
+}
+
+/// Every ordering of `items` (Heap's algorithm), for the order-independence tests.
+#[cfg(test)]
+pub(crate) fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    fn heap<T: Clone>(k: usize, items: &mut [T], out: &mut Vec<Vec<T>>) {
+        if k <= 1 {
+            out.push(items.to_vec());
+            return;
+        }
+        for i in 0..k - 1 {
+            heap(k - 1, items, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            items.swap(j, k - 1);
+        }
+        heap(k - 1, items, out);
+    }
+    let mut items = items.to_vec();
+    let mut out = Vec::new();
+    heap(items.len(), &mut items, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event<'a>(
+        id: &'a str,
+        event_type: &'a str,
+        created: i64,
+        object: &'a Value,
+    ) -> EventRef<'a> {
+        EventRef {
+            id,
+            event_type,
+            store_key: "acct_1",
+            livemode: false,
+            created,
+            object,
+        }
+    }
+
+    fn key(version: i64, rank: u8, event_id: &str) -> VersionKey {
+        VersionKey {
+            version,
+            rank,
+            event_id: event_id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn permutations_are_all_distinct_orderings() {
+        let mut all = permutations(&[1, 2, 3, 4]);
+        assert_eq!(all.len(), 24);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 24);
+    }
+
+    #[test]
+    fn version_is_the_objects_updated_when_it_is_an_integer() {
+        let object = json!({"id": "prod_1", "updated": 500});
+        let key = VersionKey::from_event(&event("evt_1", "product.updated", 900, &object));
+        assert_eq!(key, self::key(500, 1, "evt_1"));
+    }
+
+    #[test]
+    fn version_falls_back_to_the_event_created() {
+        for object in [json!({"id": "cus_1"}), json!({"updated": "soon"})] {
+            let key = VersionKey::from_event(&event("evt_1", "customer.created", 900, &object));
+            assert_eq!(key, self::key(900, 0, "evt_1"));
+        }
+    }
+
+    #[test]
+    fn rank_comes_from_the_last_segment_of_the_type() {
+        assert_eq!(type_rank("product.created"), 0);
+        assert_eq!(type_rank("product.updated"), 1);
+        assert_eq!(type_rank("customer.deleted"), 2);
+        assert_eq!(type_rank("charge.succeeded"), 1);
+        assert_eq!(type_rank("account.application.authorized"), 1);
+        assert_eq!(type_rank(""), 1);
+    }
+
+    #[test]
+    fn keys_order_by_version_then_rank_then_event_id() {
+        assert!(key(2, 0, "evt_a") > key(1, 2, "evt_z"));
+        assert!(key(1, 1, "evt_a") > key(1, 0, "evt_z"));
+        assert!(key(1, 1, "evt_b") > key(1, 1, "evt_a"));
+    }
+
+    #[test]
+    fn columns_round_trip() {
+        let original = key(1_721_948_800, 1, "evt_1Pgb4MB7WZ01zgkWILVFyf09");
+        let (version, version_event) = original.to_columns();
+        assert_eq!(version_event, "1|evt_1Pgb4MB7WZ01zgkWILVFyf09");
+        assert_eq!(
+            VersionKey::from_row(version, Some(&version_event)),
+            Some(original)
+        );
+    }
+
+    #[test]
+    fn a_row_without_a_key_holds_none() {
+        assert_eq!(VersionKey::from_row(0, None), None);
+        assert_eq!(VersionKey::from_row(0, Some("garbage")), None);
+        assert_eq!(VersionKey::from_row(0, Some("x|evt_1")), None);
+    }
+
+    #[test]
+    fn the_guard_accepts_newer_and_equal_keys_only() {
+        let stored = key(10, 1, "evt_b");
+        assert!(is_newer_or_same(&key(11, 0, "evt_a"), Some(&stored)));
+        assert!(is_newer_or_same(&stored.clone(), Some(&stored)));
+        assert!(!is_newer_or_same(&key(10, 1, "evt_a"), Some(&stored)));
+        assert!(!is_newer_or_same(&key(9, 2, "evt_z"), Some(&stored)));
+        assert!(is_newer_or_same(&key(0, 0, "evt_a"), None));
+    }
+
+    #[test]
+    fn deletions_are_recognised_by_type_or_by_the_deleted_flag() {
+        let short = json!({"id": "cus_1", "object": "customer", "deleted": true});
+        let full = json!({"id": "cus_1", "object": "customer"});
+        assert!(is_deletion(&event("evt_1", "customer.deleted", 1, &full)));
+        assert!(is_deletion(&event("evt_1", "customer.updated", 1, &short)));
+        assert!(!is_deletion(&event("evt_1", "customer.updated", 1, &full)));
+    }
+
+    #[test]
+    fn the_earliest_tombstone_wins() {
+        let (early, late) = (
+            DateTime::from_timestamp(100, 0).expect("valid"),
+            DateTime::from_timestamp(200, 0).expect("valid"),
+        );
+        assert_eq!(earliest(None, late), late);
+        assert_eq!(earliest(Some(early), late), early);
+        assert_eq!(earliest(Some(late), early), early);
+    }
+
+    #[test]
+    fn expandable_fields_accept_ids_and_expanded_objects() {
+        let object = json!({"a": "price_1", "b": {"id": "price_2"}, "c": null, "d": 5});
+        assert_eq!(expandable_id(&object, "a").as_deref(), Some("price_1"));
+        assert_eq!(expandable_id(&object, "b").as_deref(), Some("price_2"));
+        assert_eq!(expandable_id(&object, "c"), None);
+        assert_eq!(expandable_id(&object, "d"), None);
+        assert_eq!(expandable_id(&object, "e"), None);
+    }
+
+    #[test]
+    fn json_null_is_absent() {
+        let object = json!({"a": null, "b": {}});
+        assert_eq!(json_field(&object, "a"), None);
+        assert_eq!(json_field(&object, "b"), Some(json!({})));
+    }
+
+    #[test]
+    fn objects_must_have_an_id_and_may_omit_their_kind() {
+        assert!(object_id(&json!({"id": ""}), "product").is_err());
+        assert!(object_id(&json!({"name": "x"}), "product").is_err());
+        assert!(is_kind(&json!({"id": "x"}), "charge"));
+        assert!(!is_kind(&json!({"object": "dispute"}), "charge"));
+    }
+}

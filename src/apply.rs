@@ -4,7 +4,11 @@
 //! The claim (`status = 'received'` → final status, checked by rows affected) makes the
 //! effect happen once even if two actors or two replicas try the same event. On PostgreSQL
 //! a transaction-scoped advisory lock per store key serializes a store's transactions
-//! across replicas; SQLite has a single writer anyway.
+//! across replicas. SQLite has a single writer; the claim is the transaction's first
+//! statement, so the write lock is taken at once (a deferred transaction that read first
+//! could fail its later write with SQLITE_BUSY instead of waiting).
+//!
+//! A database failure gives the attempt back: an outage must not dead-letter healthy events.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use serde_json::Value;
@@ -65,7 +69,7 @@ pub async fn attempt(
         }
         Err(TxError::Db(err)) => {
             // Best effort: the database may be the thing that failed.
-            let _ = inbox::record_error(db, id, &format!("database error: {err}")).await;
+            let _ = inbox::release_attempt(db, id, &format!("database error: {err}")).await;
             Err(ApplyError::Db(err))
         }
     }
@@ -77,8 +81,14 @@ enum TxError {
 }
 
 impl From<DbErr> for TxError {
+    /// The apply transaction's own statements (claim, status) fail only when the database
+    /// does; anything else is a bug that must count against the event, not spin forever.
     fn from(err: DbErr) -> Self {
-        Self::Db(err)
+        if crate::db::is_unavailable(&err) {
+            Self::Db(err)
+        } else {
+            Self::Domain(DomainError::Db(err))
+        }
     }
 }
 
@@ -112,8 +122,14 @@ async fn apply_in_transaction(
     crate::faults::check(event.object.get("id").and_then(Value::as_str));
     let outcome = match domain::apply(&txn, &event).await {
         Ok(outcome) => outcome,
-        Err(DomainError::Db(err)) => return Err(TxError::Db(err)),
-        Err(err) => return Err(TxError::Domain(err)),
+        Err(err) => {
+            // Roll back now rather than on drop, so the store's lock is released at once.
+            let _ = txn.rollback().await;
+            return Err(match err {
+                DomainError::Db(err) if crate::db::is_unavailable(&err) => TxError::Db(err),
+                err => TxError::Domain(err),
+            });
+        }
     };
     if outcome != Outcome::Processed {
         set_status(&txn, &row.id, outcome.status()).await?;

@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "apply_backoff_max_ms",
     "actor_idle_secs",
     "shutdown_timeout_secs",
+    "recovery_interval_secs",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -87,6 +88,7 @@ struct RawSettings {
     apply_backoff_max_ms: u64,
     actor_idle_secs: u64,
     shutdown_timeout_secs: u64,
+    recovery_interval_secs: u64,
 }
 
 /// The service's settings, complete and checked.
@@ -112,6 +114,8 @@ pub struct Settings {
     pub apply: ApplySettings,
     /// How long shutdown waits for account actors to drain.
     pub shutdown_timeout: Duration,
+    /// Period of the sweep that dispatches events left waiting again.
+    pub recovery_interval: Duration,
 }
 
 /// Where the webhook secrets came from.
@@ -195,6 +199,7 @@ impl Settings {
                 idle_timeout: Duration::from_secs(raw.actor_idle_secs.max(1)),
             },
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
+            recovery_interval: Duration::from_secs(raw.recovery_interval_secs.max(1)),
         })
     }
 

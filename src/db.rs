@@ -63,3 +63,31 @@ fn create_sqlite_folder(url: &str) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Whether `err` means the database could not be reached (an outage to wait out) rather
+/// than a statement that failed (which counts against the event).
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(
+                inner.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ) || is_sqlite_busy(inner)
+        }
+        _ => false,
+    }
+}
+
+/// SQLite's "database is locked": another writer held the lock past the busy timeout.
+fn is_sqlite_busy(err: &sea_orm::sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "5" || code == "6")
+}

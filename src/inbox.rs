@@ -159,6 +159,40 @@ pub async fn record_error(db: &impl ConnectionTrait, id: &str, error: &str) -> R
         .map(drop)
 }
 
+/// Gives an attempt back after a database failure (not the event's fault), recording why.
+pub async fn release_attempt(
+    db: &impl ConnectionTrait,
+    id: &str,
+    error: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+        .col_expr(Column::LastError, Expr::value(error))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Attempts.gt(0))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Store keys with events still `received` that were stored before `before`: events
+/// whose dispatch was lost, or that another replica left behind.
+pub async fn stores_with_pending_before(
+    db: &impl ConnectionTrait,
+    before: chrono::DateTime<Utc>,
+) -> Result<Vec<String>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::StoreKey)
+        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::CreatedAt.lt(before))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Dead-letters an event that used up its attempts; its `last_error` is kept.
 pub async fn mark_failed(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
     Entity::update_many()

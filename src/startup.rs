@@ -19,6 +19,7 @@ pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown_timeout: Duration,
+    recovery_interval: Duration,
 }
 
 impl Application {
@@ -51,6 +52,7 @@ impl Application {
             listener,
             state,
             shutdown_timeout: settings.shutdown_timeout,
+            recovery_interval: settings.recovery_interval,
         })
     }
 
@@ -71,17 +73,49 @@ impl Application {
             listener,
             state,
             shutdown_timeout,
+            recovery_interval,
         } = self;
+        let sweep = tokio::spawn(recovery_sweep(
+            state.db.clone(),
+            state.dispatcher.clone(),
+            recovery_interval,
+        ));
         warp::serve(http::routes(state.clone()))
             .incoming(listener)
             .graceful(shutdown)
             .run()
             .await;
+        sweep.abort();
         info!("http server stopped; draining account actors");
         state.dispatcher.shutdown(shutdown_timeout).await;
         info!("closing the database");
         if let Err(err) = state.db.clone().close().await {
             warn!(error = %err, "closing the database failed");
+        }
+    }
+}
+
+/// Every `interval`, dispatches again the stores whose events have waited longer than
+/// `interval`: a lost notification or another replica's leftovers never wait for a restart.
+/// Events an actor is already working on are claimed once, so a second dispatch is harmless.
+async fn recovery_sweep(db: DatabaseConnection, dispatcher: Dispatcher, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(before) = chrono::Duration::from_std(interval)
+            .ok()
+            .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+        else {
+            continue;
+        };
+        match inbox::stores_with_pending_before(&db, before).await {
+            Ok(stores) => {
+                for store_key in &stores {
+                    dispatcher.resume(store_key);
+                }
+            }
+            Err(err) => warn!(error = %err, "recovery sweep could not read the inbox"),
         }
     }
 }

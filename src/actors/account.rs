@@ -2,8 +2,9 @@
 //!
 //! Each event gets up to `max_attempts` attempts with exponential backoff; meanwhile later
 //! events of the store wait, so a store's events are applied in the order its actor got
-//! them. A domain panic is not caught here: the actor dies, the supervisor counts the
-//! restart, and a fresh actor resumes from the inbox table.
+//! them. A database outage does not use up attempts: the actor waits and tries again. A
+//! domain panic is not caught here: the actor dies, the supervisor counts the restart, and
+//! a fresh actor resumes the store from the inbox table.
 
 use std::sync::Arc;
 
@@ -12,17 +13,21 @@ use sea_orm::DatabaseConnection;
 use tracing::{error, info, warn};
 
 use super::ApplySettings;
+use super::supervisor::SupervisorMsg;
 use crate::apply::{self, Applied, ApplyError};
 use crate::inbox;
 
 /// Messages of an account actor.
 #[derive(Debug)]
 pub enum AccountMsg {
-    /// Apply this stored event.
+    /// Apply this stored event (from the supervisor).
     Apply { event_id: String },
-    /// Apply every event of the store still waiting in the inbox.
+    /// Apply every event of the store still waiting in the inbox (from the supervisor).
     Resume,
-    /// Sent to itself after each message; drains the actor if nothing came since.
+    /// A resume that failed to list the waiting events, tried again (from the actor itself).
+    RetryResume,
+    /// Sent to itself after each message; reports idleness to the supervisor if nothing
+    /// came since.
     IdleCheck { generation: u64 },
 }
 
@@ -31,6 +36,7 @@ pub struct AccountArgs {
     pub store_key: String,
     pub db: DatabaseConnection,
     pub settings: Arc<ApplySettings>,
+    pub supervisor: ActorRef<SupervisorMsg>,
     /// Why the previous actor of this store died, when it did.
     pub crash: Option<String>,
 }
@@ -40,11 +46,17 @@ pub struct AccountState {
     store_key: String,
     db: DatabaseConnection,
     settings: Arc<ApplySettings>,
+    supervisor: ActorRef<SupervisorMsg>,
+    /// Messages handled that the supervisor sent; it retires the actor only when this
+    /// equals what it forwarded, so nothing is ever in flight to a retiring actor.
+    handled: u64,
     /// Bumped by every message, so a stale idle check is recognised.
     generation: u64,
     /// The previous actor's panic, recorded on its interrupted event at the first resume
     /// (pre_start must not wait on the database: the supervisor waits on pre_start).
     crash: Option<String>,
+    /// Consecutive attempts that failed on the database, for their backoff.
+    db_failures: i32,
 }
 
 /// Applies one store's events in series.
@@ -57,19 +69,18 @@ impl Actor for AccountActor {
 
     async fn pre_start(
         &self,
-        myself: ActorRef<Self::Msg>,
+        _myself: ActorRef<Self::Msg>,
         args: AccountArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        if args.crash.is_some() {
-            // Resume after a backoff, so a poison event does not spin.
-            myself.send_after(args.settings.backoff(1), || AccountMsg::Resume);
-        }
         Ok(AccountState {
             store_key: args.store_key,
             db: args.db,
             settings: args.settings,
+            supervisor: args.supervisor,
+            handled: 0,
             generation: 0,
             crash: args.crash,
+            db_failures: 0,
         })
     }
 
@@ -79,31 +90,51 @@ impl Actor for AccountActor {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        if let AccountMsg::IdleCheck { generation } = message {
+            if generation == state.generation {
+                let _ = state.supervisor.send_message(SupervisorMsg::Idle {
+                    store_key: state.store_key.clone(),
+                    actor: myself.get_id(),
+                    handled: state.handled,
+                });
+            }
+            return Ok(());
+        }
+        state.generation += 1;
         match message {
             AccountMsg::Apply { event_id } => {
-                state.generation += 1;
+                state.handled += 1;
                 apply_with_retries(state, &event_id).await;
             }
             AccountMsg::Resume => {
-                state.generation += 1;
-                if let Some(cause) = state.crash.take() {
-                    record_crash(state, &cause).await;
-                }
-                resume(state).await;
+                state.handled += 1;
+                resume(&myself, state).await;
             }
-            AccountMsg::IdleCheck { generation } => {
-                if generation == state.generation {
-                    // drain, not stop: anything already queued is still applied.
-                    let _ = myself.drain();
-                }
-                return Ok(());
-            }
+            AccountMsg::RetryResume => resume(&myself, state).await,
+            AccountMsg::IdleCheck { .. } => {}
         }
         let generation = state.generation;
         myself.send_after(state.settings.idle_timeout, move || AccountMsg::IdleCheck {
             generation,
         });
         Ok(())
+    }
+}
+
+async fn resume(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    if let Some(cause) = state.crash.take() {
+        record_crash(state, &cause).await;
+    }
+    match inbox::pending_for_store(&state.db, &state.store_key).await {
+        Ok(ids) => {
+            for id in ids {
+                apply_with_retries(state, &id).await;
+            }
+        }
+        Err(err) => {
+            warn!(account = %state.store_key, error = %err, "could not list pending events; retrying");
+            myself.send_after(state.settings.backoff(1), || AccountMsg::RetryResume);
+        }
     }
 }
 
@@ -114,26 +145,13 @@ async fn record_crash(state: &AccountState, cause: &str) {
     }
 }
 
-async fn resume(state: &AccountState) {
-    match inbox::pending_for_store(&state.db, &state.store_key).await {
-        Ok(ids) => {
-            for id in ids {
-                apply_with_retries(state, &id).await;
-            }
-        }
-        Err(err) => {
-            // The events stay `received`; start-up recovery or the next resume gets them.
-            warn!(account = %state.store_key, error = %err, "could not list pending events");
-        }
-    }
-}
-
 /// Attempts `event_id` until it is applied, dead-lettered, or out of attempts.
-async fn apply_with_retries(state: &AccountState, event_id: &str) {
-    let settings = &state.settings;
+async fn apply_with_retries(state: &mut AccountState, event_id: &str) {
+    let settings = state.settings.clone();
     loop {
         match apply::attempt(&state.db, event_id, settings.max_attempts).await {
             Ok(Applied::Done(outcome)) => {
+                state.db_failures = 0;
                 info!(event_id, account = %state.store_key, status = outcome.status(), "event applied");
                 return;
             }
@@ -143,12 +161,17 @@ async fn apply_with_retries(state: &AccountState, event_id: &str) {
                 return;
             }
             Err(ApplyError::Domain { attempts, source }) => {
+                state.db_failures = 0;
                 warn!(event_id, account = %state.store_key, attempts, error = %source, "event attempt failed");
-                tokio::time::sleep(settings.backoff(attempts)).await;
+                if attempts < settings.max_attempts {
+                    tokio::time::sleep(settings.backoff(attempts)).await;
+                }
             }
             Err(ApplyError::Db(err)) => {
-                warn!(event_id, account = %state.store_key, error = %err, "event attempt failed on the database");
-                tokio::time::sleep(settings.backoff(1)).await;
+                // Not the event's fault: the attempt was given back; wait out the outage.
+                state.db_failures = state.db_failures.saturating_add(1);
+                warn!(event_id, account = %state.store_key, error = %err, "database unavailable; will retry");
+                tokio::time::sleep(settings.backoff(state.db_failures)).await;
             }
         }
     }

@@ -2,9 +2,11 @@
 //! the first event of a store, forwards notifications, and replaces children that stop.
 //!
 //! It never waits on the database: it only spawns and forwards. A child that panicked is
-//! replaced at once by a fresh actor that resumes the store from the inbox; a child that
-//! drained itself after an idle period is simply forgotten, and the next event of the
-//! store spawns a new one.
+//! replaced at once by a fresh actor that resumes the store from the inbox after a
+//! backoff. Idle children are retired here, not by themselves: a child reports idleness
+//! with the number of messages it handled, and only when that equals what the supervisor
+//! forwarded is it removed from the map and drained. Nothing is then in flight to it, so a
+//! store never has two actors at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +27,12 @@ pub enum SupervisorMsg {
     Dispatch { store_key: String, event_id: String },
     /// Apply whatever `store_key` has waiting in the inbox (recovery).
     Resume { store_key: String },
+    /// A child had nothing to do for the idle period, having handled `handled` messages.
+    Idle {
+        store_key: String,
+        actor: ActorId,
+        handled: u64,
+    },
     /// Counters, for probes, metrics and tests.
     Stats(RpcReplyPort<SupervisorStats>),
 }
@@ -32,7 +40,7 @@ pub enum SupervisorMsg {
 /// What the supervisor is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SupervisorStats {
-    /// Live account actors.
+    /// Live account actors (retiring ones included).
     pub actors: usize,
     /// Account actors that crashed and were replaced.
     pub restarts: u64,
@@ -44,12 +52,21 @@ pub struct SupervisorArgs {
     pub settings: Arc<ApplySettings>,
 }
 
+/// A registered child and how many messages it was sent.
+struct Child {
+    actor: ActorRef<AccountMsg>,
+    forwarded: u64,
+}
+
 /// The supervisor's state.
 pub struct SupervisorState {
     db: DatabaseConnection,
     settings: Arc<ApplySettings>,
-    children: HashMap<String, ActorRef<AccountMsg>>,
+    children: HashMap<String, Child>,
+    /// Store key of every live child, registered or retiring.
     keys: HashMap<ActorId, String>,
+    /// Consecutive crashes per store, for the restart backoff; cleared when it idles.
+    crashes: HashMap<String, i32>,
     restarts: u64,
 }
 
@@ -71,6 +88,7 @@ impl Actor for AccountSupervisor {
             settings: args.settings,
             children: HashMap::new(),
             keys: HashMap::new(),
+            crashes: HashMap::new(),
             restarts: 0,
         })
     }
@@ -89,9 +107,14 @@ impl Actor for AccountSupervisor {
             SupervisorMsg::Resume { store_key } => {
                 forward(&myself, state, store_key, AccountMsg::Resume).await
             }
+            SupervisorMsg::Idle {
+                store_key,
+                actor,
+                handled,
+            } => retire_if_idle(state, &store_key, actor, handled),
             SupervisorMsg::Stats(reply) => {
                 let _ = reply.send(SupervisorStats {
-                    actors: state.children.len(),
+                    actors: state.keys.len(),
                     restarts: state.restarts,
                 });
             }
@@ -111,13 +134,10 @@ impl Actor for AccountSupervisor {
                 forget(state, cell.get_id());
             }
             SupervisionEvent::ActorFailed(cell, err) => {
-                if let Some(store_key) = forget(state, cell.get_id()) {
+                if let Some((store_key, was_registered)) = forget(state, cell.get_id()) {
                     state.restarts += 1;
                     error!(account = %store_key, error = %err, "account actor crashed; restarting it");
-                    let crash = Some(err.to_string());
-                    if let Err(err) = spawn_child(&myself, state, &store_key, crash).await {
-                        error!(account = %store_key, error = %err, "could not restart account actor");
-                    }
+                    restart(&myself, state, store_key, was_registered, err.to_string()).await;
                 }
             }
             _ => {}
@@ -126,29 +146,75 @@ impl Actor for AccountSupervisor {
     }
 }
 
+/// Replaces a crashed child: a fresh actor resumes the store after a backoff that grows
+/// with the store's consecutive crashes. If another child already took over (a message
+/// raced the crash), that one resumes instead.
+async fn restart(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    store_key: String,
+    was_registered: bool,
+    cause: String,
+) {
+    let crashes = state.crashes.entry(store_key.clone()).or_insert(0);
+    *crashes += 1;
+    let backoff = state.settings.backoff(*crashes);
+    let current = match state.children.get(&store_key) {
+        Some(child) if !was_registered => Ok(child.actor.clone()),
+        _ => spawn_child(myself, state, &store_key, Some(cause)).await,
+    };
+    match current {
+        Ok(child) => {
+            child.send_after(backoff, || AccountMsg::Resume);
+            if let Some(child) = state.children.get_mut(&store_key) {
+                child.forwarded += 1;
+            }
+        }
+        Err(err) => error!(account = %store_key, error = %err, "could not restart account actor"),
+    }
+}
+
+/// Retires a child that reported idleness, unless a message was forwarded since.
+fn retire_if_idle(state: &mut SupervisorState, store_key: &str, actor: ActorId, handled: u64) {
+    let idle = state
+        .children
+        .get(store_key)
+        .is_some_and(|child| child.actor.get_id() == actor && child.forwarded == handled);
+    if let Some(child) = idle.then(|| state.children.remove(store_key)).flatten() {
+        state.crashes.remove(store_key);
+        // drain, not stop: a message queued by a timer is still handled.
+        let _ = child.actor.drain();
+    }
+}
+
 /// Sends `message` to the store's actor, spawning one if there is none or the current one
-/// is draining (it hands the message back).
+/// is stopping (it hands the message back).
 async fn forward(
     myself: &ActorRef<SupervisorMsg>,
     state: &mut SupervisorState,
     store_key: String,
     message: AccountMsg,
 ) {
-    let message = match state.children.get(&store_key) {
-        Some(child) => match child.send_message(message) {
-            Ok(()) => return,
+    let message = match state.children.get_mut(&store_key) {
+        Some(child) => match child.actor.send_message(message) {
+            Ok(()) => {
+                child.forwarded += 1;
+                return;
+            }
             Err(MessagingErr::SendErr(message)) => message,
-            Err(_) => return,
+            Err(_) => AccountMsg::Resume,
         },
         None => message,
     };
     match spawn_child(myself, state, &store_key, None).await {
         Ok(child) => {
-            if child.send_message(message).is_err() {
-                // Still stored as `received`: the next resume or start-up applies it.
-                warn!(account = %store_key, "fresh account actor refused a message");
+            if child.send_message(message).is_ok()
+                && let Some(child) = state.children.get_mut(&store_key)
+            {
+                child.forwarded += 1;
             }
         }
+        // The event stays `received`: the periodic recovery sweep dispatches it again.
         Err(err) => error!(account = %store_key, error = %err, "could not spawn account actor"),
     }
 }
@@ -163,25 +229,31 @@ async fn spawn_child(
         store_key: store_key.to_owned(),
         db: state.db.clone(),
         settings: state.settings.clone(),
+        supervisor: myself.clone(),
         crash,
     };
-    let (child, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
-    state.keys.insert(child.get_id(), store_key.to_owned());
-    state.children.insert(store_key.to_owned(), child.clone());
-    Ok(child)
+    let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
+    state.keys.insert(actor.get_id(), store_key.to_owned());
+    let child = Child {
+        actor: actor.clone(),
+        forwarded: 0,
+    };
+    state.children.insert(store_key.to_owned(), child);
+    Ok(actor)
 }
 
-/// Drops a stopped child from the registry, if it is still the registered one.
-fn forget(state: &mut SupervisorState, id: ActorId) -> Option<String> {
+/// Drops a stopped child: returns its store key and whether it was still the registered
+/// child of that store.
+fn forget(state: &mut SupervisorState, id: ActorId) -> Option<(String, bool)> {
     let store_key = state.keys.remove(&id)?;
-    if state
+    let registered = state
         .children
         .get(&store_key)
-        .is_some_and(|child| child.get_id() == id)
-    {
+        .is_some_and(|child| child.actor.get_id() == id);
+    if registered {
         state.children.remove(&store_key);
     }
-    Some(store_key)
+    Some((store_key, registered))
 }
 
 /// The handle the HTTP layer and start-up use to reach the supervisor.

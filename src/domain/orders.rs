@@ -210,6 +210,8 @@ impl Order {
     /// Combines two views of the same payment. Commutative, associative and idempotent:
     /// every field is a maximum or minimum over a total order.
     pub fn merge(&self, other: &Self) -> Self {
+        let failure = (self.failure_code.clone(), self.failure_message.clone())
+            .max((other.failure_code.clone(), other.failure_message.clone()));
         Self {
             id: self.id.clone(),
             payment_intent: self
@@ -218,17 +220,15 @@ impl Order {
                 .max(other.payment_intent.clone()),
             charge: self.merged_charge(other),
             customer: self.customer.clone().max(other.customer.clone()),
-            amount: self.amount.max(other.amount),
+            amount: self.merged_amount(other),
             amount_refunded: self.amount_refunded.max(other.amount_refunded),
             currency: self.currency.clone().max(other.currency.clone()),
             status: self.status.max(other.status),
             items: greater_json(&self.items, &other.items),
             receipt_url: self.receipt_url.clone().max(other.receipt_url.clone()),
-            failure_code: self.failure_code.clone().max(other.failure_code.clone()),
-            failure_message: self
-                .failure_message
-                .clone()
-                .max(other.failure_message.clone()),
+            // Code and message come from one failure, never one from each.
+            failure_code: failure.0,
+            failure_message: failure.1,
             created: earliest(self.created, other.created),
         }
     }
@@ -241,6 +241,18 @@ impl Order {
     /// does not store: without it the merge would depend on arrival order. A PaymentIntent
     /// keeps `latest_charge` once set, so this only loses a charge created after a view
     /// that outranks it (a pending retry after a failure that created no charge).
+    /// The amount of the view with the greatest `(status, charge)`: the amount that was
+    /// finally paid, not a PaymentIntent's earlier amount (it can be lowered before payment).
+    fn merged_amount(&self, other: &Self) -> i64 {
+        let mine = (self.status, &self.charge);
+        let theirs = (other.status, &other.charge);
+        match mine.cmp(&theirs) {
+            Ordering::Greater => self.amount,
+            Ordering::Less => other.amount,
+            Ordering::Equal => self.amount.max(other.amount),
+        }
+    }
+
     fn merged_charge(&self, other: &Self) -> Option<String> {
         match self.status.cmp(&other.status) {
             Ordering::Greater => self.charge.clone(),
@@ -445,6 +457,28 @@ mod tests {
         assert_eq!(order.status, OrderStatus::Completed);
         assert!(order.receipt_url.is_some());
         assert_eq!(order.created, Some(1_721_948_600));
+    }
+
+    #[test]
+    fn the_paid_amount_wins_over_an_earlier_larger_amount() {
+        let mut created = view(OrderStatus::Pending, None);
+        created.amount = 2000;
+        let paid = view(OrderStatus::Completed, Some("ch_a"));
+        assert_eq!(created.merge(&paid).amount, 1000);
+        assert_eq!(paid.merge(&created).amount, 1000);
+    }
+
+    #[test]
+    fn failure_code_and_message_come_from_the_same_failure() {
+        let mut first = view(OrderStatus::Failed, Some("ch_a"));
+        first.failure_code = Some("card_declined".to_owned());
+        first.failure_message = Some("Your card was declined.".to_owned());
+        let mut second = view(OrderStatus::Failed, Some("ch_b"));
+        second.failure_code = Some("expired_card".to_owned());
+        second.failure_message = Some("A message".to_owned());
+        let merged = first.merge(&second);
+        assert_eq!(merged.failure_code.as_deref(), Some("expired_card"));
+        assert_eq!(merged.failure_message.as_deref(), Some("A message"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `GET /health` (liveness: the process answers) and `GET /ready` (the database answers
-//! and every migration is applied).
+//! `GET /health` (liveness: the process answers) and `GET /ready` (the database answers,
+//! every migration is applied, and the actor supervisor runs).
 
 use std::sync::Arc;
 
@@ -26,7 +26,13 @@ pub fn routes(
 }
 
 async fn ready(state: Arc<AppState>) -> Response {
-    match db::readiness(&state.db).await {
+    let supervisor = async {
+        match state.dispatcher.stats().await {
+            Some(_) => Ok(()),
+            None => Err("supervisor"),
+        }
+    };
+    match db::readiness(&state.db).await.and(supervisor.await) {
         Ok(()) => warp::reply::json(&json!({"status": "ready"})).into_response(),
         Err(check) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -148,8 +148,16 @@ async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_o
     let mut broken: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
     broken["id"] = json!("evt_broken_customer");
     broken["account"] = json!("acct_retry");
-    broken["data"]["object"].as_object_mut().unwrap().remove("id");
-    assert_eq!(app.post_event(&serde_json::to_vec(&broken).unwrap()).await.status(), 200);
+    broken["data"]["object"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
+    assert_eq!(
+        app.post_event(&serde_json::to_vec(&broken).unwrap())
+            .await
+            .status(),
+        200
+    );
     let later = customer_event("acct_retry", "cus_after_broken", "evt_after_broken");
     app.post_event(&later).await;
     app.wait_until_applied().await;
@@ -158,6 +166,13 @@ async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_o
     assert_eq!(failed.status, "failed");
     assert_eq!(failed.attempts, 3);
     assert!(failed.last_error.unwrap_or_default().contains("customer"));
-    assert_eq!(app.stored_event("evt_after_broken").await.unwrap().status, "processed");
-    assert_eq!(app.dispatcher.stats().await.unwrap().restarts, 0, "errors are not crashes");
+    assert_eq!(
+        app.stored_event("evt_after_broken").await.unwrap().status,
+        "processed"
+    );
+    assert_eq!(
+        app.dispatcher.stats().await.unwrap().restarts,
+        0,
+        "errors are not crashes"
+    );
 }

@@ -90,6 +90,7 @@ pub fn test_settings(database_url: &str) -> figment::Figment {
         .merge(Serialized::default("database_acquire_timeout_secs", 2))
         .merge(Serialized::default("apply_backoff_ms", 10))
         .merge(Serialized::default("apply_max_attempts", 3))
+        .merge(Serialized::default("apply_backoff_max_ms", 200))
         .merge(Serialized::default(
             "data_dir",
             temp_dir().display().to_string(),

@@ -159,3 +159,49 @@ async fn unreachable_postgres_answers_503_and_recovers_without_restart() {
         .unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+#[tokio::test]
+async fn actors_wait_out_an_outage_without_using_up_attempts() {
+    let Some(base) = postgres_url() else {
+        return; // needs a TCP database to cut
+    };
+    let parsed = reqwest::Url::parse(&base).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(upstream).await;
+    let schema = format!("payments_t_{}", random_suffix());
+    let direct_url = with_search_path(&base, &schema);
+    let admin = sea_orm::Database::connect(base.as_str()).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .unwrap();
+    let mut via_proxy = parsed.clone();
+    via_proxy.set_port(Some(proxy.addr.port())).unwrap();
+    let service_url = with_search_path(via_proxy.as_str(), &schema);
+    let app = spawn_app_with(test_settings(&service_url), &direct_url).await;
+
+    // Stored while the service's database link is down; handed to its actor.
+    proxy.cut();
+    let body = fixture("customer.created.json");
+    let envelope = payments::stripe::envelope::Envelope::parse(&body).unwrap();
+    payments::inbox::store(&app.db, &envelope, String::from_utf8(body).unwrap())
+        .await
+        .unwrap();
+    app.dispatcher.dispatch(&envelope.store_key, &envelope.id);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let waiting = app.stored_event(&envelope.id).await.unwrap();
+    assert_eq!(
+        waiting.status, "received",
+        "still waiting, not dead-lettered"
+    );
+
+    proxy.restore();
+    app.wait_until_applied().await;
+    let applied = app.stored_event(&envelope.id).await.unwrap();
+    assert_eq!(applied.status, "processed");
+    assert_eq!(applied.attempts, 1, "the outage used up no attempt");
+}

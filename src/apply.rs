@@ -12,9 +12,10 @@
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use serde_json::Value;
+use std::time::Instant;
 
 use crate::domain::{self, DomainError, EventRef, Outcome};
-use crate::inbox;
+use crate::{inbox, metrics};
 
 /// What one attempt at an event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,16 +56,28 @@ pub async fn attempt(
     }
     if row.attempts >= max_attempts {
         inbox::mark_failed(db, id).await?;
+        metrics::event_dead_lettered(&row.event_type);
         return Ok(Applied::DeadLettered);
     }
     if !inbox::begin_attempt(db, id).await? {
         return Ok(Applied::AlreadyDone);
     }
     let attempts = row.attempts + 1;
+    let started = Instant::now();
     match apply_in_transaction(db, &row).await {
-        Ok(applied) => Ok(applied),
+        Ok(applied) => {
+            if let Applied::Done(outcome) = applied {
+                metrics::event_attempted(&row.event_type, outcome.status(), started.elapsed());
+                let lag = chrono::Utc::now() - row.created_at;
+                metrics::event_lag(lag.to_std().unwrap_or_default());
+            }
+            Ok(applied)
+        }
         Err(TxError::Domain(source)) => {
             inbox::record_error(db, id, &source.to_string()).await?;
+            if attempts < max_attempts {
+                metrics::event_attempted(&row.event_type, "retried", started.elapsed());
+            }
             Err(ApplyError::Domain { attempts, source })
         }
         Err(TxError::Db(err)) => {

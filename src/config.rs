@@ -35,6 +35,7 @@ const KEYS: &[&str] = &[
     "actor_idle_secs",
     "shutdown_timeout_secs",
     "recovery_interval_secs",
+    "metrics_require_token",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -89,6 +90,7 @@ struct RawSettings {
     actor_idle_secs: u64,
     shutdown_timeout_secs: u64,
     recovery_interval_secs: u64,
+    metrics_require_token: bool,
 }
 
 /// The service's settings, complete and checked.
@@ -116,6 +118,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Period of the sweep that dispatches events left waiting again.
     pub recovery_interval: Duration,
+    /// Whether `/metrics` takes the admin token.
+    pub metrics_require_token: bool,
 }
 
 /// Where the webhook secrets came from.
@@ -200,6 +204,7 @@ impl Settings {
             },
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             recovery_interval: Duration::from_secs(raw.recovery_interval_secs.max(1)),
+            metrics_require_token: raw.metrics_require_token,
         })
     }
 

@@ -5,6 +5,7 @@ mod admin;
 mod body;
 mod health;
 mod logs;
+mod metrics;
 mod rejection;
 mod webhook;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub verifier: Verifier,
     pub admin: AdminAuth,
     pub max_body_bytes: u64,
+    /// Whether `/metrics` takes the admin token.
+    pub metrics_require_token: bool,
     /// Hands stored events to their store's actor.
     pub dispatcher: Dispatcher,
 }
@@ -38,6 +41,7 @@ impl AppState {
             verifier: Verifier::new(&settings.webhook_secrets, settings.webhook_tolerance_secs),
             admin: AdminAuth::from_settings(settings),
             max_body_bytes: settings.max_body_bytes,
+            metrics_require_token: settings.metrics_require_token,
             dispatcher,
         }
     }
@@ -49,7 +53,8 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     webhook::route(state.clone())
         .or(health::routes(state.clone()))
-        .or(logs::route(state))
+        .or(logs::route(state.clone()))
+        .or(metrics::route(state))
         .recover(rejection::handle)
 }
 

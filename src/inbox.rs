@@ -229,3 +229,21 @@ pub async fn find(
 ) -> Result<Option<webhook_event::Model>, DbErr> {
     Entity::find_by_id(id.to_owned()).one(db).await
 }
+
+/// How many events wait to be applied, and when the oldest of them was received.
+pub async fn pending_summary(
+    db: &impl ConnectionTrait,
+) -> Result<(u64, Option<chrono::DateTime<Utc>>), DbErr> {
+    use sea_orm::PaginatorTrait;
+    let waiting = Entity::find().filter(Column::Status.eq(RECEIVED));
+    let count = waiting.clone().count(db).await?;
+    let oldest = waiting
+        .select_only()
+        .column(Column::CreatedAt)
+        .order_by_asc(Column::CreatedAt)
+        .limit(1)
+        .into_tuple::<chrono::DateTime<Utc>>()
+        .one(db)
+        .await?;
+    Ok((count, oldest))
+}

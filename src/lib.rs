@@ -11,6 +11,7 @@
 //! - [`apply`]: one attempt at one event, in one transaction.
 //! - [`domain`]: what each event does to the store, customer, product and order rows.
 //! - [`http`]: the routes (webhook receiver, health, admin) and JSON errors ([`error`]).
+//! - [`metrics`]: the Prometheus metrics, named and described in one place.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
 //! - [`cli`] and [`trigger`]: the command line, including `payments trigger`.
 
@@ -25,6 +26,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod inbox;
+pub mod metrics;
 pub mod startup;
 pub mod stripe;
 pub mod telemetry;

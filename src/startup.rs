@@ -26,6 +26,7 @@ impl Application {
     /// Connects and migrates the database, then binds `settings.bind_addr` (port 0 picks a
     /// free port, as the tests do).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        crate::metrics::handle();
         let db = db::connect(settings).await?;
         db::migrate(&db).await?;
         let listener = TcpListener::bind(settings.bind_addr).await?;

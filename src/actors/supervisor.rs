@@ -136,6 +136,7 @@ impl Actor for AccountSupervisor {
             SupervisionEvent::ActorFailed(cell, err) => {
                 if let Some((store_key, was_registered)) = forget(state, cell.get_id()) {
                     state.restarts += 1;
+                    crate::metrics::actor_restarted();
                     error!(account = %store_key, error = %err, "account actor crashed; restarting it");
                     restart(&myself, state, store_key, was_registered, err.to_string()).await;
                 }

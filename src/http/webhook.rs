@@ -5,6 +5,7 @@
 //! retries, and a duplicate event id answers 200 without changing anything.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Buf;
 use futures_util::Stream;
@@ -17,6 +18,7 @@ use warp::{Filter, Rejection};
 use super::{AppState, body, with_state};
 use crate::error::ApiError;
 use crate::inbox::{self, Stored};
+use crate::metrics::{self, WebhookOutcome};
 use crate::stripe::envelope::Envelope;
 
 #[derive(Serialize)]
@@ -42,18 +44,43 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    match accept(&state, &headers, body).await {
-        Ok(reply) => reply,
+    let started = Instant::now();
+    let (outcome, response) = match accept(&state, &headers, body).await {
+        Ok((stored, reply)) => {
+            let outcome = match stored {
+                Stored::New => WebhookOutcome::Accepted,
+                Stored::Duplicate => WebhookOutcome::Duplicate,
+            };
+            (outcome, reply)
+        }
         Err(err) => {
             if err.status.is_client_error() {
                 warn!(code = err.code, reason = %err.message, "webhook rejected");
             }
-            err.into_response()
+            (outcome_of(&err), err.into_response())
         }
+    };
+    metrics::webhook_answered(outcome, started.elapsed());
+    response
+}
+
+fn outcome_of(err: &ApiError) -> WebhookOutcome {
+    match err.code {
+        "payload_too_large" => WebhookOutcome::TooLarge,
+        "missing_signature"
+        | "malformed_signature"
+        | "no_matching_signature"
+        | "timestamp_outside_tolerance" => WebhookOutcome::InvalidSignature,
+        "unavailable" => WebhookOutcome::Unavailable,
+        _ => WebhookOutcome::InvalidPayload,
     }
 }
 
-async fn accept<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
+async fn accept<S, B>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: S,
+) -> Result<(Stored, Response), ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -99,7 +126,8 @@ where
         duplicate,
         id: &envelope.id,
     };
-    Ok(warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK).into_response())
+    let reply = warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK);
+    Ok((stored, reply.into_response()))
 }
 
 /// Stripe sends `application/json; charset=utf-8`; a body declared as anything else is

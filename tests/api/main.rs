@@ -7,6 +7,7 @@ mod binary;
 mod health;
 mod helpers;
 mod logs;
+mod metrics;
 mod ordering;
 mod outage;
 mod signature_vectors;

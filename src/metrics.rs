@@ -1,0 +1,274 @@
+//! Prometheus metrics: every name is defined once here, with its description and buckets.
+//!
+//! Labels never carry an account, event or customer id: `type` is one of the event types
+//! the service knows, or `other`, so the series count stays bounded whatever Stripe sends.
+//! Histograms have explicit buckets so they aggregate across replicas.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ::metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const WEBHOOK_REQUESTS: &str = "payments_webhook_requests_total";
+pub const WEBHOOK_ACK_SECONDS: &str = "payments_webhook_ack_seconds";
+pub const EVENTS_APPLIED: &str = "payments_events_applied_total";
+pub const EVENT_APPLY_SECONDS: &str = "payments_event_apply_seconds";
+pub const EVENT_LAG_SECONDS: &str = "payments_event_lag_seconds";
+pub const INBOX_PENDING: &str = "payments_inbox_pending";
+pub const INBOX_OLDEST_PENDING_SECONDS: &str = "payments_inbox_oldest_pending_seconds";
+pub const ACCOUNT_ACTORS: &str = "payments_account_actors";
+pub const ACCOUNT_ACTOR_RESTARTS: &str = "payments_account_actor_restarts_total";
+pub const EVENTS_DEAD_LETTERED: &str = "payments_events_dead_lettered_total";
+pub const BUILD_INFO: &str = "payments_build_info";
+
+/// Every metric name the service exports (the process collector's `process_*` aside).
+pub const NAMES: &[&str] = &[
+    WEBHOOK_REQUESTS,
+    WEBHOOK_ACK_SECONDS,
+    EVENTS_APPLIED,
+    EVENT_APPLY_SECONDS,
+    EVENT_LAG_SECONDS,
+    INBOX_PENDING,
+    INBOX_OLDEST_PENDING_SECONDS,
+    ACCOUNT_ACTORS,
+    ACCOUNT_ACTOR_RESTARTS,
+    EVENTS_DEAD_LETTERED,
+    BUILD_INFO,
+];
+
+/// Event types that get their own `type` label value; everything else is `other`.
+pub const KNOWN_EVENT_TYPES: &[&str] = &[
+    "account.updated",
+    "account.created",
+    "account.application.authorized",
+    "account.application.deauthorized",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "price.created",
+    "price.updated",
+    "price.deleted",
+    "charge.succeeded",
+    "charge.failed",
+    "charge.refunded",
+    "charge.captured",
+    "charge.pending",
+    "charge.updated",
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+];
+
+/// Fast webhook acknowledgements: Stripe times out after seconds, we aim for milliseconds.
+const ACK_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Applying and lag span milliseconds (normal) to minutes (retries, outages).
+const APPLY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    300.0, 900.0,
+];
+
+/// Why a webhook request ended as it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Accepted,
+    Duplicate,
+    InvalidSignature,
+    InvalidPayload,
+    TooLarge,
+    Unavailable,
+}
+
+impl WebhookOutcome {
+    const ALL: [Self; 6] = [
+        Self::Accepted,
+        Self::Duplicate,
+        Self::InvalidSignature,
+        Self::InvalidPayload,
+        Self::TooLarge,
+        Self::Unavailable,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidPayload => "invalid_payload",
+            Self::TooLarge => "too_large",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The process's metrics handle, installed on first use (a recorder is process-wide, and
+/// tests start the service many times in one process).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(install)
+}
+
+fn install() -> PrometheusHandle {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(WEBHOOK_ACK_SECONDS.into()), ACK_BUCKETS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(EVENT_APPLY_SECONDS.into()), APPLY_BUCKETS)
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(EVENT_LAG_SECONDS.into()), APPLY_BUCKETS)
+        })
+        .expect("bucket lists are non-empty");
+    let handle = match builder.install_recorder() {
+        Ok(handle) => handle,
+        // Another recorder is installed (an embedding program's): keep a private one so
+        // `/metrics` still renders something coherent.
+        Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+    };
+    describe();
+    process_collector().describe();
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    // Series that exist from the start, so rates and alerts see 0 rather than nothing.
+    for outcome in WebhookOutcome::ALL {
+        counter!(WEBHOOK_REQUESTS, "outcome" => outcome.label()).absolute(0);
+    }
+    counter!(ACCOUNT_ACTOR_RESTARTS).absolute(0);
+    handle
+}
+
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+fn describe() {
+    describe_counter!(WEBHOOK_REQUESTS, "Webhook deliveries received, by outcome.");
+    describe_histogram!(
+        WEBHOOK_ACK_SECONDS,
+        Unit::Seconds,
+        "Time from a webhook request to its response."
+    );
+    describe_counter!(
+        EVENTS_APPLIED,
+        "Attempts at applying stored events, by event type and result."
+    );
+    describe_histogram!(
+        EVENT_APPLY_SECONDS,
+        Unit::Seconds,
+        "Time one apply transaction took, by event type."
+    );
+    describe_histogram!(
+        EVENT_LAG_SECONDS,
+        Unit::Seconds,
+        "Time from receiving an event to having applied it."
+    );
+    describe_gauge!(INBOX_PENDING, "Stored events not applied yet.");
+    describe_gauge!(
+        INBOX_OLDEST_PENDING_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest stored event not applied yet (0 when none)."
+    );
+    describe_gauge!(ACCOUNT_ACTORS, "Live account actors.");
+    describe_counter!(
+        ACCOUNT_ACTOR_RESTARTS,
+        "Account actors that crashed and were replaced."
+    );
+    describe_counter!(
+        EVENTS_DEAD_LETTERED,
+        "Events marked failed after their last attempt, by event type."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the `version` label is the running build."
+    );
+}
+
+/// The `type` label of an event type.
+pub fn type_label(event_type: &str) -> &'static str {
+    KNOWN_EVENT_TYPES
+        .iter()
+        .find(|known| **known == event_type)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// One webhook request answered.
+pub fn webhook_answered(outcome: WebhookOutcome, elapsed: Duration) {
+    counter!(WEBHOOK_REQUESTS, "outcome" => outcome.label()).increment(1);
+    histogram!(WEBHOOK_ACK_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// One apply attempt ended with `result` (`processed`, `skipped`, `ignored`, `retried`,
+/// `failed`).
+pub fn event_attempted(event_type: &str, result: &'static str, took: Duration) {
+    let label = type_label(event_type);
+    counter!(EVENTS_APPLIED, "type" => label, "result" => result).increment(1);
+    histogram!(EVENT_APPLY_SECONDS, "type" => label).record(took.as_secs_f64());
+}
+
+/// An event was applied `lag` after it was received.
+pub fn event_lag(lag: Duration) {
+    histogram!(EVENT_LAG_SECONDS).record(lag.as_secs_f64());
+}
+
+/// An event used up its attempts.
+pub fn event_dead_lettered(event_type: &str) {
+    let label = type_label(event_type);
+    counter!(EVENTS_APPLIED, "type" => label, "result" => "failed").increment(1);
+    counter!(EVENTS_DEAD_LETTERED, "type" => label).increment(1);
+}
+
+/// An account actor crashed and was replaced.
+pub fn actor_restarted() {
+    counter!(ACCOUNT_ACTOR_RESTARTS).increment(1);
+}
+
+/// Values read at scrape time.
+pub fn set_scrape_gauges(pending: u64, oldest_pending: Duration, actors: usize) {
+    gauge!(INBOX_PENDING).set(pending as f64);
+    gauge!(INBOX_OLDEST_PENDING_SECONDS).set(oldest_pending.as_secs_f64());
+    gauge!(ACCOUNT_ACTORS).set(actors as f64);
+}
+
+/// Renders the exposition text, refreshing the process metrics first.
+pub fn render() -> String {
+    let handle = handle();
+    process_collector().collect();
+    handle.run_upkeep();
+    handle.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_event_types_share_one_label() {
+        assert_eq!(type_label("charge.succeeded"), "charge.succeeded");
+        assert_eq!(type_label("issuing_card.created"), "other");
+        assert_eq!(type_label("acct_123"), "other");
+    }
+
+    #[test]
+    fn every_name_is_prefixed_and_counters_end_in_total() {
+        for name in NAMES {
+            assert!(name.starts_with("payments_"), "{name}");
+        }
+        for counter in [
+            WEBHOOK_REQUESTS,
+            EVENTS_APPLIED,
+            ACCOUNT_ACTOR_RESTARTS,
+            EVENTS_DEAD_LETTERED,
+        ] {
+            assert!(counter.ends_with("_total"), "{counter}");
+        }
+    }
+}

@@ -1,11 +1,23 @@
 //! The HTTP interface: one module per route group, joined here with one rejection handler
 //! so every error, routing ones included, is answered as JSON.
+//!
+//! - [`webhook`]: the Stripe receiver; [`health`]: the probes;
+//! - the admin API, each route behind [`admin::require`]: [`stores`], [`orders`],
+//!   [`customers`], [`products`], [`events`] (the event log and replays), sharing the list
+//!   shape and parameter parsing of [`list`];
+//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
 
 mod admin;
 mod body;
+mod customers;
+mod events;
 mod health;
-mod logs;
+mod list;
+mod openapi;
+mod orders;
+mod products;
 mod rejection;
+mod stores;
 mod webhook;
 
 use std::convert::Infallible;
@@ -19,6 +31,7 @@ use crate::config::Settings;
 use crate::stripe::signature::Verifier;
 
 pub use admin::AdminAuth;
+pub use openapi::ApiDoc;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -49,7 +62,12 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     webhook::route(state.clone())
         .or(health::routes(state.clone()))
-        .or(logs::route(state))
+        .or(openapi::route())
+        .or(stores::routes(state.clone()))
+        .or(orders::routes(state.clone()))
+        .or(customers::routes(state.clone()))
+        .or(products::routes(state.clone()))
+        .or(events::routes(state))
         .recover(rejection::handle)
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `payments [serve] | migrate | trigger <event-type>`.
+//! The command line: `payments [serve] | migrate | trigger <event-type> | replay`.
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +18,8 @@ pub enum Command {
     Migrate,
     /// Sign and send a realistic event to a running server, like `stripe trigger`.
     Trigger(TriggerArgs),
+    /// Re-apply stored events through a running server's admin API.
+    Replay(ReplayArgs),
 }
 
 /// Arguments of `payments trigger`.
@@ -41,4 +43,38 @@ pub struct TriggerArgs {
         hide_env_values = true
     )]
     pub secret: Option<String>,
+}
+
+/// Arguments of `payments replay`: one event, or every event matching the filters.
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("which")
+        .required(true)
+        .multiple(true)
+        .args(["event", "failed", "account", "event_type"])
+))]
+pub struct ReplayArgs {
+    /// Replay this one event, whatever its status.
+    #[arg(long, value_name = "evt_...", conflicts_with_all = ["failed", "account", "event_type"])]
+    pub event: Option<String>,
+    /// Replay every failed event (with `--account` / `--type`: only those).
+    #[arg(long)]
+    pub failed: bool,
+    /// Only this store's events.
+    #[arg(long, value_name = "acct_...")]
+    pub account: Option<String>,
+    /// Only events of this type, such as `charge.succeeded`.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// Base URL of the server [default: the local server at BIND_ADDR].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Admin token [default: the configured ADMIN_TOKEN].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "REPLAY_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }

@@ -4,8 +4,11 @@
 //! happened.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
+
+use crate::queries::QueryError;
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone)]
@@ -13,17 +16,25 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The stores an ambiguous id was found in (`409 ambiguous_id`).
+    pub stores: Option<Vec<String>>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
-    code: &'a str,
-    message: &'a str,
+/// What went wrong: a stable `code` to branch on and a message for people.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Such as `invalid_request`, `resource_missing`, `unauthorized`.
+    pub code: String,
+    pub message: String,
+    /// With `ambiguous_id`: the stores holding the id; repeat the request with `?store=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stores: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -32,6 +43,41 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            stores: None,
+        }
+    }
+
+    /// `404 resource_missing`: no object of that kind has the id.
+    pub fn resource_missing(kind: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_missing",
+            format!("no such {kind}: `{id}`"),
+        )
+    }
+
+    /// `409 ambiguous_id`: the id exists in several stores; `?store=` picks one.
+    pub fn ambiguous(id: &str, stores: Vec<String>) -> Self {
+        let mut err = Self::new(
+            StatusCode::CONFLICT,
+            "ambiguous_id",
+            format!(
+                "`{id}` exists in several stores ({}); add `?store=` to choose one",
+                stores.join(", ")
+            ),
+        );
+        err.stores = Some(stores);
+        err
+    }
+
+    /// A database failure: `503 unavailable` when the database cannot be reached (retry),
+    /// else an opaque `500`. The cause is logged here, once.
+    pub fn database(err: &sea_orm::DbErr) -> Self {
+        tracing::error!(error = %err, "database query failed");
+        if crate::db::is_unavailable(err) {
+            Self::unavailable()
+        } else {
+            Self::internal()
         }
     }
 
@@ -74,12 +120,26 @@ impl warp::reject::Reject for ApiError {}
 
 impl Reply for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Detail {
-                code: self.code,
-                message: &self.message,
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                stores: self.stores,
             },
         };
         warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::Db(err) => Self::database(&err),
+            QueryError::UnknownCursor { param, id } => {
+                Self::invalid_param(param, &format!("no object `{id}` in this list"))
+            }
+            QueryError::NotFound { kind, id } => Self::resource_missing(kind, &id),
+            QueryError::Ambiguous { id, stores } => Self::ambiguous(&id, stores),
+        }
     }
 }

@@ -1,12 +1,24 @@
 //! The HTTP interface: one module per route group, joined here with one rejection handler
 //! so every error, routing ones included, is answered as JSON.
+//!
+//! - [`webhook`]: the Stripe receiver; [`health`]: the probes;
+//! - the admin API, each route behind [`admin::require`]: [`stores`], [`orders`],
+//!   [`customers`], [`products`], [`events`] (the event log and replays), sharing the list
+//!   shape and parameter parsing of [`list`];
+//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
 
 mod admin;
 mod body;
+mod customers;
+mod events;
 mod health;
-mod logs;
+mod list;
 mod metrics;
+mod openapi;
+mod orders;
+mod products;
 mod rejection;
+mod stores;
 mod webhook;
 
 use std::convert::Infallible;
@@ -20,6 +32,7 @@ use crate::config::Settings;
 use crate::stripe::signature::Verifier;
 
 pub use admin::AdminAuth;
+pub use openapi::ApiDoc;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -53,7 +66,12 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     webhook::route(state.clone())
         .or(health::routes(state.clone()))
-        .or(logs::route(state.clone()))
+        .or(openapi::route())
+        .or(stores::routes(state.clone()))
+        .or(orders::routes(state.clone()))
+        .or(customers::routes(state.clone()))
+        .or(products::routes(state.clone()))
+        .or(events::routes(state.clone()))
         .or(metrics::route(state))
         .recover(rejection::handle)
 }

@@ -1,11 +1,13 @@
-//! The inbox table `stripe_webhook_events`: storing deliveries and reading the event log.
+//! The inbox table `stripe_webhook_events`: storing deliveries, the queue the actors work
+//! from, and putting events back in it (replay). The event log reads it through
+//! [`crate::queries::events`].
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::webhook_event::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TryInsertResult,
 };
 
 use crate::stripe::envelope::Envelope;
@@ -54,38 +56,6 @@ pub async fn store(
         TryInsertResult::Inserted(rows) if rows > 0 => Stored::New,
         _ => Stored::Duplicate,
     })
-}
-
-/// Filters of the event log.
-#[derive(Debug, Default, Clone)]
-pub struct LogFilter {
-    pub status: Option<String>,
-    pub event_type: Option<String>,
-    pub account: Option<String>,
-    pub limit: u64,
-}
-
-/// The most recent events matching `filter`, newest first.
-pub async fn recent(
-    db: &impl ConnectionTrait,
-    filter: &LogFilter,
-) -> Result<Vec<webhook_event::Model>, DbErr> {
-    let mut query = Entity::find();
-    if let Some(status) = &filter.status {
-        query = query.filter(Column::Status.eq(status.as_str()));
-    }
-    if let Some(event_type) = &filter.event_type {
-        query = query.filter(Column::EventType.eq(event_type.as_str()));
-    }
-    if let Some(account) = &filter.account {
-        query = query.filter(Column::StoreKey.eq(account.as_str()));
-    }
-    query
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .limit(filter.limit)
-        .all(db)
-        .await
 }
 
 /// `last_error` while an attempt is running: it stays if the attempt never finishes
@@ -246,4 +216,23 @@ pub async fn pending_summary(
         .one(db)
         .await?;
     Ok((count, oldest))
+}
+
+/// Puts the events matching `condition` back in the queue, whatever their status: status
+/// `received`, no attempts, no error, not processed. The caller then dispatches them to
+/// their stores' actors. Re-applying a processed event changes nothing (the version
+/// guards and monotonic merges see to that); it ends `processed` or `skipped` again.
+pub async fn requeue(db: &impl ConnectionTrait, condition: Condition) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(RECEIVED))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::ProcessedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(condition)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

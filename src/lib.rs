@@ -10,10 +10,13 @@
 //! - [`actors`]: the supervisor and one actor per store key, applying events in series.
 //! - [`apply`]: one attempt at one event, in one transaction.
 //! - [`domain`]: what each event does to the store, customer, product and order rows.
-//! - [`http`]: the routes (webhook receiver, health, admin) and JSON errors ([`error`]).
+//! - [`queries`]: the reads of the admin API (filtered, paginated lists, lookups by id).
+//! - [`http`]: the routes (webhook receiver, health, admin API, OpenAPI document) and JSON
+//!   errors ([`error`]).
 //! - [`metrics`]: the Prometheus metrics, named and described in one place.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
-//! - [`cli`] and [`trigger`]: the command line, including `payments trigger`.
+//! - [`cli`], [`trigger`] and [`replay`]: the command line, including `payments trigger`
+//!   and `payments replay`.
 
 pub mod actors;
 pub mod apply;
@@ -27,6 +30,8 @@ pub mod faults;
 pub mod http;
 pub mod inbox;
 pub mod metrics;
+pub mod queries;
+pub mod replay;
 pub mod startup;
 pub mod stripe;
 pub mod telemetry;

@@ -6,7 +6,7 @@ use clap::Parser;
 use payments::cli::{Cli, Command};
 use payments::config::Settings;
 use payments::startup::{self, Application};
-use payments::{db, telemetry, trigger};
+use payments::{db, replay, telemetry, trigger};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,18 +14,21 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
-        Command::Trigger(args) => trigger::run(&args).await.map(|ok| {
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }),
+        Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
+        Command::Replay(args) => replay::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         eprintln!("payments: {err:#}");
         ExitCode::FAILURE
     })
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 async fn serve() -> anyhow::Result<ExitCode> {

@@ -41,11 +41,16 @@ impl Target {
 }
 
 fn local_url(settings: &Settings) -> String {
+    format!("{}/webhooks/stripe", local_base_url(settings))
+}
+
+/// The local server's base URL, from `BIND_ADDR` (an unspecified address means loopback).
+pub fn local_base_url(settings: &Settings) -> String {
     let mut addr = settings.bind_addr;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    format!("http://{addr}/webhooks/stripe")
+    format!("http://{addr}")
 }
 
 /// Builds, signs and sends one event of `event_type`.

@@ -73,6 +73,16 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status, by rank.
+    pub const NAMES: [&'static str; 6] = [
+        "pending",
+        "failed",
+        "canceled",
+        "completed",
+        "partially_refunded",
+        "refunded",
+    ];
+
     /// The value of the `status` column.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,5 +1,6 @@
 //! Bearer-token authentication of the admin routes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -67,6 +68,13 @@ pub fn require(
                 }
             },
         )
+}
+
+/// [`require`], then the query parameters (parsed by each route, which names the bad one).
+pub fn require_with_query(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>, HashMap<String, String>), Error = Rejection> + Clone {
+    require(state).and(warp::query::<HashMap<String, String>>())
 }
 
 #[cfg(test)]

@@ -4,20 +4,19 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use super::{AppState, with_state};
 use crate::db;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let health = warp::path!("health")
-        .and(warp::get())
-        .map(|| warp::reply::json(&json!({"status": "ok"})).into_response());
+    let health = warp::path!("health").and(warp::get()).map(health);
     let ready = warp::path!("ready")
         .and(warp::get())
         .and(with_state(state))
@@ -25,7 +24,32 @@ pub fn routes(
     health.or(ready).unify()
 }
 
-async fn ready(state: Arc<AppState>) -> Response {
+/// What the probes answer when all is well.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProbeStatus {
+    /// `ok` (health) or `ready`.
+    status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get, path = "/health", tag = "probes",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`", body = ProbeStatus))
+)]
+pub(crate) fn health() -> Response {
+    warp::reply::json(&json!({"status": "ok"})).into_response()
+}
+
+/// Readiness: the database answers, every migration is applied, the supervisor runs.
+#[utoipa::path(
+    get, path = "/ready", tag = "probes",
+    responses(
+        (status = 200, description = "`{\"status\":\"ready\"}`", body = ProbeStatus),
+        (status = 503, description = "`not_ready`, naming the failing check", body = ErrorBody),
+    )
+)]
+pub(crate) async fn ready(state: Arc<AppState>) -> Response {
     let supervisor = async {
         match state.dispatcher.stats().await {
             Some(_) => Ok(()),

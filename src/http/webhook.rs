@@ -11,23 +11,41 @@ use bytes::Buf;
 use futures_util::Stream;
 use serde::Serialize;
 use tracing::{info, warn};
+use utoipa::ToSchema;
 use warp::http::{HeaderMap, StatusCode, header};
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use super::{AppState, body, with_state};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::inbox::{self, Stored};
 use crate::metrics::{self, WebhookOutcome};
 use crate::stripe::envelope::Envelope;
 
-#[derive(Serialize)]
-struct Receipt<'a> {
+/// The acknowledgement of a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct Receipt {
+    /// Always `true`: the event is stored.
     received: bool,
+    /// The event id was already stored; nothing changed.
     duplicate: bool,
-    id: &'a str,
+    /// The event id (`evt_...`).
+    id: String,
 }
 
+/// Receive a Stripe event (a snapshot event, signed by Stripe).
+#[utoipa::path(
+    post, path = "/webhooks/stripe", tag = "webhooks",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature: `t=...,v1=...`")),
+    request_body(content = Object, content_type = "application/json", description = "The event, byte for byte as Stripe sent it"),
+    responses(
+        (status = 200, description = "Stored (or already stored)", body = Receipt),
+        (status = 400, description = "`missing_signature`, `malformed_signature`, `no_matching_signature`, `timestamp_outside_tolerance`, `invalid_payload` or `unsupported_event_format`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; nothing was stored", body = ErrorBody),
+    )
+)]
 pub fn route(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -124,7 +142,7 @@ where
     let receipt = Receipt {
         received: true,
         duplicate,
-        id: &envelope.id,
+        id: envelope.id,
     };
     let reply = warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK);
     Ok((stored, reply.into_response()))

@@ -1,0 +1,238 @@
+//! The reads of the admin API: filtered, paginated lists and lookups by id.
+//!
+//! The HTTP handlers parse requests and shape JSON; this module owns the SQL. Lists are
+//! newest first and paginated by cursor (an object id), as Stripe's are:
+//! - the marketplace tables page by their autoincrement `pk` ([`page_by_pk`]): it never
+//!   changes and new rows get larger ones, so a walk with `starting_after` sees every row
+//!   that existed when it began exactly once, whatever is inserted meanwhile;
+//! - the inbox pages by (`created_at`, `id`) (see [`events`]).
+//!
+//! One module per object: [`stores`], [`orders`], [`customers`], [`products`], [`events`].
+
+pub mod customers;
+pub mod events;
+pub mod orders;
+pub mod products;
+pub mod stores;
+
+use std::collections::BTreeSet;
+
+use entity::{customer, order, product, store};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+/// Where a page starts: Stripe's `starting_after` / `ending_before`, an object id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// The rows just older than this object.
+    After(String),
+    /// The rows just newer than this object.
+    Before(String),
+}
+
+impl Cursor {
+    /// The query parameter the cursor came from, for error messages.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Self::After(_) => "starting_after",
+            Self::Before(_) => "ending_before",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::After(id) | Self::Before(id) => id,
+        }
+    }
+}
+
+/// One page of a list: how many rows and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u64,
+    pub cursor: Option<Cursor>,
+}
+
+/// A page of rows, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// More rows exist beyond this page, in the direction of the walk.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched in walk order; `reverse` for an
+    /// `ending_before` walk, fetched oldest first and shown newest first.
+    pub fn from_fetched(mut rows: Vec<T>, limit: u64, reverse: bool) -> Self {
+        let has_more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        if reverse {
+            rows.reverse();
+        }
+        Self {
+            data: rows,
+            has_more,
+        }
+    }
+}
+
+/// Why a read could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// The cursor names no object of the list (with its filters).
+    #[error("no object `{id}` in this list")]
+    UnknownCursor { param: &'static str, id: String },
+    #[error("no such {kind}: `{id}`")]
+    NotFound { kind: &'static str, id: String },
+    /// The id exists in several stores and no `store` was given.
+    #[error("`{id}` exists in several stores")]
+    Ambiguous { id: String, stores: Vec<String> },
+}
+
+/// Which row a by-id route means: the id, optionally narrowed to a store and a mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup<'a> {
+    pub id: &'a str,
+    pub store: Option<&'a str>,
+    pub livemode: Option<bool>,
+}
+
+/// A marketplace table: an autoincrement `pk`, a Stripe `id`, and its store and mode.
+pub trait Keyed: EntityTrait {
+    /// The object name in errors (`order`, `customer`, ...).
+    const KIND: &'static str;
+    fn pk() -> Self::Column;
+    fn id() -> Self::Column;
+    fn store_key() -> Self::Column;
+    fn livemode() -> Self::Column;
+    /// The store key and livemode of a row.
+    fn scope(row: &Self::Model) -> (&str, bool);
+}
+
+macro_rules! keyed {
+    ($module:ident, $kind:literal, $store:ident) => {
+        impl Keyed for $module::Entity {
+            const KIND: &'static str = $kind;
+            fn pk() -> Self::Column {
+                $module::Column::Pk
+            }
+            fn id() -> Self::Column {
+                $module::Column::Id
+            }
+            fn store_key() -> Self::Column {
+                $module::Column::$store
+            }
+            fn livemode() -> Self::Column {
+                $module::Column::Livemode
+            }
+            fn scope(row: &Self::Model) -> (&str, bool) {
+                (keyed!(@store row, $store), row.livemode)
+            }
+        }
+    };
+    (@store $row:ident, Id) => { $row.id.as_str() };
+    (@store $row:ident, StoreKey) => { $row.store_key.as_str() };
+}
+
+keyed!(store, "store", Id);
+keyed!(customer, "customer", StoreKey);
+keyed!(product, "product", StoreKey);
+keyed!(order, "order", StoreKey);
+
+/// Narrows `select` to a store and a mode when given.
+pub fn scoped<E: Keyed>(
+    mut select: Select<E>,
+    store: Option<&str>,
+    livemode: Option<bool>,
+) -> Select<E> {
+    if let Some(store) = store {
+        select = select.filter(E::store_key().eq(store));
+    }
+    if let Some(livemode) = livemode {
+        select = select.filter(E::livemode().eq(livemode));
+    }
+    select
+}
+
+/// One page of `base` (already filtered), newest first by `pk`. The cursor is looked up
+/// within `base`, so it must be an object of this very list.
+pub async fn page_by_pk<E: Keyed>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    request: &PageRequest,
+) -> Result<Page<E::Model>, QueryError> {
+    let fetch = request.limit + 1;
+    let Some(cursor) = &request.cursor else {
+        let rows = base.order_by_desc(E::pk()).limit(fetch).all(db).await?;
+        return Ok(Page::from_fetched(rows, request.limit, false));
+    };
+    let pk: Option<i64> = base
+        .clone()
+        .filter(E::id().eq(cursor.id()))
+        .select_only()
+        .column(E::pk())
+        .order_by_desc(E::pk())
+        .into_tuple()
+        .one(db)
+        .await?;
+    let pk = pk.ok_or_else(|| QueryError::UnknownCursor {
+        param: cursor.param(),
+        id: cursor.id().to_owned(),
+    })?;
+    let page = match cursor {
+        Cursor::After(_) => {
+            let rows = base.filter(E::pk().lt(pk)).order_by_desc(E::pk());
+            Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, false)
+        }
+        Cursor::Before(_) => {
+            let rows = base.filter(E::pk().gt(pk)).order_by_asc(E::pk());
+            Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, true)
+        }
+    };
+    Ok(page)
+}
+
+/// The row `lookup` names. Without `store`, an id found in several stores is ambiguous;
+/// without `livemode`, the live row wins over the test one.
+pub async fn find_one<E: Keyed>(
+    db: &impl ConnectionTrait,
+    lookup: Lookup<'_>,
+) -> Result<E::Model, QueryError> {
+    let select = E::find().filter(E::id().eq(lookup.id));
+    let rows = scoped(select, lookup.store, lookup.livemode)
+        .all(db)
+        .await?;
+    let stores: BTreeSet<&str> = rows.iter().map(|row| E::scope(row).0).collect();
+    if stores.len() > 1 {
+        return Err(QueryError::Ambiguous {
+            id: lookup.id.to_owned(),
+            stores: stores.into_iter().map(str::to_owned).collect(),
+        });
+    }
+    rows.into_iter()
+        .max_by_key(|row| E::scope(row).1)
+        .ok_or_else(|| QueryError::NotFound {
+            kind: E::KIND,
+            id: lookup.id.to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_keep_limit_rows_and_know_if_more_follow() {
+        let page = Page::from_fetched(vec![5, 4, 3], 2, false);
+        assert_eq!((page.data, page.has_more), (vec![5, 4], true));
+        let page = Page::from_fetched(vec![5, 4], 2, false);
+        assert_eq!((page.data, page.has_more), (vec![5, 4], false));
+        // `ending_before` fetches upwards from the cursor and shows newest first.
+        let page = Page::from_fetched(vec![6, 7, 8], 2, true);
+        assert_eq!((page.data, page.has_more), (vec![7, 6], true));
+    }
+}

@@ -1,0 +1,160 @@
+//! The event log over the inbox: the filtered list, one event, and replays.
+//!
+//! Events page by (`created_at`, `id`), newest first: `created_at` is when the event was
+//! stored, so new deliveries sort first, and the id breaks ties between deliveries stored
+//! in the same instant.
+
+use std::collections::BTreeSet;
+
+use entity::webhook_event::{self, Column, Entity};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+
+use super::{Cursor, Page, PageRequest, QueryError};
+use crate::inbox;
+
+/// Filters of the event log and of bulk replays (all optional).
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    /// The store key (`acct_...` or `platform`).
+    pub account: Option<String>,
+    /// Stripe's `created` at or after (Unix seconds).
+    pub created_gte: Option<i64>,
+    pub created_lte: Option<i64>,
+}
+
+impl EventFilter {
+    /// Whether no filter is set (a bulk replay refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.event_type.is_none()
+            && self.account.is_none()
+            && self.created_gte.is_none()
+            && self.created_lte.is_none()
+    }
+
+    fn condition(&self) -> Condition {
+        let mut condition = Condition::all();
+        let equal = [
+            (Column::Status, &self.status),
+            (Column::EventType, &self.event_type),
+            (Column::StoreKey, &self.account),
+        ];
+        for (column, value) in equal {
+            if let Some(value) = value {
+                condition = condition.add(column.eq(value.as_str()));
+            }
+        }
+        if let Some(gte) = self.created_gte {
+            condition = condition.add(Column::Created.gte(gte));
+        }
+        if let Some(lte) = self.created_lte {
+            condition = condition.add(Column::Created.lte(lte));
+        }
+        condition
+    }
+}
+
+/// A page of events, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &EventFilter,
+    page: &PageRequest,
+) -> Result<Page<webhook_event::Model>, QueryError> {
+    let base = Entity::find().filter(filter.condition());
+    let fetch = page.limit + 1;
+    let Some(cursor) = &page.cursor else {
+        let rows = newest_first(base).limit(fetch).all(db).await?;
+        return Ok(Page::from_fetched(rows, page.limit, false));
+    };
+    let anchor = base
+        .clone()
+        .filter(Column::Id.eq(cursor.id()))
+        .one(db)
+        .await?
+        .ok_or_else(|| QueryError::UnknownCursor {
+            param: cursor.param(),
+            id: cursor.id().to_owned(),
+        })?;
+    let at = anchor.created_at;
+    let id = anchor.id.as_str();
+    let page = match cursor {
+        Cursor::After(_) => {
+            let older = Condition::any().add(Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(Column::CreatedAt.eq(at))
+                    .add(Column::Id.lt(id)),
+            );
+            let rows = newest_first(base.filter(older))
+                .limit(fetch)
+                .all(db)
+                .await?;
+            Page::from_fetched(rows, page.limit, false)
+        }
+        Cursor::Before(_) => {
+            let newer = Condition::any().add(Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(Column::CreatedAt.eq(at))
+                    .add(Column::Id.gt(id)),
+            );
+            let rows = base
+                .filter(newer)
+                .order_by_asc(Column::CreatedAt)
+                .order_by_asc(Column::Id)
+                .limit(fetch)
+                .all(db)
+                .await?;
+            Page::from_fetched(rows, page.limit, true)
+        }
+    };
+    Ok(page)
+}
+
+fn newest_first(select: Select<Entity>) -> Select<Entity> {
+    select
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+}
+
+/// One stored event, with its payload.
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<webhook_event::Model, QueryError> {
+    inbox::find(db, id)
+        .await?
+        .ok_or_else(|| QueryError::NotFound {
+            kind: "event",
+            id: id.to_owned(),
+        })
+}
+
+/// Puts every event matching `filter` back in the queue; returns how many, and the
+/// stores they belong to (each needs its actor to resume).
+pub async fn requeue(
+    db: &impl ConnectionTrait,
+    filter: &EventFilter,
+) -> Result<(u64, BTreeSet<String>), QueryError> {
+    // The stores first: once requeued the events no longer match a `status` filter.
+    let stores: Vec<String> = Entity::find()
+        .select_only()
+        .column(Column::StoreKey)
+        .filter(filter.condition())
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let replayed = inbox::requeue(db, filter.condition()).await?;
+    Ok((replayed, stores.into_iter().collect()))
+}
+
+/// Puts one event back in the queue, whatever its status, and returns it as it now is.
+pub async fn requeue_one(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<webhook_event::Model, QueryError> {
+    find(db, id).await?;
+    inbox::requeue(db, Condition::all().add(Column::Id.eq(id))).await?;
+    find(db, id).await
+}

@@ -1,0 +1,107 @@
+//! Products with their default prices: the filtered list, one product, and products by id.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{price, product};
+use product::{Column, Entity};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
+
+use super::{Lookup, Page, PageRequest, QueryError, find_one, page_by_pk, scoped};
+use crate::domain::catalog;
+
+/// A product and its default price (known and not deleted), resolved when read.
+#[derive(Debug, Clone)]
+pub struct PricedProduct {
+    pub product: product::Model,
+    pub price: Option<price::Model>,
+}
+
+/// Filters of `GET /products` (all optional).
+#[derive(Debug, Default, Clone)]
+pub struct ProductFilter {
+    pub store: Option<String>,
+    pub livemode: Option<bool>,
+    pub active: Option<bool>,
+    pub category: Option<String>,
+}
+
+fn select(filter: &ProductFilter) -> Select<Entity> {
+    let mut select = scoped(Entity::find(), filter.store.as_deref(), filter.livemode);
+    if let Some(active) = filter.active {
+        select = select.filter(Column::Active.eq(active));
+    }
+    if let Some(category) = &filter.category {
+        select = select.filter(Column::Category.eq(category.as_str()));
+    }
+    select
+}
+
+/// A page of products, newest first, deleted ones included (they show `deleted: true`).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ProductFilter,
+    page: &PageRequest,
+) -> Result<Page<PricedProduct>, QueryError> {
+    let page = page_by_pk(db, select(filter), page).await?;
+    Ok(Page {
+        data: with_prices(db, page.data).await?,
+        has_more: page.has_more,
+    })
+}
+
+/// The product `lookup` names, with its default price.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    lookup: Lookup<'_>,
+) -> Result<PricedProduct, QueryError> {
+    let product = find_one::<Entity>(db, lookup).await?;
+    let mut priced = with_prices(db, vec![product]).await?;
+    Ok(priced.remove(0))
+}
+
+/// The products of one store and mode with the given ids.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+    ids: &[String],
+) -> Result<Vec<PricedProduct>, QueryError> {
+    let products = Entity::find()
+        .filter(Column::StoreKey.eq(store_key))
+        .filter(Column::Livemode.eq(livemode))
+        .filter(Column::Id.is_in(ids.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    with_prices(db, products).await
+}
+
+/// Pairs each product with its default price, one price query per store and mode.
+pub async fn with_prices(
+    db: &impl ConnectionTrait,
+    products: Vec<product::Model>,
+) -> Result<Vec<PricedProduct>, QueryError> {
+    let mut wanted: HashMap<(String, bool), BTreeSet<String>> = HashMap::new();
+    for product in &products {
+        if let Some(price) = &product.default_price {
+            let key = (product.store_key.clone(), product.livemode);
+            wanted.entry(key).or_default().insert(price.clone());
+        }
+    }
+    let mut prices = HashMap::new();
+    for ((store_key, livemode), ids) in wanted {
+        let ids: Vec<String> = ids.into_iter().collect();
+        let found = catalog::prices_by_id(db, &store_key, livemode, &ids).await?;
+        prices.insert((store_key, livemode), found);
+    }
+    let none = HashMap::new();
+    Ok(products
+        .into_iter()
+        .map(|product| {
+            let store_prices = prices
+                .get(&(product.store_key.clone(), product.livemode))
+                .unwrap_or(&none);
+            let price = catalog::default_price_in(&product, store_prices).cloned();
+            PricedProduct { product, price }
+        })
+        .collect())
+}

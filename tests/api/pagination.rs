@@ -1,0 +1,105 @@
+//! Cursor pagination: a walk with `starting_after` sees every order exactly once, even
+//! while new orders are inserted; `ending_before` walks back.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use entity::order;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
+
+use crate::helpers::spawn_app;
+use crate::schema::Api;
+
+const STORE: &str = "acct_pages";
+
+async fn insert_order(db: &DatabaseConnection, id: &str) {
+    let now = chrono::Utc::now();
+    order::ActiveModel {
+        store_key: Set(STORE.to_owned()),
+        livemode: Set(false),
+        id: Set(id.to_owned()),
+        payment_intent: Set(Some(id.to_owned())),
+        amount: Set(1000),
+        amount_refunded: Set(0),
+        currency: Set(Some("usd".to_owned())),
+        status: Set("completed".to_owned()),
+        created: Set(Some(now.timestamp())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| order["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn walking_250_orders_yields_each_once_while_new_ones_are_inserted() {
+    let app = spawn_app().await;
+    let mut expected = Vec::new();
+    for n in 0..250 {
+        let id = format!("pi_page_{n:03}");
+        insert_order(&app.db, &id).await;
+        expected.push(id);
+    }
+    expected.reverse();
+    let api = Api::new(&app).await;
+
+    // The walk starts before the new orders arrive; they sort before it and must not
+    // shift it.
+    let (_, first) = api.get(&format!("/orders?store={STORE}&limit=37")).await;
+    let mut seen = ids(&first);
+    let mut has_more = first["has_more"] == true;
+    let inserting = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let db = app.db.clone();
+        let inserting = inserting.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while inserting.load(Ordering::Relaxed) {
+                insert_order(&db, &format!("pi_new_{n:04}")).await;
+                n += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            n
+        })
+    };
+    let mut pages = 1;
+    while has_more {
+        let cursor = seen.last().unwrap();
+        let path = format!("/orders?store={STORE}&limit=37&starting_after={cursor}");
+        let (status, page) = api.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(ids(&page));
+        has_more = page["has_more"] == true;
+        pages += 1;
+        assert!(pages <= 7, "the walk does not end");
+    }
+    inserting.store(false, Ordering::Relaxed);
+    let inserted = writer.await.unwrap();
+    assert!(inserted > 0, "orders were inserted during the walk");
+    assert_eq!(pages, 7, "250 orders in pages of 37");
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no order twice");
+    assert_eq!(seen, expected, "each order exactly once, newest first");
+
+    // `ending_before` the oldest: the page just above it, still newest first.
+    let (_, back) = api
+        .get(&format!(
+            "/orders?store={STORE}&limit=10&ending_before=pi_page_000"
+        ))
+        .await;
+    let expected_back: Vec<String> = (1..=10).rev().map(|n| format!("pi_page_{n:03}")).collect();
+    assert_eq!(ids(&back), expected_back);
+    assert_eq!(back["has_more"], true);
+}

@@ -4,6 +4,7 @@
 mod actors;
 mod backend;
 mod binary;
+mod dashboard;
 mod health;
 mod helpers;
 mod logs;

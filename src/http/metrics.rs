@@ -37,7 +37,15 @@ pub fn route(
         .then(render)
 }
 
-async fn render(state: Arc<AppState>) -> Response {
+/// The Prometheus text exposition.
+#[utoipa::path(
+    get, path = "/metrics", tag = "probes",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, description = "`unauthorized`, only with `METRICS_REQUIRE_TOKEN=true`", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn render(state: Arc<AppState>) -> Response {
     match inbox::pending_summary(&state.db).await {
         Ok((pending, oldest)) => {
             let age = oldest

@@ -10,7 +10,7 @@ use warp::filters::BoxedFilter;
 use warp::http::header;
 use warp::reply::{Reply, Response};
 
-use super::{customers, events, health, orders, products, stores, webhook};
+use super::{customers, events, health, metrics, orders, products, stores, webhook};
 
 /// The service's OpenAPI document.
 #[derive(OpenApi)]
@@ -25,6 +25,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         webhook::route,
         health::health,
         health::ready,
+        metrics::render,
         openapi_json,
         stores::list,
         stores::get,

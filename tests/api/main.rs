@@ -5,6 +5,7 @@ mod actors;
 mod admin;
 mod backend;
 mod binary;
+mod dashboard;
 mod health;
 mod helpers;
 mod logs;

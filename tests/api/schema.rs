@@ -50,7 +50,7 @@ impl<'a> Api<'a> {
         };
         let response = request.bearer_auth(ADMIN_TOKEN).send().await.unwrap();
         let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
+        let body = body_value(response).await;
         let path = path_and_query.split('?').next().unwrap();
         self.check(method, path, status, &body);
         (status, body)
@@ -227,5 +227,20 @@ fn the_validator_checks_types_required_fields_refs_and_nullables() {
         serde_json::json!({"id": "p", "colour": "red"}),
     ] {
         assert!(validate(&doc, &schema, &bad, "$").is_err(), "{bad}");
+    }
+}
+
+/// A response body as JSON, or as a JSON string when the route answers text (`/metrics`).
+pub async fn body_value(response: reqwest::Response) -> Value {
+    let json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let text = response.text().await.unwrap();
+    if json {
+        serde_json::from_str(&text).unwrap()
+    } else {
+        Value::String(text)
     }
 }

@@ -300,3 +300,76 @@ async fn migrate_command_applies_every_migration() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn production_logs_are_json_lines_without_secrets() {
+    let cwd = temp_dir();
+    let port = free_port();
+    let url = fresh_database_url().await;
+    let secret = "whsec_json_log_secret";
+    let admin = "json-log-admin-token";
+    let mut env = database_env(&url);
+    env.push(("APP_ENV", "production".to_owned()));
+    env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
+    env.push(("STRIPE_WEBHOOK_SECRET", secret.to_owned()));
+    env.push(("ADMIN_TOKEN", admin.to_owned()));
+    if postgres_url().is_none() {
+        // Production has no implicit SQLite default worth relying on in a test: be explicit.
+        let db = cwd.join("prod.db");
+        env.push((
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", db.display()),
+        ));
+    }
+    let log_path = cwd.join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = payments(&cwd, &env)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until_healthy(port, &mut server).await;
+    let mut trigger = payments(&cwd, &env);
+    trigger.args([
+        "trigger",
+        "customer.created",
+        "--url",
+        &format!("http://127.0.0.1:{port}/webhooks/stripe"),
+        "--secret",
+        secret,
+    ]);
+    assert!(run(trigger).status.success());
+    let rejected = http_client()
+        .post(format!("http://127.0.0.1:{port}/webhooks/stripe"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 400);
+    sigterm(&server);
+    wait_exit(&mut server, Duration::from_secs(10)).await;
+
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "{output}");
+    for line in &lines {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["message"].is_string(),
+            "{line}"
+        );
+    }
+    let accepted = lines
+        .iter()
+        .find(|l| l.contains("webhook accepted"))
+        .expect("an accepted line");
+    let accepted: serde_json::Value = serde_json::from_str(accepted).unwrap();
+    assert!(accepted["event_id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(accepted["event_type"], "customer.created");
+    assert!(output.contains("webhook rejected"));
+    assert!(
+        !output.contains(secret) && !output.contains(admin),
+        "a secret leaked"
+    );
+}

@@ -14,9 +14,7 @@ use entity::{price, product};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use super::version::{
-    self, VersionKey, bool_field, expandable_id, i64_field, json_field, str_at, str_field,
-};
+use super::version::{self, bool_field, expandable_id, i64_field, json_field, str_at, str_field};
 use super::{DomainError, EventRef, Outcome, pages, stores};
 
 /// Applies a `product.*` or `price.*` event.
@@ -149,78 +147,50 @@ async fn apply_price(
     Ok(Outcome::Processed)
 }
 
+version::impl_guarded!(product::Model, on_delete: |row| row.active = false);
+version::impl_guarded!(price::Model, on_delete: |row| row.active = false);
+
 /// The product row after `event`, or `None` when the row holds a newer version.
 fn next_product(
-    mut row: product::Model,
+    row: product::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<product::Model>, DomainError> {
-    if version::is_deletion(event) {
-        row.deleted_at = Some(version::earliest(
-            row.deleted_at,
-            version::deletion_time(event)?,
-        ));
-        row.active = false;
-        return Ok(Some(row));
-    }
-    let key = VersionKey::from_event(event);
-    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
-    if !version::is_newer_or_same(&key, stored.as_ref()) {
-        return Ok(None);
-    }
     let object = event.object;
-    row.name = str_field(object, "name");
-    row.description = str_field(object, "description");
-    row.images = json_field(object, "images").filter(Value::is_array);
-    row.active = is_active(object, row.deleted_at);
-    row.category = str_at(object, "/metadata/category");
-    row.default_price = expandable_id(object, "default_price");
-    row.metadata = json_field(object, "metadata");
-    row.created = i64_field(object, "created");
-    (row.version, row.version_event) = version_columns(&key);
-    Ok(Some(row))
+    version::next_row(row, event, |row| {
+        row.name = str_field(object, "name");
+        row.description = str_field(object, "description");
+        row.images = json_field(object, "images").filter(Value::is_array);
+        row.active = is_active(object, row.deleted_at);
+        row.category = str_at(object, "/metadata/category");
+        row.default_price = expandable_id(object, "default_price");
+        row.metadata = json_field(object, "metadata");
+        row.created = i64_field(object, "created");
+    })
 }
 
 /// The price row after `event`, or `None` when the row holds a newer version. Prices
 /// cannot be deleted through the API; a `price.deleted` is treated as an archive.
 fn next_price(
-    mut row: price::Model,
+    row: price::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<price::Model>, DomainError> {
-    if version::is_deletion(event) {
-        row.deleted_at = Some(version::earliest(
-            row.deleted_at,
-            version::deletion_time(event)?,
-        ));
-        row.active = false;
-        return Ok(Some(row));
-    }
-    let key = VersionKey::from_event(event);
-    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
-    if !version::is_newer_or_same(&key, stored.as_ref()) {
-        return Ok(None);
-    }
     let object = event.object;
-    row.product = expandable_id(object, "product");
-    row.unit_amount = i64_field(object, "unit_amount");
-    row.currency = str_field(object, "currency");
-    row.price_type = str_field(object, "type");
-    row.recurring = json_field(object, "recurring");
-    row.active = is_active(object, row.deleted_at);
-    row.metadata = json_field(object, "metadata");
-    row.created = i64_field(object, "created");
-    (row.version, row.version_event) = version_columns(&key);
-    Ok(Some(row))
+    version::next_row(row, event, |row| {
+        row.product = expandable_id(object, "product");
+        row.unit_amount = i64_field(object, "unit_amount");
+        row.currency = str_field(object, "currency");
+        row.price_type = str_field(object, "type");
+        row.recurring = json_field(object, "recurring");
+        row.active = is_active(object, row.deleted_at);
+        row.metadata = json_field(object, "metadata");
+        row.created = i64_field(object, "created");
+    })
 }
 
 /// Active as the object says (Stripe's default is active), unless a deletion is known:
 /// so a deleted object stays inactive whichever of the two events came last.
 fn is_active(object: &Value, deleted_at: Option<DateTime<Utc>>) -> bool {
     bool_field(object, "active").unwrap_or(true) && deleted_at.is_none()
-}
-
-fn version_columns(key: &VersionKey) -> (i64, Option<String>) {
-    let (version, version_event) = key.to_columns();
-    (version, Some(version_event))
 }
 
 /// A product row holding only its key: the start of every new row.

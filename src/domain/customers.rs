@@ -10,7 +10,7 @@ use entity::customer::{self, Column, Entity};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use super::version::{self, VersionKey, i64_field, json_field, str_field};
+use super::version::{self, i64_field, json_field, str_field};
 use super::{DomainError, EventRef, Outcome, stores};
 
 /// Applies a `customer.*` event.
@@ -51,29 +51,14 @@ pub async fn find(
         .await
 }
 
+version::impl_guarded!(customer::Model);
+
 /// The row after `event`, or `None` when the row holds a newer version.
 fn next_row(
-    mut row: customer::Model,
+    row: customer::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<customer::Model>, DomainError> {
-    if version::is_deletion(event) {
-        // Only the tombstone: the other fields and the version stay as updates left them.
-        row.deleted_at = Some(version::earliest(
-            row.deleted_at,
-            version::deletion_time(event)?,
-        ));
-        return Ok(Some(row));
-    }
-    let key = VersionKey::from_event(event);
-    let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
-    if !version::is_newer_or_same(&key, stored.as_ref()) {
-        return Ok(None);
-    }
-    write_fields(&mut row, event.object);
-    let (version, version_event) = key.to_columns();
-    row.version = version;
-    row.version_event = Some(version_event);
-    Ok(Some(row))
+    version::next_row(row, event, |row| write_fields(row, event.object))
 }
 
 /// Copies the customer fields of a Stripe customer object; JSON `null` becomes SQL `NULL`.

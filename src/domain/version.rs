@@ -80,6 +80,60 @@ pub fn is_newer_or_same(new: &VersionKey, stored: Option<&VersionKey>) -> bool {
 }
 
 /// Whether `event` deletes its object: a `*.deleted` type, or an object marked
+/// A row under the version guard whose deletions leave a tombstone (customers, products,
+/// prices).
+pub(crate) trait Guarded {
+    /// Marks the row deleted at `at` (the earliest deletion wins).
+    fn tombstone(&mut self, at: DateTime<Utc>);
+    /// The version key the row holds, if any.
+    fn version_key(&self) -> Option<VersionKey>;
+    /// Records `key` as the row's version.
+    fn set_version(&mut self, key: &VersionKey);
+}
+
+/// The row after `event`, or `None` when the row holds a newer version. A deletion only
+/// tombstones (the fields and the version stay as updates left them, so deletions and
+/// updates commute); any other event writes its fields with `write` when it is not older.
+pub(crate) fn next_row<M: Guarded>(
+    mut row: M,
+    event: &EventRef<'_>,
+    write: impl FnOnce(&mut M),
+) -> Result<Option<M>, DomainError> {
+    if is_deletion(event) {
+        row.tombstone(deletion_time(event)?);
+        return Ok(Some(row));
+    }
+    let key = VersionKey::from_event(event);
+    if !is_newer_or_same(&key, row.version_key().as_ref()) {
+        return Ok(None);
+    }
+    write(&mut row);
+    row.set_version(&key);
+    Ok(Some(row))
+}
+
+/// Implements [`Guarded`] for an entity model with `deleted_at`, `version` and
+/// `version_event` columns; `on_delete` adds what else a deletion changes.
+macro_rules! impl_guarded {
+    ($model:ty $(, on_delete: |$row:ident| $extra:expr)?) => {
+        impl $crate::domain::version::Guarded for $model {
+            fn tombstone(&mut self, at: chrono::DateTime<chrono::Utc>) {
+                self.deleted_at = Some($crate::domain::version::earliest(self.deleted_at, at));
+                $( let $row = &mut *self; $extra; )?
+            }
+            fn version_key(&self) -> Option<$crate::domain::version::VersionKey> {
+                $crate::domain::version::VersionKey::from_row(self.version, self.version_event.as_deref())
+            }
+            fn set_version(&mut self, key: &$crate::domain::version::VersionKey) {
+                let (version, version_event) = key.to_columns();
+                self.version = version;
+                self.version_event = Some(version_event);
+            }
+        }
+    };
+}
+pub(crate) use impl_guarded;
+
 /// `"deleted": true` (Stripe's short form of a deleted customer).
 pub fn is_deletion(event: &EventRef<'_>) -> bool {
     type_rank(event.event_type) == 2

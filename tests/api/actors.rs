@@ -176,3 +176,28 @@ async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_o
         "errors are not crashes"
     );
 }
+
+#[tokio::test]
+async fn the_recovery_sweep_applies_events_whose_dispatch_was_lost() {
+    use figment::providers::Serialized;
+    let url = fresh_database_url().await;
+    let settings =
+        crate::helpers::test_settings(&url).merge(Serialized::default("recovery_interval_secs", 1));
+    let app = crate::helpers::spawn_app_with(settings, &url).await;
+    // Stored but never handed to an actor, as if the notification had been lost.
+    let body = customer_event("acct_swept", "cus_swept", "evt_swept");
+    let envelope = Envelope::parse(&body).unwrap();
+    inbox::store(&app.db, &envelope, String::from_utf8(body).unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.stored_event("evt_swept").await.unwrap().status,
+        "received"
+    );
+    app.wait_until_applied().await;
+    assert_eq!(
+        app.stored_event("evt_swept").await.unwrap().status,
+        "processed"
+    );
+}

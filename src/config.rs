@@ -36,6 +36,8 @@ const KEYS: &[&str] = &[
     "shutdown_timeout_secs",
     "recovery_interval_secs",
     "metrics_require_token",
+    "retention_days",
+    "retention_interval_secs",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -91,6 +93,8 @@ struct RawSettings {
     shutdown_timeout_secs: u64,
     recovery_interval_secs: u64,
     metrics_require_token: bool,
+    retention_days: u32,
+    retention_interval_secs: u64,
 }
 
 /// The service's settings, complete and checked.
@@ -120,6 +124,10 @@ pub struct Settings {
     pub recovery_interval: Duration,
     /// Whether `/metrics` takes the admin token.
     pub metrics_require_token: bool,
+    /// Age after which applied events are pruned; `None` keeps them forever.
+    pub retention: Option<Duration>,
+    /// Period of the pruning task.
+    pub retention_interval: Duration,
 }
 
 /// Where the webhook secrets came from.
@@ -205,6 +213,9 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             recovery_interval: Duration::from_secs(raw.recovery_interval_secs.max(1)),
             metrics_require_token: raw.metrics_require_token,
+            retention: (raw.retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(raw.retention_days) * 86_400)),
+            retention_interval: Duration::from_secs(raw.retention_interval_secs.max(1)),
         })
     }
 

@@ -29,6 +29,7 @@ use warp::{Filter, Reply};
 
 use crate::actors::Dispatcher;
 use crate::config::Settings;
+use crate::intake::Intake;
 use crate::stripe::signature::Verifier;
 
 pub use admin::AdminAuth;
@@ -44,20 +45,29 @@ pub struct AppState {
     pub metrics_require_token: bool,
     /// Hands stored events to their store's actor.
     pub dispatcher: Dispatcher,
+    /// Stores deliveries, committing concurrent ones together.
+    pub intake: Intake,
 }
 
 impl AppState {
     /// Builds the shared state from settings and an open database.
     pub fn new(settings: &Settings, db: DatabaseConnection, dispatcher: Dispatcher) -> Self {
         Self {
-            db,
             verifier: Verifier::new(&settings.webhook_secrets, settings.webhook_tolerance_secs),
             admin: AdminAuth::from_settings(settings),
             max_body_bytes: settings.max_body_bytes,
             metrics_require_token: settings.metrics_require_token,
+            intake: Intake::start(db.clone(), intake_writers(settings)),
+            db,
             dispatcher,
         }
     }
+}
+
+/// Intake batches in flight at once: enough to overlap a commit with the next batch's
+/// insert, while leaving most pool connections to the actors.
+fn intake_writers(settings: &Settings) -> usize {
+    (settings.database_max_connections as usize / 4).clamp(1, 8)
 }
 
 /// Every route of the service.

@@ -2,12 +2,14 @@
 //! from, and putting events back in it (replay). The event log reads it through
 //! [`crate::queries::events`].
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use entity::webhook_event::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
 };
 
 use crate::stripe::envelope::Envelope;
@@ -25,56 +27,83 @@ pub enum Stored {
     Duplicate,
 }
 
-/// Stores a verified delivery: the raw payload and the envelope fields. Committed when this
-/// returns `Ok`; a duplicate event id leaves the existing row untouched.
+/// A new, waiting inbox row for a verified delivery: the raw payload and the envelope fields.
+pub fn new_row(envelope: &Envelope, payload: String) -> webhook_event::Model {
+    webhook_event::Model {
+        id: envelope.id.clone(),
+        event_type: envelope.event_type.clone(),
+        account: envelope.account.clone(),
+        store_key: envelope.store_key.clone(),
+        livemode: envelope.livemode,
+        api_version: envelope.api_version.clone(),
+        object_id: envelope.object_id.clone(),
+        payload,
+        status: RECEIVED.to_owned(),
+        attempts: 0,
+        last_error: None,
+        created: envelope.created,
+        created_at: Utc::now(),
+        processed_at: None,
+    }
+}
+
+/// Stores a verified delivery. Committed when this returns `Ok`; a duplicate event id
+/// leaves the existing row untouched.
 pub async fn store(
     db: &impl ConnectionTrait,
     envelope: &Envelope,
     payload: String,
 ) -> Result<Stored, DbErr> {
-    let row = webhook_event::ActiveModel {
-        id: Set(envelope.id.clone()),
-        event_type: Set(envelope.event_type.clone()),
-        account: Set(envelope.account.clone()),
-        store_key: Set(envelope.store_key.clone()),
-        livemode: Set(envelope.livemode),
-        api_version: Set(envelope.api_version.clone()),
-        object_id: Set(envelope.object_id.clone()),
-        payload: Set(payload),
-        status: Set(RECEIVED.to_owned()),
-        attempts: Set(0),
-        last_error: Set(None),
-        created: Set(envelope.created),
-        created_at: Set(Utc::now()),
-        processed_at: Set(None),
+    let stored = store_batch(db, &[new_row(envelope, payload)]).await?;
+    Ok(stored[0])
+}
+
+/// Stores many deliveries in one statement (one commit for all: group commit). Answers, in
+/// order, whether each row is new; of two rows with the same id, only the first is.
+pub async fn store_batch(
+    db: &impl ConnectionTrait,
+    rows: &[webhook_event::Model],
+) -> Result<Vec<Stored>, DbErr> {
+    let inserted: HashSet<String> = match Entity::insert_many(
+        rows.iter()
+            .map(|row| webhook_event::ActiveModel::from(row.clone())),
+    )
+    .on_conflict_do_nothing()
+    .exec_with_returning_keys(db)
+    .await?
+    {
+        TryInsertResult::Inserted(ids) => ids.into_iter().collect(),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
     };
-    let result = Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(db)
-        .await?;
-    Ok(match result {
-        TryInsertResult::Inserted(rows) if rows > 0 => Stored::New,
-        _ => Stored::Duplicate,
-    })
+    let mut answered = HashSet::with_capacity(inserted.len());
+    Ok(rows
+        .iter()
+        .map(|row| {
+            if inserted.contains(&row.id) && answered.insert(row.id.as_str()) {
+                Stored::New
+            } else {
+                Stored::Duplicate
+            }
+        })
+        .collect())
 }
 
 /// `last_error` while an attempt is running: it stays if the attempt never finishes
 /// (the actor panicked or the process died), so operators see why the attempt counted.
 pub const INTERRUPTED: &str = "interrupted: the apply did not finish (actor crash or process stop)";
 
-/// Ids of a store's events not yet applied, oldest first.
+/// Up to `limit` of a store's events not yet applied, oldest first.
 pub async fn pending_for_store(
     db: &impl ConnectionTrait,
     store_key: &str,
-) -> Result<Vec<String>, DbErr> {
+    limit: u64,
+) -> Result<Vec<webhook_event::Model>, DbErr> {
     Entity::find()
-        .select_only()
-        .column(Column::Id)
         .filter(Column::StoreKey.eq(store_key))
         .filter(Column::Status.eq(RECEIVED))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
-        .into_tuple()
+        .limit(limit)
         .all(db)
         .await
 }
@@ -116,6 +145,41 @@ pub async fn finish(db: &impl ConnectionTrait, id: &str, status: &str) -> Result
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// Claims waiting events for a batch apply, in the caller's transaction: they become
+/// `processed` (the caller rewrites a different outcome with [`set_status`]) with one more
+/// attempt, which counts only if the transaction commits. Returns the ids claimed; the
+/// others are no longer waiting and must not be applied again.
+pub async fn claim(db: &impl ConnectionTrait, ids: &[&str]) -> Result<HashSet<String>, DbErr> {
+    let statement = Query::update()
+        .table(Entity)
+        .value(Column::Status, "processed")
+        .value(Column::ProcessedAt, Utc::now())
+        .value(Column::LastError, Option::<String>::None)
+        .value(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .and_where(Column::Id.is_in(ids.iter().copied()))
+        .and_where(Column::Status.eq(RECEIVED))
+        .returning_col(Column::Id)
+        .to_owned();
+    let rows = db.query_all(&statement).await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect()
+}
+
+/// Sets the final status of claimed events, in the caller's transaction.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+    status: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await
+        .map(drop)
 }
 
 /// Records why an attempt failed; the event stays waiting for the next attempt.
@@ -232,6 +296,32 @@ pub async fn requeue(db: &impl ConnectionTrait, condition: Condition) -> Result<
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(condition)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Statuses of applied events: the only ones retention may delete.
+const APPLIED: &[&str] = &["processed", "skipped", "ignored"];
+
+/// Deletes up to `limit` applied events received and applied before `before`; failed
+/// and waiting events are never deleted. Returns how many were. Small batches keep each
+/// delete short, so intake and actors never wait long behind it.
+pub async fn prune_applied(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let oldest = Query::select()
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Column::Status.is_in(APPLIED.iter().copied()))
+        .and_where(Column::CreatedAt.lt(before))
+        .and_where(Column::ProcessedAt.lt(before))
+        .limit(limit)
+        .to_owned();
+    let result = Entity::delete_many()
+        .filter(Column::Id.in_subquery(oldest))
         .exec(db)
         .await?;
     Ok(result.rows_affected)

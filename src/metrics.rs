@@ -23,6 +23,9 @@ pub const ACCOUNT_ACTORS: &str = "payments_account_actors";
 pub const ACCOUNT_ACTOR_RESTARTS: &str = "payments_account_actor_restarts_total";
 pub const EVENTS_DEAD_LETTERED: &str = "payments_events_dead_lettered_total";
 pub const BUILD_INFO: &str = "payments_build_info";
+pub const INTAKE_BATCH_SIZE: &str = "payments_intake_batch_size";
+pub const APPLY_BATCH_SIZE: &str = "payments_apply_batch_size";
+pub const EVENTS_PRUNED: &str = "payments_events_pruned_total";
 
 /// Every metric name the service exports (the process collector's `process_*` aside).
 pub const NAMES: &[&str] = &[
@@ -37,6 +40,9 @@ pub const NAMES: &[&str] = &[
     ACCOUNT_ACTOR_RESTARTS,
     EVENTS_DEAD_LETTERED,
     BUILD_INFO,
+    INTAKE_BATCH_SIZE,
+    APPLY_BATCH_SIZE,
+    EVENTS_PRUNED,
 ];
 
 /// Event types that get their own `type` label value; everything else is `other`.
@@ -76,6 +82,9 @@ const APPLY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
     300.0, 900.0,
 ];
+
+/// Batches hold one event when the service is quiet and up to a few hundred under load.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
 
 /// Why a webhook request ended as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +135,12 @@ fn install() -> PrometheusHandle {
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full(EVENT_LAG_SECONDS.into()), APPLY_BUCKETS)
         })
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(INTAKE_BATCH_SIZE.into()), BATCH_BUCKETS)
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(APPLY_BATCH_SIZE.into()), BATCH_BUCKETS)
+        })
         .expect("bucket lists are non-empty");
     let handle = match builder.install_recorder() {
         Ok(handle) => handle,
@@ -141,6 +156,7 @@ fn install() -> PrometheusHandle {
         counter!(WEBHOOK_REQUESTS, "outcome" => outcome.label()).absolute(0);
     }
     counter!(ACCOUNT_ACTOR_RESTARTS).absolute(0);
+    counter!(EVENTS_PRUNED).absolute(0);
     handle
 }
 
@@ -185,6 +201,18 @@ fn describe() {
         EVENTS_DEAD_LETTERED,
         "Events marked failed after their last attempt, by event type."
     );
+    describe_histogram!(
+        INTAKE_BATCH_SIZE,
+        "Deliveries stored per intake commit (group commit)."
+    );
+    describe_histogram!(
+        APPLY_BATCH_SIZE,
+        "Events of one store applied per apply transaction."
+    );
+    describe_counter!(
+        EVENTS_PRUNED,
+        "Applied events deleted from the event log by retention."
+    );
     describe_gauge!(
         BUILD_INFO,
         "Always 1; the `version` label is the running build."
@@ -212,6 +240,21 @@ pub fn event_attempted(event_type: &str, result: &'static str, took: Duration) {
     let label = type_label(event_type);
     counter!(EVENTS_APPLIED, "type" => label, "result" => result).increment(1);
     histogram!(EVENT_APPLY_SECONDS, "type" => label).record(took.as_secs_f64());
+}
+
+/// One intake commit stored `deliveries` deliveries.
+pub fn intake_batch(deliveries: usize) {
+    histogram!(INTAKE_BATCH_SIZE).record(deliveries as f64);
+}
+
+/// One apply transaction applied `events` events of a store.
+pub fn apply_batch(events: usize) {
+    histogram!(APPLY_BATCH_SIZE).record(events as f64);
+}
+
+/// Retention deleted `events` applied events.
+pub fn events_pruned(events: u64) {
+    counter!(EVENTS_PRUNED).increment(events);
 }
 
 /// An event was applied `lag` after it was received.

@@ -20,6 +20,8 @@ pub struct Application {
     state: Arc<AppState>,
     shutdown_timeout: Duration,
     recovery_interval: Duration,
+    retention: Option<Duration>,
+    retention_interval: Duration,
 }
 
 impl Application {
@@ -54,6 +56,8 @@ impl Application {
             state,
             shutdown_timeout: settings.shutdown_timeout,
             recovery_interval: settings.recovery_interval,
+            retention: settings.retention,
+            retention_interval: settings.retention_interval,
         })
     }
 
@@ -75,18 +79,30 @@ impl Application {
             state,
             shutdown_timeout,
             recovery_interval,
+            retention,
+            retention_interval,
         } = self;
         let sweep = tokio::spawn(recovery_sweep(
             state.db.clone(),
             state.dispatcher.clone(),
             recovery_interval,
         ));
+        let pruning = retention.map(|age| {
+            tokio::spawn(crate::retention::run(
+                state.db.clone(),
+                age,
+                retention_interval,
+            ))
+        });
         warp::serve(http::routes(state.clone()))
             .incoming(listener)
             .graceful(shutdown)
             .run()
             .await;
         sweep.abort();
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
         info!("http server stopped; draining account actors");
         state.dispatcher.shutdown(shutdown_timeout).await;
         info!("closing the database");

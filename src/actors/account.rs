@@ -8,20 +8,25 @@
 
 use std::sync::Arc;
 
+use entity::webhook_event::Model;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use sea_orm::DatabaseConnection;
 use tracing::{error, info, warn};
 
 use super::ApplySettings;
 use super::supervisor::SupervisorMsg;
-use crate::apply::{self, Applied, ApplyError};
+use crate::apply::{self, Applied, ApplyError, BatchError};
+use crate::domain::DomainError;
 use crate::inbox;
 
 /// Messages of an account actor.
 #[derive(Debug)]
 pub enum AccountMsg {
-    /// Apply this stored event (from the supervisor).
-    Apply { event_id: String },
+    /// Apply this stored event (from the supervisor). It carries the row, so the apply
+    /// needs no read.
+    Apply { event: Box<Model> },
+    /// Apply the events gathered since the last flush (from the actor itself).
+    Flush,
     /// Apply every event of the store still waiting in the inbox (from the supervisor).
     Resume,
     /// A resume that failed to list the waiting events, tried again (from the actor itself).
@@ -57,6 +62,13 @@ pub struct AccountState {
     crash: Option<String>,
     /// Consecutive attempts that failed on the database, for their backoff.
     db_failures: i32,
+    /// Events received since the last flush, oldest first.
+    queue: Vec<Model>,
+    /// A `Flush` is in the mailbox: every `Apply` queued before it joins its batch.
+    flush_scheduled: bool,
+    /// Apply one event at a time, counting each attempt before it starts: set after a
+    /// crash (a batch does not count attempts, so a poison event must be isolated).
+    careful: bool,
 }
 
 /// Applies one store's events in series.
@@ -79,8 +91,11 @@ impl Actor for AccountActor {
             supervisor: args.supervisor,
             handled: 0,
             generation: 0,
+            careful: args.crash.is_some(),
             crash: args.crash,
             db_failures: 0,
+            queue: Vec::new(),
+            flush_scheduled: false,
         })
     }
 
@@ -102,9 +117,14 @@ impl Actor for AccountActor {
         }
         state.generation += 1;
         match message {
-            AccountMsg::Apply { event_id } => {
+            AccountMsg::Apply { event } => {
                 state.handled += 1;
-                apply_with_retries(state, &event_id).await;
+                state.queue.push(*event);
+                schedule_flush(&myself, state).await;
+            }
+            AccountMsg::Flush => {
+                state.flush_scheduled = false;
+                flush(state).await;
             }
             AccountMsg::Resume => {
                 state.handled += 1;
@@ -121,19 +141,98 @@ impl Actor for AccountActor {
     }
 }
 
+/// Gathers events into one batch: the `Flush` goes behind every message already in the
+/// mailbox. The busier the store, the bigger its batches; an idle store's event is applied
+/// at once. A draining actor refuses new messages, so it flushes at once instead.
+async fn schedule_flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    if state.flush_scheduled {
+        return;
+    }
+    if myself.send_message(AccountMsg::Flush).is_ok() {
+        state.flush_scheduled = true;
+    } else {
+        flush(state).await;
+    }
+}
+
+async fn flush(state: &mut AccountState) {
+    let events = std::mem::take(&mut state.queue);
+    for batch in events.chunks(MAX_BATCH) {
+        apply_events(state, batch).await;
+    }
+}
+
+/// Largest batch applied in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Applies the store's waiting events from the inbox, page by page.
 async fn resume(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     if let Some(cause) = state.crash.take() {
         record_crash(state, &cause).await;
     }
-    match inbox::pending_for_store(&state.db, &state.store_key).await {
-        Ok(ids) => {
-            for id in ids {
-                apply_with_retries(state, &id).await;
+    // Whatever was gathered is in the inbox too, and is read again below.
+    state.queue.clear();
+    let mut previous_first = None;
+    loop {
+        let rows = match inbox::pending_for_store(&state.db, &state.store_key, MAX_BATCH as u64)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(err) => {
+                warn!(account = %state.store_key, error = %err, "could not list pending events; retrying");
+                myself.send_after(state.settings.backoff(1), || AccountMsg::RetryResume);
+                return;
+            }
+        };
+        let first = rows.first().map(|row| row.id.clone());
+        if first.is_none() || first == previous_first {
+            break;
+        }
+        apply_events(state, &rows).await;
+        if rows.len() < MAX_BATCH {
+            break;
+        }
+        previous_first = first;
+    }
+    state.careful = false;
+}
+
+/// Applies events in order: as one batch when none of them failed before, else (and
+/// after a batch failed) one at a time with counted attempts and retries.
+async fn apply_events(state: &mut AccountState, rows: &[Model]) {
+    if !state.careful && rows.iter().all(|row| row.attempts == 0) {
+        match apply_batch_until_stored(state, rows).await {
+            Ok(()) => return,
+            Err((event_id, source)) => {
+                warn!(account = %state.store_key, %event_id, error = %source, "batch failed; applying its events one by one");
             }
         }
-        Err(err) => {
-            warn!(account = %state.store_key, error = %err, "could not list pending events; retrying");
-            myself.send_after(state.settings.backoff(1), || AccountMsg::RetryResume);
+    }
+    for row in rows {
+        apply_with_retries(state, &row.id).await;
+    }
+}
+
+/// Applies a batch, waiting out database outages. Fails with the event that failed it.
+async fn apply_batch_until_stored(
+    state: &mut AccountState,
+    rows: &[Model],
+) -> Result<(), (String, DomainError)> {
+    loop {
+        match apply::apply_batch(&state.db, rows).await {
+            Ok(applied) => {
+                state.db_failures = 0;
+                for (index, outcome) in applied {
+                    info!(event_id = %rows[index].id, account = %state.store_key, status = outcome.status(), "event applied");
+                }
+                return Ok(());
+            }
+            Err(BatchError::Db(err)) => {
+                state.db_failures = state.db_failures.saturating_add(1);
+                warn!(account = %state.store_key, error = %err, "database unavailable; will retry");
+                tokio::time::sleep(state.settings.backoff(state.db_failures)).await;
+            }
+            Err(BatchError::Domain { event_id, source }) => return Err((event_id, source)),
         }
     }
 }

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use entity::webhook_event::Model;
 use ractor::{
     Actor, ActorId, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort, SupervisionEvent,
 };
@@ -24,7 +25,7 @@ use super::account::{AccountActor, AccountArgs, AccountMsg};
 #[derive(Debug)]
 pub enum SupervisorMsg {
     /// A new event of `store_key` is stored and waiting.
-    Dispatch { store_key: String, event_id: String },
+    Dispatch { event: Box<Model> },
     /// Apply whatever `store_key` has waiting in the inbox (recovery).
     Resume { store_key: String },
     /// A child had nothing to do for the idle period, having handled `handled` messages.
@@ -100,10 +101,10 @@ impl Actor for AccountSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SupervisorMsg::Dispatch {
-                store_key,
-                event_id,
-            } => forward(&myself, state, store_key, AccountMsg::Apply { event_id }).await,
+            SupervisorMsg::Dispatch { event } => {
+                let store_key = event.store_key.clone();
+                forward(&myself, state, store_key, AccountMsg::Apply { event }).await
+            }
             SupervisorMsg::Resume { store_key } => {
                 forward(&myself, state, store_key, AccountMsg::Resume).await
             }
@@ -277,14 +278,17 @@ impl Dispatcher {
         Ok((Self { supervisor }, handle))
     }
 
-    /// Notifies the store's actor of a newly stored event. Never fails the caller: an
-    /// event that cannot be handed over stays `received` and is recovered.
-    pub fn dispatch(&self, store_key: &str, event_id: &str) {
+    /// Hands a newly stored (committed) event to its store's actor. Never fails the
+    /// caller: an event that cannot be handed over stays `received` and is recovered.
+    pub fn dispatch(&self, event: Model) {
         let message = SupervisorMsg::Dispatch {
-            store_key: store_key.to_owned(),
-            event_id: event_id.to_owned(),
+            event: Box::new(event),
         };
-        if self.supervisor.send_message(message).is_err() {
+        if let Err(err) = self.supervisor.send_message(message) {
+            let event_id = match err {
+                MessagingErr::SendErr(SupervisorMsg::Dispatch { event }) => event.id,
+                _ => String::new(),
+            };
             warn!(
                 event_id,
                 "supervisor is not running; the event waits for recovery"

@@ -193,8 +193,8 @@ pub(crate) async fn replay(
     let result = async {
         Params::new::<NoParams>(raw, false)?;
         let row = query::requeue_one(&state.db, &id).await?;
-        state.dispatcher.dispatch(&row.store_key, &row.id);
         tracing::info!(event_id = %row.id, account = %row.store_key, "event replayed");
+        state.dispatcher.dispatch(row.clone());
         Ok(Event::from_row(row, false))
     };
     reply(result.await)

@@ -123,14 +123,15 @@ where
     // The envelope parsed, so the bytes are valid UTF-8: this never copies lossily.
     let payload = String::from_utf8(payload)
         .map_err(|_| ApiError::bad_request("invalid_payload", "the body is not UTF-8"))?;
-    let stored = inbox::store(&state.db, &envelope, payload).await.map_err(|err| {
+    let row = inbox::new_row(&envelope, payload);
+    let stored = state.intake.store(row.clone()).await.map_err(|err| {
         warn!(event_id = %envelope.id, error = %err, "webhook not stored: database unavailable");
         ApiError::unavailable()
     })?;
     let duplicate = stored == Stored::Duplicate;
     if !duplicate {
         // The row is committed: applying it is the actor's job from here on.
-        state.dispatcher.dispatch(&envelope.store_key, &envelope.id);
+        state.dispatcher.dispatch(row);
     }
     info!(
         event_id = %envelope.id,

@@ -51,8 +51,8 @@ async fn failing_insert_answers_503_and_the_retry_is_accepted() {
 }
 
 /// A TCP proxy the test can cut, like a network partition between service and database.
-struct Proxy {
-    addr: SocketAddr,
+pub struct Proxy {
+    pub addr: SocketAddr,
     state: Arc<Mutex<ProxyState>>,
 }
 
@@ -62,7 +62,7 @@ struct ProxyState {
 }
 
 impl Proxy {
-    async fn start(upstream: String) -> Self {
+    pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(ProxyState {
@@ -87,7 +87,7 @@ impl Proxy {
         Self { addr, state }
     }
 
-    fn cut(&self) {
+    pub fn cut(&self) {
         let mut state = self.state.lock().unwrap();
         state.up = false;
         for connection in state.connections.drain(..) {
@@ -95,7 +95,7 @@ impl Proxy {
         }
     }
 
-    fn restore(&self) {
+    pub fn restore(&self) {
         self.state.lock().unwrap().up = true;
     }
 }
@@ -188,10 +188,12 @@ async fn actors_wait_out_an_outage_without_using_up_attempts() {
     proxy.cut();
     let body = fixture("customer.created.json");
     let envelope = payments::stripe::envelope::Envelope::parse(&body).unwrap();
-    payments::inbox::store(&app.db, &envelope, String::from_utf8(body).unwrap())
+    let payload = String::from_utf8(body).unwrap();
+    payments::inbox::store(&app.db, &envelope, payload.clone())
         .await
         .unwrap();
-    app.dispatcher.dispatch(&envelope.store_key, &envelope.id);
+    app.dispatcher
+        .dispatch(payments::inbox::new_row(&envelope, payload));
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let waiting = app.stored_event(&envelope.id).await.unwrap();
     assert_eq!(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{fixture, spawn_app};
 
 /// The value of the first sample of `name` whose labels contain `labels`.
-fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .find(|line| line.starts_with(name) && line.contains(labels))

@@ -16,7 +16,7 @@ const PERMUTATIONS: usize = 200;
 
 /// The stream: store A gets every fixture; store B a variant (partial refund, no
 /// deletions, twin and same-second events); a few exact redeliveries.
-fn event_stream() -> Vec<Value> {
+pub fn event_stream() -> Vec<Value> {
     let fixtures: Vec<Value> = fixture_event_names()
         .iter()
         .map(|name| serde_json::from_slice(&fixture(name)).unwrap())
@@ -79,7 +79,7 @@ fn rename(event: &mut Value, account: &str) {
 
 /// The stream of permutation `tag`: its own stores and event ids, so every permutation
 /// runs in the same database without touching another's rows.
-fn tagged(stream: &[Value], tag: &str) -> Vec<Vec<u8>> {
+pub fn tagged(stream: &[Value], tag: &str) -> Vec<Vec<u8>> {
     stream
         .iter()
         .map(|event| {
@@ -95,7 +95,7 @@ fn tagged(stream: &[Value], tag: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-async fn deliver_and_apply(db: &DatabaseConnection, events: &[Vec<u8>]) {
+pub async fn deliver_and_apply(db: &DatabaseConnection, events: &[Vec<u8>]) {
     for body in events {
         let envelope = Envelope::parse(body).unwrap();
         inbox::store(db, &envelope, String::from_utf8(body.clone()).unwrap())
@@ -108,7 +108,7 @@ async fn deliver_and_apply(db: &DatabaseConnection, events: &[Vec<u8>]) {
 
 /// Every row of every marketplace table of the tagged stores, without bookkeeping
 /// columns, with the tag removed.
-async fn final_rows(db: &DatabaseConnection, tag: &str) -> Value {
+pub async fn final_rows(db: &DatabaseConnection, tag: &str) -> Value {
     let keys = [
         format!("acct_1PgafTB7WZ01zgkW{tag}"),
         format!("acct_b{tag}"),

@@ -11,8 +11,8 @@ use tracing::{info, warn};
 
 use crate::actors::Dispatcher;
 use crate::config::{SecretSource, Settings};
-use crate::http::{self, AdminAuth, AppState};
-use crate::{db, inbox};
+use crate::http::{AdminAuth, AppState};
+use crate::{db, inbox, server};
 
 /// A service bound to its listener with its database migrated, ready to run.
 pub struct Application {
@@ -20,6 +20,7 @@ pub struct Application {
     state: Arc<AppState>,
     shutdown_timeout: Duration,
     recovery_interval: Duration,
+    limits: server::Limits,
 }
 
 impl Application {
@@ -54,6 +55,10 @@ impl Application {
             state,
             shutdown_timeout: settings.shutdown_timeout,
             recovery_interval: settings.recovery_interval,
+            limits: server::Limits {
+                header_read_timeout: settings.header_read_timeout,
+                max_connections: settings.max_connections,
+            },
         })
     }
 
@@ -75,17 +80,14 @@ impl Application {
             state,
             shutdown_timeout,
             recovery_interval,
+            limits,
         } = self;
         let sweep = tokio::spawn(recovery_sweep(
             state.db.clone(),
             state.dispatcher.clone(),
             recovery_interval,
         ));
-        warp::serve(http::routes(state.clone()))
-            .incoming(listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+        server::serve(listener, state.clone(), limits, shutdown).await;
         sweep.abort();
         info!("http server stopped; draining account actors");
         state.dispatcher.shutdown(shutdown_timeout).await;

@@ -20,6 +20,9 @@ const CONFIG_VARS: &[&str] = &[
     "ADMIN_TOKEN",
     "LOG_FORMAT",
     "TRIGGER_SECRET",
+    "HEADER_READ_TIMEOUT_SECS",
+    "BODY_READ_TIMEOUT_SECS",
+    "MAX_CONNECTIONS",
 ];
 
 fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {

@@ -38,6 +38,9 @@ const KEYS: &[&str] = &[
     "metrics_require_token",
     "retention_days",
     "retention_interval_secs",
+    "header_read_timeout_secs",
+    "body_read_timeout_secs",
+    "max_connections",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -95,6 +98,9 @@ struct RawSettings {
     metrics_require_token: bool,
     retention_days: u32,
     retention_interval_secs: u64,
+    header_read_timeout_secs: u64,
+    body_read_timeout_secs: u64,
+    max_connections: usize,
 }
 
 /// The service's settings, complete and checked.
@@ -128,6 +134,13 @@ pub struct Settings {
     pub retention: Option<Duration>,
     /// Period of the pruning task.
     pub retention_interval: Duration,
+    /// How long a client may take to send a request's headers (and how long an idle
+    /// keep-alive connection is kept).
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a webhook body once its headers arrived.
+    pub body_read_timeout: Duration,
+    /// Most connections served at once; further ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 /// Where the webhook secrets came from.
@@ -188,6 +201,16 @@ impl Settings {
                 "MAX_BODY_BYTES must be positive".into(),
             ));
         }
+        if raw.header_read_timeout_secs == 0 || raw.body_read_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "HEADER_READ_TIMEOUT_SECS and BODY_READ_TIMEOUT_SECS must be positive".into(),
+            ));
+        }
+        if raw.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "MAX_CONNECTIONS must be positive".into(),
+            ));
+        }
         Ok(Self {
             app_env: raw.app_env,
             bind_addr: raw.bind_addr,
@@ -216,6 +239,9 @@ impl Settings {
             retention: (raw.retention_days > 0)
                 .then(|| Duration::from_secs(u64::from(raw.retention_days) * 86_400)),
             retention_interval: Duration::from_secs(raw.retention_interval_secs.max(1)),
+            header_read_timeout: Duration::from_secs(raw.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs),
+            max_connections: raw.max_connections,
         })
     }
 
@@ -372,6 +398,24 @@ mod tests {
         assert!(a.expose_secret().starts_with("whsec_"));
         assert_eq!(a.expose_secret(), b.expose_secret());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn zero_timeouts_and_connection_limit_are_refused() {
+        for key in [
+            "header_read_timeout_secs",
+            "body_read_timeout_secs",
+            "max_connections",
+        ] {
+            let figment = Settings::defaults()
+                .merge(Serialized::default("stripe_webhook_secret", "whsec_a"))
+                .merge(Serialized::default(key, 0));
+            let err = Settings::from_figment(figment).unwrap_err();
+            assert!(
+                err.to_string().contains(&key.to_uppercase()),
+                "{key}: {err}"
+            );
+        }
     }
 
     #[test]

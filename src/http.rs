@@ -41,6 +41,8 @@ pub struct AppState {
     pub verifier: Verifier,
     pub admin: AdminAuth,
     pub max_body_bytes: u64,
+    /// How long a webhook body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
     /// Whether `/metrics` takes the admin token.
     pub metrics_require_token: bool,
     /// Hands stored events to their store's actor.
@@ -56,6 +58,7 @@ impl AppState {
             verifier: Verifier::new(&settings.webhook_secrets, settings.webhook_tolerance_secs),
             admin: AdminAuth::from_settings(settings),
             max_body_bytes: settings.max_body_bytes,
+            body_read_timeout: settings.body_read_timeout,
             metrics_require_token: settings.metrics_require_token,
             intake: Intake::start(db.clone(), intake_writers(settings)),
             db,

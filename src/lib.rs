@@ -14,6 +14,8 @@
 //! - [`http`]: the routes (webhook receiver, health, admin API, OpenAPI document) and JSON
 //!   errors ([`error`]).
 //! - [`metrics`]: the Prometheus metrics, named and described in one place.
+//! - [`server`]: the connection loop: HTTP/1.1 with a header read timeout and a bound on
+//!   open connections.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
 //! - [`cli`], [`trigger`] and [`replay`]: the command line, including `payments trigger`
 //!   and `payments replay`.
@@ -34,6 +36,7 @@ pub mod metrics;
 pub mod queries;
 pub mod replay;
 pub mod retention;
+pub mod server;
 pub mod startup;
 pub mod stripe;
 pub mod telemetry;

@@ -94,16 +94,19 @@ pub enum WebhookOutcome {
     InvalidSignature,
     InvalidPayload,
     TooLarge,
+    /// The body did not arrive within `BODY_READ_TIMEOUT_SECS`.
+    TimedOut,
     Unavailable,
 }
 
 impl WebhookOutcome {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Accepted,
         Self::Duplicate,
         Self::InvalidSignature,
         Self::InvalidPayload,
         Self::TooLarge,
+        Self::TimedOut,
         Self::Unavailable,
     ];
 
@@ -114,6 +117,7 @@ impl WebhookOutcome {
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidPayload => "invalid_payload",
             Self::TooLarge => "too_large",
+            Self::TimedOut => "timeout",
             Self::Unavailable => "unavailable",
         }
     }

@@ -11,8 +11,8 @@ use tracing::{info, warn};
 
 use crate::actors::Dispatcher;
 use crate::config::{SecretSource, Settings};
-use crate::http::{self, AdminAuth, AppState};
-use crate::{db, inbox};
+use crate::http::{AdminAuth, AppState};
+use crate::{db, inbox, server};
 
 /// A service bound to its listener with its database migrated, ready to run.
 pub struct Application {
@@ -22,6 +22,7 @@ pub struct Application {
     recovery_interval: Duration,
     retention: Option<Duration>,
     retention_interval: Duration,
+    limits: server::Limits,
 }
 
 impl Application {
@@ -58,6 +59,10 @@ impl Application {
             recovery_interval: settings.recovery_interval,
             retention: settings.retention,
             retention_interval: settings.retention_interval,
+            limits: server::Limits {
+                header_read_timeout: settings.header_read_timeout,
+                max_connections: settings.max_connections,
+            },
         })
     }
 
@@ -81,6 +86,7 @@ impl Application {
             recovery_interval,
             retention,
             retention_interval,
+            limits,
         } = self;
         let sweep = tokio::spawn(recovery_sweep(
             state.db.clone(),
@@ -94,11 +100,7 @@ impl Application {
                 retention_interval,
             ))
         });
-        warp::serve(http::routes(state.clone()))
-            .incoming(listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+        server::serve(listener, state.clone(), limits, shutdown).await;
         sweep.abort();
         if let Some(pruning) = pruning {
             pruning.abort();

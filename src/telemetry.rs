@@ -2,13 +2,18 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// The default filter keeps database drivers quiet: they would log every statement.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
+/// The level when `RUST_LOG` is not set.
+const DEFAULT_LEVEL: &str = "info";
+
+/// Targets kept at `warn` whatever `RUST_LOG` says, unless it names them itself: at debug
+/// and trace the database drivers log every statement with its bound values, which are
+/// webhook payloads full of customer e-mails, phones and addresses. An operator who needs
+/// them asks by name (`RUST_LOG=debug,sqlx=debug`).
+const QUIET_TARGETS: &[&str] = &["sqlx", "sea_orm", "sea_orm_migration", "sea_query"];
 
 /// Installs the global subscriber writing to stdout. Later calls do nothing.
 pub fn init(json: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter = EnvFilter::new(filter_directives(std::env::var("RUST_LOG").ok().as_deref()));
     use std::io::IsTerminal;
     // Colours only on a terminal: log files and collectors get plain text.
     let builder = tracing_subscriber::fmt()
@@ -20,4 +25,50 @@ pub fn init(json: bool) {
     } else {
         builder.try_init()
     };
+}
+
+/// `RUST_LOG` (or the default level), then `warn` for each quiet target it does not name.
+fn filter_directives(rust_log: Option<&str>) -> String {
+    let base = rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(DEFAULT_LEVEL);
+    let mut directives = base.to_owned();
+    for target in QUIET_TARGETS {
+        let named = base.split(',').any(|directive| {
+            let name = directive
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            name == *target || name.starts_with(&format!("{target}::"))
+        });
+        if !named {
+            directives.push_str(&format!(",{target}=warn"));
+        }
+    }
+    directives
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_directives;
+
+    #[test]
+    fn database_targets_stay_at_warn_unless_named() {
+        assert_eq!(
+            filter_directives(None),
+            "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,sea_query=warn"
+        );
+        assert_eq!(
+            filter_directives(Some("trace")),
+            "trace,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,sea_query=warn"
+        );
+        let named = filter_directives(Some("debug,sqlx::query=debug"));
+        assert!(
+            named.starts_with("debug,sqlx::query=debug,sea_orm=warn"),
+            "{named}"
+        );
+        assert!(!named.contains("sqlx=warn"), "{named}");
+    }
 }

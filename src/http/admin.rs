@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tracing::warn;
 use warp::{Filter, Rejection};
@@ -43,11 +44,18 @@ impl AdminAuth {
             Self::Closed => false,
             Self::Token(token) => authorization
                 .and_then(|value| value.strip_prefix("Bearer "))
-                .is_some_and(|presented| {
-                    bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
-                }),
+                .is_some_and(|presented| tokens_match(presented, token.expose_secret())),
         }
     }
+}
+
+/// Compares the SHA-256 digests of the tokens in constant time: comparing the tokens
+/// themselves would return early on a length mismatch, so timing would reveal the
+/// configured token's length; the digests always have the same length.
+fn tokens_match(presented: &str, expected: &str) -> bool {
+    let presented = Sha256::digest(presented.as_bytes());
+    let expected = Sha256::digest(expected.as_bytes());
+    presented.as_slice().ct_eq(expected.as_slice()).into()
 }
 
 /// Passes requests the admin auth allows; refuses the rest with `401 unauthorized`.

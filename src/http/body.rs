@@ -2,7 +2,11 @@
 //!
 //! warp's `content_length_limit` only reads the header (and answers 411 without one), so
 //! the cap is enforced on the bytes actually read: a chunked or lying client cannot make
-//! the service buffer more than the cap.
+//! the service buffer more than the cap. The whole body must also arrive within a time
+//! limit, counted from when the handler starts reading it (the headers are in), so a client cannot hold a request open by
+//! trickling it byte by byte.
+
+use std::time::Duration;
 
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
@@ -10,8 +14,33 @@ use warp::http::{HeaderMap, StatusCode, header};
 
 use crate::error::ApiError;
 
-/// Reads the whole body, refusing it with `413 payload_too_large` past `cap` bytes.
-pub async fn read_capped<S, B>(headers: &HeaderMap, body: S, cap: u64) -> Result<Vec<u8>, ApiError>
+/// Reads the whole body, refusing it with `413 payload_too_large` past `cap` bytes and
+/// with `408 request_timeout` when it has not all arrived after `timeout`.
+pub async fn read_capped<S, B>(
+    headers: &HeaderMap,
+    body: S,
+    cap: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    tokio::time::timeout(timeout, read_under_cap(headers, body, cap))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} seconds",
+                    timeout.as_secs()
+                ),
+            ))
+        })
+}
+
+async fn read_under_cap<S, B>(headers: &HeaderMap, body: S, cap: u64) -> Result<Vec<u8>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,

@@ -12,7 +12,7 @@ use futures_util::Stream;
 use serde::Serialize;
 use tracing::{info, warn};
 use utoipa::ToSchema;
-use warp::http::{HeaderMap, StatusCode, header};
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
@@ -41,6 +41,7 @@ pub struct Receipt {
     responses(
         (status = 200, description = "Stored (or already stored)", body = Receipt),
         (status = 400, description = "`missing_signature`, `malformed_signature`, `no_matching_signature`, `timestamp_outside_tolerance`, `invalid_payload` or `unsupported_event_format`", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached; nothing was stored", body = ErrorBody),
@@ -71,20 +72,32 @@ where
             };
             (outcome, reply)
         }
-        Err(err) => {
-            if err.status.is_client_error() {
-                warn!(code = err.code, reason = %err.message, "webhook rejected");
-            }
-            (outcome_of(&err), err.into_response())
-        }
+        Err(err) => rejected(err),
     };
     metrics::webhook_answered(outcome, started.elapsed());
     response
 }
 
+fn rejected(err: ApiError) -> (WebhookOutcome, Response) {
+    if err.status.is_client_error() {
+        warn!(code = err.code, reason = %err.message, "webhook rejected");
+    }
+    let outcome = outcome_of(&err);
+    let unread_body = matches!(err.code, "payload_too_large" | "request_timeout");
+    let mut response = err.into_response();
+    if unread_body {
+        // The rest of the body was not read: close rather than parse it as the next request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    (outcome, response)
+}
+
 fn outcome_of(err: &ApiError) -> WebhookOutcome {
     match err.code {
         "payload_too_large" => WebhookOutcome::TooLarge,
+        "request_timeout" => WebhookOutcome::TimedOut,
         "missing_signature"
         | "malformed_signature"
         | "no_matching_signature"
@@ -103,7 +116,8 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let payload = body::read_capped(headers, body, state.max_body_bytes).await?;
+    let payload =
+        body::read_capped(headers, body, state.max_body_bytes, state.body_read_timeout).await?;
     let signature = match headers.get("stripe-signature") {
         None => "",
         Some(value) => value.to_str().map_err(|_| {

@@ -4,7 +4,10 @@
 //! service needs is read and everything else is ignored. The raw bytes, not this parse,
 //! are what gets stored.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 /// Store key of events that belong to the platform itself rather than a connected account.
@@ -105,8 +108,16 @@ impl Envelope {
     /// event about a payment, the seller named by `transfer_data.destination` or
     /// `on_behalf_of`; else [`PLATFORM_STORE`].
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let raw: RawEnvelope<'_> = serde_json::from_slice(body)
-            .map_err(|err| EnvelopeError::Invalid(format!("not a JSON object: {err}")))?;
+        serde_json::from_slice::<Readable>(body)
+            .map_err(|err| EnvelopeError::Invalid(format!("not valid JSON: {err}")))?;
+        let raw: RawEnvelope<'_> = serde_json::from_slice(body).map_err(|err| {
+            // Not `err` itself: its message may quote a value of the body (customer data).
+            EnvelopeError::Invalid(format!(
+                "not a JSON object with an object `data` (line {}, column {})",
+                err.line(),
+                err.column()
+            ))
+        })?;
         let object_kind = raw
             .object
             .and_then(|o| serde_json::from_str::<&str>(o.get()).ok());
@@ -137,6 +148,62 @@ impl Envelope {
             object_id: refs.id.and_then(|id| id.as_str().map(str::to_owned)),
             store_key,
         })
+    }
+}
+
+/// Any JSON value the apply path can read into a `serde_json::Value`, checked without
+/// building one: nested deeper than serde_json's recursion limit (128) or holding a number
+/// beyond `f64` is an error here, before the event is stored and acknowledged, rather than
+/// a dead letter later. Its errors name a position, never a value.
+struct Readable;
+
+impl<'de> Deserialize<'de> for Readable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ReadableVisitor)
+    }
+}
+
+struct ReadableVisitor;
+
+impl<'de> Visitor<'de> for ReadableVisitor {
+    type Value = Readable;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map.next_entry::<IgnoredAny, Readable>()?.is_some() {}
+        Ok(Readable)
     }
 }
 
@@ -220,6 +287,52 @@ mod tests {
         let body = br#"{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
             "created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_1"}}"#;
         assert_eq!(Envelope::parse(body), Err(EnvelopeError::ThinEvent));
+    }
+
+    #[test]
+    fn bodies_the_apply_path_could_not_read_are_invalid() {
+        let deep = format!(
+            r#"{{"id":"evt_1","type":"x","data":{{"object":{{"a":{}1{}}}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let huge_digits = format!(
+            r#"{{"id":"evt_1","type":"x","data":{{"object":{{"amount":{}}}}}}}"#,
+            "9".repeat(100_000)
+        );
+        let huge_exponent = r#"{"id":"evt_1","type":"x","data":{"object":{"amount":1e999}}}"#;
+        for body in [deep.as_str(), &huge_digits, huge_exponent] {
+            let err = Envelope::parse(body.as_bytes()).unwrap_err();
+            assert_eq!(err.code(), "invalid_payload", "{err}");
+            assert!(serde_json::from_str::<serde_json::Value>(body).is_err());
+        }
+        let big_but_fine = r#"{"id":"evt_1","type":"x","data":{"object":{"amount":123456789012345678901234567890}}}"#;
+        assert!(Envelope::parse(big_but_fine.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_allowed_up_to_127_levels() {
+        // The envelope, `data` and `data.object` are three levels.
+        let nested = |arrays: usize| {
+            format!(
+                r#"{{"id":"evt_1","type":"x","data":{{"object":{{"a":{}{}}}}}}}"#,
+                "[".repeat(arrays),
+                "]".repeat(arrays)
+            )
+        };
+        assert!(Envelope::parse(nested(124).as_bytes()).is_ok());
+        assert!(Envelope::parse(nested(125).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn invalid_payload_messages_do_not_quote_the_body() {
+        for body in [
+            &br#""jane@example.com""#[..],
+            br#"{"id":"evt_1","type":"x","data":"jane@example.com"}"#,
+        ] {
+            let err = Envelope::parse(body).unwrap_err();
+            assert!(!err.to_string().contains("jane"), "{err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ const CONFIG_VARS: &[&str] = &[
     "ADMIN_TOKEN",
     "LOG_FORMAT",
     "TRIGGER_SECRET",
+    "HEADER_READ_TIMEOUT_SECS",
+    "BODY_READ_TIMEOUT_SECS",
+    "MAX_CONNECTIONS",
 ];
 
 pub fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
@@ -372,4 +375,176 @@ async fn production_logs_are_json_lines_without_secrets() {
         !output.contains(secret) && !output.contains(admin),
         "a secret leaked"
     );
+}
+
+/// Strings that must never reach the logs: customer e-mails, phones, names and address
+/// lines found in the fixtures sent.
+fn customer_data(fixtures: &[Vec<u8>]) -> Vec<String> {
+    fn walk(value: &serde_json::Value, key: &str, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    walk(value, key, found);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, key, found)),
+            serde_json::Value::String(s)
+                if ["email", "phone", "line1", "line2"]
+                    .iter()
+                    .any(|pii| key.ends_with(pii))
+                    && !s.is_empty() =>
+            {
+                found.push(s.clone());
+            }
+            _ => {}
+        }
+    }
+    let mut found = vec!["Jenny Rosen".to_owned()];
+    for body in fixtures {
+        walk(&serde_json::from_slice(body).unwrap(), "", &mut found);
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Runs the binary at trace level in `log_format`, sends it customer data, admin requests
+/// with wrong and right tokens and bad signatures, stops it, and returns all it printed.
+async fn full_run_output(
+    log_format: &str,
+    fixtures: &[Vec<u8>],
+    [secret, admin, api_key]: [&str; 3],
+) -> String {
+    use payments::stripe::signature::signature_header;
+    use secrecy::SecretString;
+
+    let cwd = temp_dir();
+    let port = free_port();
+    let url = fresh_database_url().await;
+    let mut env = database_env(&url);
+    env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
+    env.push(("STRIPE_WEBHOOK_SECRET", secret.to_owned()));
+    env.push(("ADMIN_TOKEN", admin.to_owned()));
+    env.push(("STRIPE_API_KEY", api_key.to_owned()));
+    env.push(("LOG_FORMAT", log_format.to_owned()));
+    env.push(("RUST_LOG", "trace".to_owned()));
+    let log_path = cwd.join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = payments(&cwd, &env)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until_healthy(port, &mut server).await;
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http_client();
+    let post = |body: Vec<u8>, signature: Option<String>| {
+        let mut request = client
+            .post(format!("{base}/webhooks/stripe"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        request.send()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let sign = |body: &[u8]| signature_header(&SecretString::from(secret.to_owned()), now, body);
+    for body in fixtures {
+        let response = post(body.clone(), Some(sign(body))).await.unwrap();
+        assert_eq!(response.status(), 200);
+        // Bad signatures, and none, over the same customer data.
+        let wrong = signature_header(&SecretString::from("whsec_wrong".to_owned()), now, body);
+        assert_eq!(post(body.clone(), Some(wrong)).await.unwrap().status(), 400);
+        assert_eq!(post(body.clone(), None).await.unwrap().status(), 400);
+    }
+    // A signed body that is customer data but not an event.
+    let not_an_event = br#""jenny@example.com""#.to_vec();
+    let response = post(not_an_event.clone(), Some(sign(&not_an_event)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    for token in ["wrong-token", admin] {
+        for path in [
+            "/customers",
+            "/customers/cus_QXg1o8vcGmoR32",
+            "/webhooks/stripe/logs",
+        ] {
+            let response = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status() == 401, token != admin, "{path}");
+        }
+    }
+    wait_until_all_applied(&client, &base, admin, fixtures.len()).await;
+    sigterm(&server);
+    wait_exit(&mut server, Duration::from_secs(10)).await;
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    assert!(output.contains("admin request refused"), "{output}");
+    assert!(output.contains("webhook rejected"), "{output}");
+    output
+}
+
+async fn wait_until_all_applied(client: &reqwest::Client, base: &str, admin: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: serde_json::Value = client
+            .get(format!("{base}/webhooks/stripe/logs?limit=100"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = body["data"].as_array().unwrap();
+        if events.len() == count && events.iter().all(|e| e["status"] != "received") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "events not applied: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn trace_level_logs_of_a_full_run_hold_no_secret_and_no_customer_data() {
+    let secret = "whsec_canary_webhook_secret_81f2";
+    let admin = "canary-admin-token-5d0c";
+    let api_key = "sk_test_canary_api_key_27ab";
+    let names = [
+        "account.updated.json",
+        "customer.created.json",
+        "customer.updated.json",
+        "charge.succeeded.json",
+        "payment_intent.succeeded.json",
+    ];
+    let fixtures: Vec<Vec<u8>> = names.iter().map(|n| crate::helpers::fixture(n)).collect();
+    let mut forbidden = customer_data(&fixtures);
+    assert!(
+        forbidden.iter().any(|s| s.contains('@')) && forbidden.iter().any(|s| s.starts_with('+')),
+        "the fixtures carry e-mails and phones: {forbidden:?}"
+    );
+    forbidden.extend([secret, admin, api_key].map(str::to_owned));
+    for format in ["text", "json"] {
+        let output = full_run_output(format, &fixtures, [secret, admin, api_key]).await;
+        assert!(
+            output.lines().count() >= 10,
+            "{format}: too little output to mean anything: {output}"
+        );
+        for needle in &forbidden {
+            let leaked: Vec<&str> = output
+                .lines()
+                .filter(|l| l.contains(needle.as_str()))
+                .collect();
+            assert!(
+                leaked.is_empty(),
+                "{format} logs leak {needle:?}: {leaked:#?}"
+            );
+        }
+    }
 }

@@ -75,28 +75,139 @@ async fn every_documented_route_exists_and_answers_as_documented() {
     }
 }
 
+/// The routes anyone may call; every other route is an admin route.
+const PUBLIC: &[(&str, &str)] = &[
+    ("post", "/webhooks/stripe"),
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/openapi.json"),
+    // Open unless METRICS_REQUIRE_TOKEN=true (tests/api/metrics.rs covers that case).
+    ("get", "/metrics"),
+];
+
+const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
+
 #[tokio::test]
-async fn every_admin_route_answers_401_without_the_token() {
+async fn every_admin_route_answers_401_without_the_token_or_with_a_wrong_one() {
     let app = spawn_app().await;
     let api = Api::new(&app).await;
     let mut admin_routes = 0;
     for (method, template, operation) in operations(&api.doc) {
+        let public = PUBLIC.contains(&(method.as_str(), template.as_str()));
+        assert_eq!(
+            is_admin(&operation),
+            !public,
+            "{method} {template}: documented security does not match"
+        );
         let url = format!("{}{}", app.address, concrete(&template));
-        let request = match method.as_str() {
-            "get" => app.client.get(&url),
-            _ => app.client.post(&url),
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let body = crate::schema::body_value(response).await;
-        if is_admin(&operation) {
-            admin_routes += 1;
-            assert_eq!(status, 401, "{method} {template}");
-            assert_eq!(body["error"]["code"], "unauthorized");
-        } else {
-            assert_ne!(status, 401, "{method} {template} is public");
+        for token in [None, Some("wrong-token"), Some("")] {
+            let mut request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), &url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = crate::schema::body_value(response).await;
+            if public {
+                assert_ne!(status, 401, "{method} {template} is public");
+            } else {
+                assert_eq!(status, 401, "{method} {template} with {token:?}");
+                assert_eq!(body["error"]["code"], "unauthorized");
+            }
+            api.check(&method, &concrete(&template), status, &body);
         }
-        api.check(&method, &concrete(&template), status, &body);
+        admin_routes += usize::from(!public);
     }
     assert_eq!(admin_routes, 15, "every admin route is in the document");
+}
+
+#[tokio::test]
+async fn undocumented_methods_on_documented_paths_are_not_routed() {
+    let app = spawn_app().await;
+    let api = Api::new(&app).await;
+    let documented: Vec<(String, String)> = operations(&api.doc)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let paths: std::collections::BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for template in paths {
+        for method in METHODS {
+            if documented.contains(&(method.to_string(), template.clone())) {
+                continue;
+            }
+            let url = format!("{}{}", app.address, concrete(template));
+            let response = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), &url)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                status == 405 || status == 404,
+                "{method} {template} answers {status}: a route the document does not list"
+            );
+        }
+    }
+}
+
+/// The path templates routed in `src/http/` (`warp::path!("a" / String)` -> `/a/{}`).
+fn routed_paths() -> std::collections::BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let mut paths = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        const MACRO: &str = "warp::path!(";
+        for (at, _) in source.match_indices(MACRO) {
+            let rest = &source[at + MACRO.len()..];
+            let args = &rest[..rest.find(')').unwrap()];
+            let segments: Vec<String> = args
+                .split('/')
+                .map(|segment| {
+                    let segment = segment.trim();
+                    match segment.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                        Some(literal) => literal.to_owned(),
+                        None => "{}".to_owned(),
+                    }
+                })
+                .collect();
+            paths.insert(format!("/{}", segments.join("/")));
+        }
+    }
+    paths
+}
+
+/// A new route cannot slip past the auth tests by missing from the document: every path
+/// the code routes must be documented, and every documented path routed.
+#[tokio::test]
+async fn the_document_lists_exactly_the_routed_paths() {
+    let app = spawn_app().await;
+    let api = Api::new(&app).await;
+    let documented: std::collections::BTreeSet<String> = operations(&api.doc)
+        .into_iter()
+        .map(|(_, path, _)| {
+            let mut template = String::new();
+            let mut in_param = false;
+            for c in path.chars() {
+                match c {
+                    '{' => in_param = true,
+                    '}' => {
+                        in_param = false;
+                        template.push_str("{}");
+                    }
+                    _ if in_param => {}
+                    _ => template.push(c),
+                }
+            }
+            template
+        })
+        .collect();
+    let routed = routed_paths();
+    assert!(
+        routed.len() >= 15,
+        "the source scan finds the routes: {routed:?}"
+    );
+    assert_eq!(routed, documented);
 }

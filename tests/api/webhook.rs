@@ -277,3 +277,83 @@ async fn signed_body_with_a_non_json_content_type_is_refused_with_415() {
     assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
     assert_eq!(app.event_count().await, 0);
 }
+
+/// Bodies that are JSON on the surface but that the apply path could not read: each would
+/// be stored, acknowledged, then dead-lettered, so they are refused before being stored.
+fn unreadable_json_bodies() -> Vec<(&'static str, String)> {
+    let event =
+        |object: &str| format!(r#"{{"id":"evt_x","type":"x","data":{{"object":{object}}}}}"#);
+    let levels = 100_000;
+    vec![
+        (
+            "100,000 nested arrays",
+            event(&format!(
+                r#"{{"a":{}1{}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels)
+            )),
+        ),
+        (
+            "100,000 nested objects",
+            event(&format!(
+                "{}1{}",
+                r#"{"a":"#.repeat(levels),
+                "}".repeat(levels)
+            )),
+        ),
+        (
+            "deep nesting in an unknown top-level field",
+            format!(
+                r#"{{"id":"evt_x","type":"x","extra":{}{},"data":{{"object":{{}}}}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels)
+            ),
+        ),
+        (
+            "a number with 100,000 digits",
+            event(&format!(r#"{{"amount":{}}}"#, "9".repeat(levels))),
+        ),
+        ("a number beyond f64", event(r#"{"amount":1e400}"#)),
+        (
+            "a huge created",
+            r#"{"id":"evt_x","type":"x","created":-1e999,"data":{"object":{}}}"#.to_owned(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn signed_bodies_the_apply_path_could_not_read_are_refused_400() {
+    let app = spawn_app().await;
+    for (what, body) in unreadable_json_bodies() {
+        let (status, code) = error_code(app.post_event(body.as_bytes()).await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_payload"), "{what}");
+    }
+    assert_eq!(app.event_count().await, 0);
+    // The service is still up and still accepts a real event.
+    let body = fixture("customer.created.json");
+    assert_eq!(app.post_event(&body).await.status(), 200);
+}
+
+#[tokio::test]
+async fn unsigned_hostile_bodies_are_refused_for_their_signature_first() {
+    let app = spawn_app().await;
+    let mut bodies = unreadable_json_bodies();
+    bodies.push(("a JSON array", "[1,2,3]".to_owned()));
+    bodies.push(("a JSON string", "\"evt_x\"".to_owned()));
+    for (what, body) in bodies {
+        let (status, code) = error_code(app.post_with_signature(body.as_bytes(), None).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "missing_signature"),
+            "{what}"
+        );
+    }
+    let invalid_utf8 = b"{\"id\":\"evt_\xff\xfe\",\"type\":\"x\",\"data\":{\"object\":{}}}";
+    let (status, code) = error_code(
+        app.post_with_signature(invalid_utf8, Some(sign_at(b"other", now())))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "no_matching_signature"));
+    assert_eq!(app.event_count().await, 0);
+}

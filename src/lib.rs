@@ -15,8 +15,8 @@
 //!   errors ([`error`]).
 //! - [`metrics`]: the Prometheus metrics, named and described in one place.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
-//! - [`cli`], [`trigger`] and [`replay`]: the command line, including `payments trigger`
-//!   and `payments replay`.
+//! - [`cli`], [`trigger`], [`replay`] and [`loadgen`]: the command line, including
+//!   `payments trigger`, `payments replay` and `payments loadgen`.
 
 pub mod actors;
 pub mod apply;
@@ -29,6 +29,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod inbox;
+pub mod loadgen;
 pub mod metrics;
 pub mod queries;
 pub mod replay;

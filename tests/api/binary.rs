@@ -22,7 +22,7 @@ const CONFIG_VARS: &[&str] = &[
     "TRIGGER_SECRET",
 ];
 
-fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
+pub(crate) fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
     let mut command = Command::new(BIN);
     command.current_dir(cwd);
     for var in CONFIG_VARS {
@@ -35,7 +35,7 @@ fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,7 +44,7 @@ fn free_port() -> u16 {
 }
 
 /// Waits until the server answers `/health`, or panics with its output.
-async fn wait_until_healthy(port: u16, server: &mut Child) {
+pub(crate) async fn wait_until_healthy(port: u16, server: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = http_client();
     while Instant::now() < deadline {
@@ -74,11 +74,11 @@ fn database_env(url: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-fn run(mut command: Command) -> Output {
+pub(crate) fn run(mut command: Command) -> Output {
     command.stdin(Stdio::null()).output().expect("binary runs")
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -86,7 +86,7 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
-async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -8,6 +8,7 @@ mod binary;
 mod dashboard;
 mod health;
 mod helpers;
+mod loadgen;
 mod logs;
 mod metrics;
 mod openapi;

@@ -17,8 +17,8 @@
 //! - [`server`]: the connection loop: HTTP/1.1 with a header read timeout and a bound on
 //!   open connections.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
-//! - [`cli`], [`trigger`] and [`replay`]: the command line, including `payments trigger`
-//!   and `payments replay`.
+//! - [`cli`], [`trigger`], [`replay`] and [`loadgen`]: the command line, including
+//!   `payments trigger`, `payments replay` and `payments loadgen`.
 
 pub mod actors;
 pub mod apply;
@@ -32,6 +32,7 @@ pub mod faults;
 pub mod http;
 pub mod inbox;
 pub mod intake;
+pub mod loadgen;
 pub mod metrics;
 pub mod queries;
 pub mod replay;

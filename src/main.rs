@@ -6,7 +6,7 @@ use clap::Parser;
 use payments::cli::{Cli, Command};
 use payments::config::Settings;
 use payments::startup::{self, Application};
-use payments::{db, replay, telemetry, trigger};
+use payments::{db, loadgen, replay, telemetry, trigger};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
+        Command::Loadgen(args) => loadgen::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         eprintln!("payments: {err:#}");

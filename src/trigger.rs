@@ -24,16 +24,22 @@ pub struct Target {
 impl Target {
     /// Uses the flags, falling back to the local server and the configured secret.
     pub fn resolve(args: &TriggerArgs) -> anyhow::Result<Self> {
-        if let (Some(url), Some(secret)) = (&args.url, &args.secret) {
+        Self::from_flags(args.url.as_deref(), args.secret.as_deref())
+    }
+
+    /// `--url` and `--secret` when given, else the local server and the configured secret
+    /// (the configuration is only read when a flag is missing).
+    pub fn from_flags(url: Option<&str>, secret: Option<&str>) -> anyhow::Result<Self> {
+        if let (Some(url), Some(secret)) = (url, secret) {
             return Ok(Self {
-                url: url.clone(),
-                secret: SecretString::from(secret.clone()),
+                url: url.to_owned(),
+                secret: SecretString::from(secret.to_owned()),
             });
         }
         let settings = Settings::load()?;
-        let url = args.url.clone().unwrap_or_else(|| local_url(&settings));
-        let secret = match &args.secret {
-            Some(secret) => SecretString::from(secret.clone()),
+        let url = url.map_or_else(|| local_url(&settings), str::to_owned);
+        let secret = match secret {
+            Some(secret) => SecretString::from(secret.to_owned()),
             None => settings.webhook_secrets[0].clone(),
         };
         Ok(Self { url, secret })

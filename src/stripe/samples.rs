@@ -8,7 +8,8 @@
 //! The shapes follow the fixtures in `tests/data/stripe/` (Stripe's own published
 //! example objects, see `SOURCES.md` there), with rarely-used nested keys trimmed.
 //! Every call mints fresh ids (event, objects, request, idempotency key), so
-//! triggering the same type twice never looks like a redelivery. Ids are
+//! triggering the same type twice never looks like a redelivery; [`build_event_about`]
+//! takes the object ids from the caller instead (the load generator's store stories). Ids are
 //! consistent within one event (a charge points at its PaymentIntent, the failed
 //! PaymentIntent's `last_payment_error.charge` is its `latest_charge`, a product's
 //! `default_price` is the price whose `product` it is, ...).
@@ -85,11 +86,23 @@ pub fn build_event(
     account: Option<&str>,
     now: i64,
 ) -> Result<Value, UnknownEventType> {
+    build_event_about(event_type, account, now, &ObjectIds::fresh())
+}
+
+/// Like [`build_event`], about the given objects: events built from the same
+/// [`ObjectIds`] refer to each other (the price's product, the charge's PaymentIntent and
+/// customer, ...), so a caller can tell a consistent story over many events.
+pub fn build_event_about(
+    event_type: &str,
+    account: Option<&str>,
+    now: i64,
+    objects: &ObjectIds,
+) -> Result<Value, UnknownEventType> {
     use ChargeState as C;
     use Origin::{Api, Dashboard, Delete};
     use PaymentIntentState as Pi;
 
-    let ids = Ids::fresh(account);
+    let ids = Ids::new(account, objects);
     let foo_bar = json!({ "foo": "bar" });
     let foo_unset = json!({ "metadata": { "foo": null } });
     let (object, previous, origin) = match event_type {
@@ -178,7 +191,33 @@ impl Origin {
     }
 }
 
-/// Object ids of one event, fresh for every call.
+/// The ids of the objects an event is about or refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectIds {
+    pub customer: String,
+    pub product: String,
+    /// The product's price (and its `default_price`).
+    pub price: String,
+    pub payment_intent: String,
+    pub charge: String,
+    pub payment_method: String,
+}
+
+impl ObjectIds {
+    /// New random ids, shaped like Stripe's.
+    pub fn fresh() -> Self {
+        Self {
+            customer: random_id("cus_", 14),
+            product: random_id("prod_", 14),
+            price: random_id("price_", 24),
+            payment_intent: random_id("pi_", 24),
+            charge: random_id("ch_", 24),
+            payment_method: random_id("pm_", 24),
+        }
+    }
+}
+
+/// Object ids of one event.
 struct Ids {
     account: String,
     customer: String,
@@ -190,15 +229,15 @@ struct Ids {
 }
 
 impl Ids {
-    fn fresh(account: Option<&str>) -> Self {
+    fn new(account: Option<&str>, objects: &ObjectIds) -> Self {
         Self {
             account: account.map_or_else(|| random_id("acct_", 16), str::to_owned),
-            customer: random_id("cus_", 14),
-            product: random_id("prod_", 14),
-            price: random_id("price_", 24),
-            payment_intent: random_id("pi_", 24),
-            charge: random_id("ch_", 24),
-            payment_method: random_id("pm_", 24),
+            customer: objects.customer.clone(),
+            product: objects.product.clone(),
+            price: objects.price.clone(),
+            payment_intent: objects.payment_intent.clone(),
+            charge: objects.charge.clone(),
+            payment_method: objects.payment_method.clone(),
         }
     }
 }
@@ -659,6 +698,21 @@ mod tests {
             a["request"]["idempotency_key"],
             b["request"]["idempotency_key"]
         );
+    }
+
+    #[test]
+    fn events_about_the_same_objects_refer_to_each_other() {
+        let ids = ObjectIds::fresh();
+        let price = build_event_about("price.created", Some(ACCT), NOW, &ids).unwrap();
+        let charge = build_event_about("charge.succeeded", Some(ACCT), NOW, &ids).unwrap();
+        assert_eq!(object(&price)["id"], ids.price.as_str());
+        assert_eq!(object(&price)["product"], ids.product.as_str());
+        assert_eq!(object(&charge)["customer"], ids.customer.as_str());
+        assert_eq!(
+            object(&charge)["payment_intent"],
+            ids.payment_intent.as_str()
+        );
+        assert_ne!(price["id"], charge["id"]);
     }
 
     #[test]

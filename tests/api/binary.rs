@@ -77,11 +77,11 @@ fn database_env(url: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-fn run(mut command: Command) -> Output {
+pub(crate) fn run(mut command: Command) -> Output {
     command.stdin(Stdio::null()).output().expect("binary runs")
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -10,6 +10,7 @@ mod faults;
 mod health;
 mod helpers;
 mod hostile;
+mod loadgen;
 mod logs;
 mod metrics;
 mod openapi;

@@ -232,3 +232,6 @@ mod tests {
         assert!(!format!("{verifier:?}").contains("hidden"));
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -6,6 +6,7 @@ mod admin;
 mod backend;
 mod binary;
 mod dashboard;
+mod fuzz_corpus;
 mod health;
 mod helpers;
 mod logs;

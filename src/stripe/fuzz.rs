@@ -16,8 +16,11 @@ pub const SECRET: &str = "whsec_fuzz";
 pub const NOW: i64 = 1_721_948_700;
 const TOLERANCE_SECS: i64 = 300;
 
+/// The checks of one fuzz target: they panic on an input that breaks an invariant.
+pub type Check = fn(&[u8]);
+
 /// The fuzz targets, by name: each is a directory of `fuzz/corpus/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("signature_header", parse_signature_header),
     ("envelope", parse_envelope),
     ("verify", verify),

@@ -101,7 +101,10 @@ fn deep_nesting_as_the_whole_body_or_its_data_is_invalid() {
 
 #[test]
 fn unclosed_deep_nesting_is_invalid() {
-    let body = format!(r#"{{"id":"evt_1","type":"x","data":{{"object":{{"a":{}"#, "[".repeat(DEEP));
+    let body = format!(
+        r#"{{"id":"evt_1","type":"x","data":{{"object":{{"a":{}"#,
+        "[".repeat(DEEP)
+    );
     let message = invalid_message(body);
     assert!(message.contains("EOF while parsing"), "{message}");
 }
@@ -171,7 +174,10 @@ fn non_empty_str(value: Option<&Value>) -> Option<&str> {
 /// The verdict the parser must give, worked out from the value rather than the text.
 fn expected_code(event: &Map<String, Value>) -> Result<(), &'static str> {
     // `data` is read into a struct before anything is checked: any other type is invalid.
-    if event.get("data").is_some_and(|data| !data.is_null() && !data.is_object()) {
+    if event
+        .get("data")
+        .is_some_and(|data| !data.is_null() && !data.is_object())
+    {
         return Err("invalid_payload");
     }
     let object = event.get("object").and_then(Value::as_str);

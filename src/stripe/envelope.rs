@@ -63,13 +63,39 @@ struct RawEnvelope<'a> {
     api_version: Option<serde_json::Value>,
     created: Option<serde_json::Value>,
     #[serde(borrow)]
-    data: Option<RawData<'a>>,
+    data: Option<ObjectOnly<RawData<'a>>>,
 }
 
 #[derive(Deserialize)]
 struct RawData<'a> {
     #[serde(borrow)]
     object: Option<&'a RawValue>,
+}
+
+/// `T` read only from a JSON object: serde's derive also reads a struct from an array of
+/// its fields in order, and no event (nor its `data`) is an array.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapOnly<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for MapOnly<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(MapOnly(std::marker::PhantomData))
+            .map(ObjectOnly)
+    }
 }
 
 /// The parts of `data.object` that decide the store key and name the object.
@@ -108,16 +134,17 @@ impl Envelope {
     /// event about a payment, the seller named by `transfer_data.destination` or
     /// `on_behalf_of`; else [`PLATFORM_STORE`].
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        serde_json::from_slice::<Readable>(body)
+        // Checked up front: serde_json skips the bytes of ignored fields without checking
+        // them, and the webhook stores accepted bodies as text.
+        let body = std::str::from_utf8(body)
+            .map_err(|err| EnvelopeError::Invalid(format!("not UTF-8: {err}")))?;
+        // Syntax errors and limits only: these messages name a position, never a value.
+        serde_json::from_str::<Readable>(body)
             .map_err(|err| EnvelopeError::Invalid(format!("not valid JSON: {err}")))?;
-        let raw: RawEnvelope<'_> = serde_json::from_slice(body).map_err(|err| {
-            // Not `err` itself: its message may quote a value of the body (customer data).
-            EnvelopeError::Invalid(format!(
-                "not a JSON object with an object `data` (line {}, column {})",
-                err.line(),
-                err.column()
-            ))
-        })?;
+        // No input can overflow the stack: what is decoded is held to serde_json's
+        // recursion limit, and what is skipped is scanned without recursion.
+        let ObjectOnly(raw): ObjectOnly<RawEnvelope<'_>> =
+            serde_json::from_str(body).map_err(json_error)?;
         let object_kind = raw
             .object
             .and_then(|o| serde_json::from_str::<&str>(o.get()).ok());
@@ -128,7 +155,7 @@ impl Envelope {
         let event_type = non_empty_string(raw.event_type, "type")?;
         let object = raw
             .data
-            .and_then(|data| data.object)
+            .and_then(|ObjectOnly(data)| data.object)
             .filter(|object| object.get().starts_with('{'))
             .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
         let refs: ObjectRefs = serde_json::from_str(object.get()).unwrap_or_default();
@@ -207,6 +234,19 @@ impl<'de> Visitor<'de> for ReadableVisitor {
     }
 }
 
+/// Not `err`'s message when it is about the data: it may quote a value of the body
+/// (customer data), which must not reach the logs.
+fn json_error(err: serde_json::Error) -> EnvelopeError {
+    match err.classify() {
+        serde_json::error::Category::Data => EnvelopeError::Invalid(format!(
+            "not a JSON object with an object `data` (line {}, column {})",
+            err.line(),
+            err.column()
+        )),
+        _ => EnvelopeError::Invalid(format!("not valid JSON: {err}")),
+    }
+}
+
 fn as_string(value: Option<serde_json::Value>) -> Option<String> {
     match value {
         Some(serde_json::Value::String(s)) => Some(s),
@@ -271,6 +311,11 @@ mod tests {
             b"{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{\"object\":[]}}",
             b"\xff\xfe",
             b"{\"id\":\"evt_1\"",
+            // serde's derive would read these arrays as the structs' fields in order.
+            br#"["evt_1",null,"x",null,null,null,null,{"object":{}}]"#,
+            br#"{"id":"evt_1","type":"x","data":[{}]}"#,
+            // Ignored fields are skipped unchecked by serde_json; the body is stored as text.
+            b"{\"id\":\"evt_1\",\"type\":\"x\",\"data\":{\"object\":{}},\"x\":\"\xff\"}",
         ] {
             let err = Envelope::parse(body).unwrap_err();
             assert_eq!(
@@ -345,3 +390,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests;

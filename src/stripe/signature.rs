@@ -127,20 +127,37 @@ impl Verifier {
     }
 
     fn any_matches(&self, payload: &[u8], header: &SignatureHeader<'_>) -> bool {
-        let timestamp = header.timestamp.to_string();
+        let mut digits = [0u8; I64_DIGITS];
+        let timestamp = decimal(header.timestamp, &mut digits);
         // Every comparison runs, so timing does not tell which secret or `v1` matched.
         self.keys.iter().fold(false, |found, key| {
-            let expected = hex::encode(sign(key, &timestamp, payload));
+            // Compared as lowercase hex text, like the SDKs: an uppercase `v1` must not match.
+            let mut expected = [0u8; 64];
+            hex::encode_to_slice(sign(key, timestamp, payload), &mut expected)
+                .expect("64 hex digits encode 32 bytes");
             header.v1.iter().fold(found, |found, candidate| {
-                found | bool::from(expected.as_bytes().ct_eq(candidate.as_bytes()))
+                found | bool::from(expected.ct_eq(candidate.as_bytes()))
             })
         })
     }
 }
 
-fn sign(key: &HmacSha256, timestamp: &str, payload: &[u8]) -> [u8; 32] {
+/// The longest decimal `i64`: 19 digits and a sign.
+const I64_DIGITS: usize = 20;
+
+/// Writes `value` in decimal into `buffer`, on the stack: the verify path stays allocation-free
+/// apart from the parsed header's list of `v1` values.
+fn decimal(value: i64, buffer: &mut [u8; I64_DIGITS]) -> &[u8] {
+    use std::io::Write;
+    let mut rest = &mut buffer[..];
+    write!(rest, "{value}").expect("every i64 fits in 20 bytes");
+    let len = I64_DIGITS - rest.len();
+    &buffer[..len]
+}
+
+fn sign(key: &HmacSha256, timestamp: &[u8], payload: &[u8]) -> [u8; 32] {
     let mut mac = key.clone();
-    mac.update(timestamp.as_bytes());
+    mac.update(timestamp);
     mac.update(b".");
     mac.update(payload);
     mac.finalize().into_bytes().into()
@@ -151,7 +168,7 @@ fn sign(key: &HmacSha256, timestamp: &str, payload: &[u8]) -> [u8; 32] {
 pub fn signature_header(secret: &SecretString, timestamp: i64, payload: &[u8]) -> String {
     let key = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
         .expect("HMAC accepts keys of any length");
-    let v1 = hex::encode(sign(&key, &timestamp.to_string(), payload));
+    let v1 = hex::encode(sign(&key, timestamp.to_string().as_bytes(), payload));
     format!("t={timestamp},v1={v1}")
 }
 
@@ -232,3 +249,6 @@ mod tests {
         assert!(!format!("{verifier:?}").contains("hidden"));
     }
 }
+
+#[cfg(test)]
+mod proptests;

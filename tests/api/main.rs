@@ -7,6 +7,7 @@ mod backend;
 mod binary;
 mod dashboard;
 mod faults;
+mod fuzz_corpus;
 mod health;
 mod helpers;
 mod hostile;

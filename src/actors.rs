@@ -23,6 +23,8 @@ pub struct ApplySettings {
     pub backoff_max: Duration,
     /// An actor with no message for this long drains and stops.
     pub idle_timeout: Duration,
+    /// How long a busy store gathers events before applying them.
+    pub batch_linger: Duration,
 }
 
 impl ApplySettings {
@@ -46,6 +48,7 @@ mod tests {
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_millis(350),
             idle_timeout: Duration::from_secs(60),
+            batch_linger: Duration::ZERO,
         };
         let waits: Vec<u128> = (1..=4).map(|n| settings.backoff(n).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 350, 350]);

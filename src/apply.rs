@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use entity::webhook_event::Model;
 
-use crate::domain::{self, DomainError, EventRef, Outcome};
+use crate::domain::{self, DomainError, EventRef, Outcome, stores};
 use crate::{inbox, metrics};
 
 /// What one attempt at an event came to.
@@ -119,7 +119,7 @@ fn parse_payload(row: &Model) -> Result<Value, DomainError> {
 }
 
 /// What the domain handlers see of a stored event.
-fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
+fn event_ref<'a>(row: &'a Model, payload: &'a Value, store_known: bool) -> EventRef<'a> {
     EventRef {
         id: &row.id,
         event_type: &row.event_type,
@@ -127,12 +127,13 @@ fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
         livemode: row.livemode,
         created: row.created,
         object: payload.pointer("/data/object").unwrap_or(&Value::Null),
+        store_known,
     }
 }
 
 async fn apply_in_transaction(db: &DatabaseConnection, row: &Model) -> Result<Applied, TxError> {
     let payload = parse_payload(row).map_err(TxError::Domain)?;
-    let event = event_ref(row, &payload);
+    let event = event_ref(row, &payload, false);
     let txn = db.begin().await?;
     lock_store(&txn, &row.store_key).await?;
     // Claim first: the event's final status is rewritten below if the outcome differs.
@@ -251,6 +252,17 @@ async fn claim_and_apply(
     lock_store(txn, store_key).await.map_err(db_error)?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let claimed = inbox::claim(txn, &ids).await.map_err(db_error)?;
+    // The store row once per mode for the whole batch, not once per event.
+    for livemode in [false, true] {
+        if rows
+            .iter()
+            .any(|row| row.livemode == livemode && claimed.contains(&row.id))
+        {
+            stores::ensure_stub(txn, store_key, livemode)
+                .await
+                .map_err(db_error)?;
+        }
+    }
     let mut applied = Vec::with_capacity(claimed.len());
     for (index, row) in rows.iter().enumerate() {
         if !claimed.contains(&row.id) {
@@ -282,7 +294,7 @@ async fn claim_and_apply(
 
 async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Outcome, DomainError> {
     let payload = parse_payload(row)?;
-    let event = event_ref(row, &payload);
+    let event = event_ref(row, &payload, true);
     #[cfg(feature = "fault-injection")]
     crate::faults::check(event.object.get("id").and_then(Value::as_str));
     domain::apply(txn, &event).await

@@ -10,13 +10,21 @@ use crate::config::Settings;
 
 /// Connects to the configured database, creating the SQLite folder if needed.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    connect_pool(settings, settings.database_max_connections).await
+}
+
+/// Opens a pool of at most `max_connections` connections to the configured database.
+pub async fn connect_pool(
+    settings: &Settings,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         create_sqlite_folder(&url).map_err(|err| DbErr::Custom(err.to_string()))?;
     }
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(settings.database_max_connections)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(settings.database_acquire_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.database_acquire_timeout_secs))

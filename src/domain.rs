@@ -30,6 +30,8 @@ pub struct EventRef<'a> {
     pub created: i64,
     /// `data.object`.
     pub object: &'a Value,
+    /// The store row exists: the caller ensured it earlier in this transaction.
+    pub store_known: bool,
 }
 
 /// What applying an event did; becomes the event row's status.

@@ -52,24 +52,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the shared state from settings and an open database.
-    pub fn new(settings: &Settings, db: DatabaseConnection, dispatcher: Dispatcher) -> Self {
+    /// Builds the shared state from settings, the open database, and the intake's own
+    /// connections (see [`intake_writers`]).
+    pub fn new(
+        settings: &Settings,
+        db: DatabaseConnection,
+        intake_db: DatabaseConnection,
+        dispatcher: Dispatcher,
+    ) -> Self {
         Self {
             verifier: Verifier::new(&settings.webhook_secrets, settings.webhook_tolerance_secs),
             admin: AdminAuth::from_settings(settings),
             max_body_bytes: settings.max_body_bytes,
             body_read_timeout: settings.body_read_timeout,
             metrics_require_token: settings.metrics_require_token,
-            intake: Intake::start(db.clone(), intake_writers(settings)),
+            intake: Intake::start(intake_db, intake_writers(settings)),
             db,
             dispatcher,
         }
     }
 }
 
-/// Intake batches in flight at once: enough to overlap a commit with the next batch's
-/// insert, while leaving most pool connections to the actors.
-fn intake_writers(settings: &Settings) -> usize {
+/// Intake batches in flight at once, each on a connection of the intake's own pool: under
+/// load the actors would otherwise hold every pooled connection and acknowledgements would
+/// wait behind apply transactions (measured: a shared pool of 6 cut throughput to a third).
+pub fn intake_writers(settings: &Settings) -> usize {
     (settings.database_max_connections as usize / 4).clamp(1, 8)
 }
 

@@ -51,7 +51,9 @@ impl Application {
         for store_key in &pending {
             dispatcher.resume(store_key);
         }
-        let state = Arc::new(AppState::new(settings, db, dispatcher));
+        let writers = crate::http::intake_writers(settings) as u32;
+        let intake_db = db::connect_pool(settings, writers).await?;
+        let state = Arc::new(AppState::new(settings, db, intake_db, dispatcher));
         Ok(Self {
             listener,
             state,

@@ -66,6 +66,10 @@ pub struct AccountState {
     queue: Vec<Model>,
     /// A `Flush` is in the mailbox: every `Apply` queued before it joins its batch.
     flush_scheduled: bool,
+    /// The last batch held several events: the store is busy, so gather before applying.
+    busy: bool,
+    /// The pending `Flush` already waited its linger.
+    lingered: bool,
     /// Apply one event at a time, counting each attempt before it starts: set after a
     /// crash (a batch does not count attempts, so a poison event must be isolated).
     careful: bool,
@@ -96,6 +100,8 @@ impl Actor for AccountActor {
             db_failures: 0,
             queue: Vec::new(),
             flush_scheduled: false,
+            busy: false,
+            lingered: false,
         })
     }
 
@@ -123,7 +129,11 @@ impl Actor for AccountActor {
                 schedule_flush(&myself, state).await;
             }
             AccountMsg::Flush => {
+                if linger(&myself, state).await {
+                    return Ok(());
+                }
                 state.flush_scheduled = false;
+                state.lingered = false;
                 flush(state).await;
             }
             AccountMsg::Resume => {
@@ -155,8 +165,22 @@ async fn schedule_flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState)
     }
 }
 
+/// For a busy store, waits the linger once, then sends the `Flush` behind the events that
+/// arrived meanwhile. `true` if the flush was put off. (A draining actor cannot send to
+/// itself, so it applies at once.)
+async fn linger(myself: &ActorRef<AccountMsg>, state: &mut AccountState) -> bool {
+    let linger = state.settings.batch_linger;
+    if !state.busy || state.lingered || linger.is_zero() {
+        return false;
+    }
+    tokio::time::sleep(linger).await;
+    state.lingered = true;
+    myself.send_message(AccountMsg::Flush).is_ok()
+}
+
 async fn flush(state: &mut AccountState) {
     let events = std::mem::take(&mut state.queue);
+    state.busy = events.len() > 1;
     for batch in events.chunks(MAX_BATCH) {
         apply_events(state, batch).await;
     }

@@ -106,7 +106,7 @@ async fn apply_product(
     event: &EventRef<'_>,
 ) -> Result<Outcome, DomainError> {
     let id = version::object_id(event.object, "product")?;
-    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    stores::ensure_stub_for(db, event).await?;
     let now = Utc::now();
     let existing = product::Entity::find()
         .filter(product::Column::StoreKey.eq(event.store_key))
@@ -129,7 +129,7 @@ async fn apply_price(
     event: &EventRef<'_>,
 ) -> Result<Outcome, DomainError> {
     let id = version::object_id(event.object, "price")?;
-    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    stores::ensure_stub_for(db, event).await?;
     let now = Utc::now();
     let existing = price::Entity::find()
         .filter(price::Column::StoreKey.eq(event.store_key))
@@ -275,6 +275,7 @@ mod tests {
 
     fn event_ref(event: &Event) -> EventRef<'_> {
         EventRef {
+            store_known: false,
             id: &event.0,
             event_type: &event.1,
             store_key: "acct_1",

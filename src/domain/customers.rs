@@ -23,7 +23,7 @@ pub async fn apply(
     }
     // The short form of a deleted customer has nothing else, so the id is all we rely on.
     let id = version::object_id(event.object, "customer")?;
-    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    stores::ensure_stub_for(db, event).await?;
     let now = Utc::now();
     let existing = find(db, event.store_key, event.livemode, &id).await?;
     let is_new = existing.is_none();
@@ -128,6 +128,7 @@ mod tests {
         let mut row: Option<customer::Model> = None;
         for (id, event_type, created, object) in events {
             let event = EventRef {
+                store_known: false,
                 id,
                 event_type,
                 store_key: "acct_1",
@@ -197,6 +198,7 @@ mod tests {
     fn json_null_fields_are_stored_as_null() {
         let mut row = blank(
             &EventRef {
+                store_known: false,
                 id: "evt_1",
                 event_type: "customer.created",
                 store_key: "acct_1",

@@ -28,7 +28,7 @@ pub async fn apply(
     let Some(observation) = Order::observe(event.object, family)? else {
         return Ok(Outcome::Ignored);
     };
-    stores::ensure_stub(db, event.store_key, event.livemode).await?;
+    stores::ensure_stub_for(db, event).await?;
     let now = Utc::now();
     let existing = find(db, event.store_key, event.livemode, &observation.id).await?;
     let is_new = existing.is_none();
@@ -666,6 +666,7 @@ mod tests {
     #[test]
     fn a_row_stores_exactly_the_merged_order() {
         let event = EventRef {
+            store_known: false,
             id: "evt_1",
             event_type: "charge.succeeded",
             store_key: "acct_1",

@@ -33,7 +33,7 @@ pub async fn apply(
     let Some(change) = change_of(event) else {
         return Ok(Outcome::Ignored);
     };
-    ensure_stub(db, event.store_key, event.livemode).await?;
+    ensure_stub_for(db, event).await?;
     let row = find(db, event.store_key, event.livemode)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("store {}", event.store_key)))?;
@@ -60,6 +60,15 @@ fn change_of(event: &EventRef<'_>) -> Option<Change> {
         }
         _ => None,
     }
+}
+
+/// [`ensure_stub`] for the event's store, unless the caller already made sure of it in this
+/// transaction (a batch does it once for all its events).
+pub async fn ensure_stub_for(db: &impl ConnectionTrait, event: &EventRef<'_>) -> Result<(), DbErr> {
+    if event.store_known {
+        return Ok(());
+    }
+    ensure_stub(db, event.store_key, event.livemode).await
 }
 
 /// Creates the stub store of `store_key` if it does not exist yet (status `onboarding`,
@@ -378,6 +387,7 @@ mod tests {
     fn other_account_events_are_not_handled() {
         let bank = json!({"id": "ba_1", "object": "bank_account"});
         let event = EventRef {
+            store_known: false,
             id: "evt_1",
             event_type: "account.external_account.created",
             store_key: "acct_1",
@@ -393,6 +403,7 @@ mod tests {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
         for &(id, event_type, created, object) in events {
             let event = EventRef {
+                store_known: false,
                 id,
                 event_type,
                 store_key: "acct_1",

@@ -275,6 +275,7 @@ mod tests {
         object: &'a Value,
     ) -> EventRef<'a> {
         EventRef {
+            store_known: false,
             id,
             event_type,
             store_key: "acct_1",

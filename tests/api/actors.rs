@@ -75,6 +75,7 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(100),
         idle_timeout: Duration::from_secs(60),
+        batch_linger: Duration::ZERO,
     };
     let (dispatcher, _) = Dispatcher::start(db.clone(), settings).await.unwrap();
     let store = |id: &str| {

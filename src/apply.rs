@@ -1,7 +1,9 @@
-//! Applying one stored event: count the attempt, then in ONE transaction take the store's
-//! lock, claim the event, run its domain handler and record its final status.
+//! Applying stored events: a batch of a store's events ([`apply_batch`]), or one event with
+//! its attempt counted first ([`attempt`]: retries, and after a crash). Both take, in ONE
+//! transaction, the store's lock, claim the events, run their domain handlers and record
+//! their final status.
 //!
-//! The claim (`status = 'received'` → final status, checked by rows affected) makes the
+//! The claim (`status = 'received'` → final status, `RETURNING` the ids claimed) makes the
 //! effect happen once even if two actors or two replicas try the same event. On PostgreSQL
 //! a transaction-scoped advisory lock per store key serializes a store's transactions
 //! across replicas. SQLite has a single writer; the claim is the transaction's first
@@ -69,43 +71,28 @@ pub async fn attempt(
     }
     let attempts = row.attempts + 1;
     let started = Instant::now();
-    match apply_in_transaction(db, &row).await {
+    // The attempt is counted already: the claim must not count it again.
+    match batch_in_transaction(db, std::slice::from_ref(&row), Count::Counted).await {
         Ok(applied) => {
-            if let Applied::Done(outcome) = applied {
-                metrics::event_attempted(&row.event_type, outcome.status(), started.elapsed());
-                let lag = chrono::Utc::now() - row.created_at;
-                metrics::event_lag(lag.to_std().unwrap_or_default());
-            }
-            Ok(applied)
+            let Some(&(_, outcome)) = applied.first() else {
+                return Ok(Applied::AlreadyDone);
+            };
+            metrics::event_attempted(&row.event_type, outcome.status(), started.elapsed());
+            let lag = chrono::Utc::now() - row.created_at;
+            metrics::event_lag(lag.to_std().unwrap_or_default());
+            Ok(Applied::Done(outcome))
         }
-        Err(TxError::Domain(source)) => {
+        Err(BatchError::Domain { source, .. }) => {
             inbox::record_error(db, id, &source.to_string()).await?;
             if attempts < max_attempts {
                 metrics::event_attempted(&row.event_type, "retried", started.elapsed());
             }
             Err(ApplyError::Domain { attempts, source })
         }
-        Err(TxError::Db(err)) => {
+        Err(BatchError::Db(err)) => {
             // Best effort: the database may be the thing that failed.
             let _ = inbox::release_attempt(db, id, &format!("database error: {err}")).await;
             Err(ApplyError::Db(err))
-        }
-    }
-}
-
-enum TxError {
-    Domain(DomainError),
-    Db(DbErr),
-}
-
-impl From<DbErr> for TxError {
-    /// The apply transaction's own statements (claim, status) fail only when the database
-    /// does; anything else is a bug that must count against the event, not spin forever.
-    fn from(err: DbErr) -> Self {
-        if crate::db::is_unavailable(&err) {
-            Self::Db(err)
-        } else {
-            Self::Domain(DomainError::Db(err))
         }
     }
 }
@@ -131,36 +118,6 @@ fn event_ref<'a>(row: &'a Model, payload: &'a Value, store_known: bool) -> Event
     }
 }
 
-async fn apply_in_transaction(db: &DatabaseConnection, row: &Model) -> Result<Applied, TxError> {
-    let payload = parse_payload(row).map_err(TxError::Domain)?;
-    let event = event_ref(row, &payload, false);
-    let txn = db.begin().await?;
-    lock_store(&txn, &row.store_key).await?;
-    // Claim first: the event's final status is rewritten below if the outcome differs.
-    if !inbox::finish(&txn, &row.id, Outcome::Processed.status()).await? {
-        txn.rollback().await?;
-        return Ok(Applied::AlreadyDone);
-    }
-    #[cfg(feature = "fault-injection")]
-    crate::faults::check(event.object.get("id").and_then(Value::as_str));
-    let outcome = match domain::apply(&txn, &event).await {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            // Roll back now rather than on drop, so the store's lock is released at once.
-            let _ = txn.rollback().await;
-            return Err(match err {
-                DomainError::Db(err) if crate::db::is_unavailable(&err) => TxError::Db(err),
-                err => TxError::Domain(err),
-            });
-        }
-    };
-    if outcome != Outcome::Processed {
-        inbox::set_status(&txn, &[row.id.as_str()], outcome.status()).await?;
-    }
-    txn.commit().await?;
-    Ok(Applied::Done(outcome))
-}
-
 /// Serializes a store's apply transactions across replicas (PostgreSQL only).
 async fn lock_store(txn: &impl ConnectionTrait, store_key: &str) -> Result<(), DbErr> {
     if txn.get_database_backend() != DbBackend::Postgres {
@@ -173,6 +130,14 @@ async fn lock_store(txn: &impl ConnectionTrait, store_key: &str) -> Result<(), D
     ))
     .await
     .map(drop)
+}
+
+/// Whether the claim counts the attempt: a batch's attempt counts only if it commits; a
+/// retry ([`attempt`]) counted its attempt before starting, so a crash still counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Count {
+    OnCommit,
+    Counted,
 }
 
 /// Why a batch was not applied; nothing of it was (its transaction rolled back).
@@ -192,15 +157,16 @@ pub enum BatchError {
 /// Applies a store's waiting events, oldest first, in ONE transaction: lock the store,
 /// claim them all, run their handlers, set the outcomes that are not `processed`, commit.
 /// One commit and a handful of statements for the whole batch is what lets a busy store
-/// keep up. Attempts are not counted here: the caller uses this only for events that never
-/// failed, and falls back to [`attempt`] (which counts) after any failure or crash.
+/// keep up. The claim counts the attempt, so it counts only if the batch commits: the
+/// caller uses this only for events that never failed, and falls back to [`attempt`]
+/// (which counts before it starts) after any failure or crash.
 /// Returns the events applied now with their outcome; the others were applied before.
 pub async fn apply_batch(
     db: &DatabaseConnection,
     rows: &[Model],
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let started = Instant::now();
-    let applied = batch_in_transaction(db, rows).await?;
+    let applied = batch_in_transaction(db, rows, Count::OnCommit).await?;
     metrics::apply_batch(rows.len());
     let share = started.elapsed() / u32::try_from(rows.len().max(1)).unwrap_or(u32::MAX);
     let now = chrono::Utc::now();
@@ -212,15 +178,17 @@ pub async fn apply_batch(
     Ok(applied)
 }
 
+/// Lock the store, claim the rows, run their handlers, record their outcomes, commit.
 async fn batch_in_transaction(
     db: &DatabaseConnection,
     rows: &[Model],
+    count: Count,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
     let txn = db.begin().await.map_err(BatchError::Db)?;
-    let result = claim_and_apply(&txn, &first.store_key, rows).await;
+    let result = claim_and_apply(&txn, &first.store_key, rows, count).await;
     match result {
         Ok(applied) => {
             txn.commit().await.map_err(BatchError::Db)?;
@@ -238,6 +206,7 @@ async fn claim_and_apply(
     txn: &DatabaseTransaction,
     store_key: &str,
     rows: &[Model],
+    count: Count,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let db_error = |err: DbErr| {
         if crate::db::is_unavailable(&err) {
@@ -251,7 +220,9 @@ async fn claim_and_apply(
     };
     lock_store(txn, store_key).await.map_err(db_error)?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
-    let claimed = inbox::claim(txn, &ids).await.map_err(db_error)?;
+    let claimed = inbox::claim(txn, &ids, count == Count::OnCommit)
+        .await
+        .map_err(db_error)?;
     // The store row once per mode for the whole batch, not once per event.
     for livemode in [false, true] {
         if rows

@@ -133,31 +133,22 @@ pub async fn begin_attempt(db: &impl ConnectionTrait, id: &str) -> Result<bool, 
     Ok(result.rows_affected > 0)
 }
 
-/// Marks a waiting event with its final status, in the caller's transaction. `false` when
-/// it was not waiting any more, so its effects must not be applied again.
-pub async fn finish(db: &impl ConnectionTrait, id: &str, status: &str) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::ProcessedAt, Expr::value(Utc::now()))
-        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(RECEIVED))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected > 0)
-}
-
-/// Claims waiting events for a batch apply, in the caller's transaction: they become
-/// `processed` (the caller rewrites a different outcome with [`set_status`]) with one more
-/// attempt, which counts only if the transaction commits. Returns the ids claimed; the
-/// others are no longer waiting and must not be applied again.
-pub async fn claim(db: &impl ConnectionTrait, ids: &[&str]) -> Result<HashSet<String>, DbErr> {
+/// Claims waiting events for an apply, in the caller's transaction: they become
+/// `processed` (the caller rewrites a different outcome with [`set_status`]), with one more
+/// attempt when `count_attempt` (it counts only if the transaction commits). Returns the
+/// ids claimed; the others are no longer waiting and must not be applied again.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+    count_attempt: bool,
+) -> Result<HashSet<String>, DbErr> {
+    let increment = i32::from(count_attempt);
     let statement = Query::update()
         .table(Entity)
         .value(Column::Status, "processed")
         .value(Column::ProcessedAt, Utc::now())
         .value(Column::LastError, Option::<String>::None)
-        .value(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .value(Column::Attempts, Expr::col(Column::Attempts).add(increment))
         .and_where(Column::Id.is_in(ids.iter().copied()))
         .and_where(Column::Status.eq(RECEIVED))
         .returning_col(Column::Id)

@@ -115,6 +115,52 @@ async fn twenty_concurrent_copies_are_stored_once() {
     assert_eq!(app.event_count().await, 1);
 }
 
+/// Group commit: one insert for several deliveries answers each of them, the first copy of
+/// an id in the batch is the new one, and an id stored before is a duplicate.
+#[tokio::test]
+async fn a_group_commit_answers_each_delivery_and_keeps_the_first_copy() {
+    use payments::inbox::{self, Stored};
+    use payments::stripe::envelope::Envelope;
+    let app = spawn_app().await;
+    let row = |name: &str, id: &str, marker: &str| {
+        let body = crate::admin::event(name, id, |e| {
+            e["data"]["object"]["description"] = json!(marker)
+        });
+        let envelope = Envelope::parse(&body).unwrap();
+        inbox::new_row(&envelope, String::from_utf8(body).unwrap())
+    };
+    let before = row("customer.created.json", "evt_group_old", "old");
+    assert_eq!(
+        inbox::store_batch(&app.db, &[before]).await.unwrap(),
+        vec![Stored::New]
+    );
+
+    let batch = [
+        row("customer.created.json", "evt_group_a", "first"),
+        row("customer.created.json", "evt_group_a", "second"),
+        row("product.created.json", "evt_group_b", "b"),
+        row("customer.created.json", "evt_group_old", "again"),
+    ];
+    let stored = inbox::store_batch(&app.db, &batch).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            Stored::New,
+            Stored::Duplicate,
+            Stored::New,
+            Stored::Duplicate
+        ]
+    );
+    assert_eq!(app.event_count().await, 3);
+    let kept = app.stored_event("evt_group_a").await.unwrap();
+    assert!(
+        kept.payload.contains("first"),
+        "the first copy is the one stored"
+    );
+    let old = app.stored_event("evt_group_old").await.unwrap();
+    assert!(old.payload.contains("old") && !old.payload.contains("again"));
+}
+
 #[tokio::test]
 async fn unknown_event_type_is_stored_and_answered_200() {
     let app = spawn_app().await;

@@ -13,8 +13,6 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::actors::ApplySettings;
-
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const KEYS: &[&str] = &[
     "app_env",
@@ -340,6 +338,31 @@ fn one_line(err: &figment::Error) -> String {
     err.to_string().replace('\n', " ")
 }
 
+/// How actors apply events.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    /// Attempts an event gets before it is marked `failed`.
+    pub max_attempts: i32,
+    /// Backoff before the second attempt; doubled for each further one.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_max: Duration,
+    /// An actor with no message for this long drains and stops.
+    pub idle_timeout: Duration,
+    /// How long a busy store gathers events before applying them.
+    pub batch_linger: Duration,
+}
+
+impl ApplySettings {
+    /// Backoff after `attempts` failed attempts (exponential, capped).
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exponent = attempts.clamp(1, 20) as u32 - 1;
+        self.backoff_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.backoff_max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,5 +448,18 @@ mod tests {
     fn empty_database_url_defaults_to_sqlite_in_the_data_dir() {
         let settings = with(&[("stripe_webhook_secret", "whsec_a"), ("data_dir", "var")]).unwrap();
         assert_eq!(settings.database_url(), "sqlite://var/payments.db?mode=rwc");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = ApplySettings {
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(350),
+            idle_timeout: Duration::from_secs(60),
+            batch_linger: Duration::ZERO,
+        };
+        let waits: Vec<u128> = (1..=4).map(|n| settings.backoff(n).as_millis()).collect();
+        assert_eq!(waits, vec![100, 200, 350, 350]);
     }
 }

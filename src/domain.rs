@@ -1,13 +1,15 @@
-//! What each event does to the marketplace rows.
+//! What each event means for the marketplace rows: pure decisions, no database, no I/O.
 //!
-//! Every handler runs inside the caller's transaction (the apply transaction of the
-//! store's actor) and must give the same final rows whatever the order of the events and
+//! Every decision must give the same final rows whatever the order of the events and
 //! however often each is applied (DESIGN.md, "Ordering and duplicates"):
+//! - [`change_of`] reads an event and says which row it concerns ([`Change`]), or that the
+//!   service does not handle it;
 //! - [`version`]: the version guard of versioned objects (store, customer, product, price);
-//! - [`stores`]: `account.*` events and stub stores;
-//! - [`customers`], [`catalog`] (products and prices), [`orders`] (charges and
-//!   PaymentIntents, merged monotonically);
-//! - [`pages`]: the store's pages and payment settings, rebuilt from the current rows.
+//! - [`stores`], [`customers`], [`catalog`] (products and prices) and [`orders`] (charges
+//!   and PaymentIntents, merged monotonically): the next row from the current one;
+//! - [`pages`]: the store's pages and payment settings, built from its rows.
+//!
+//! `crate::store` loads the rows these functions need and saves what they return.
 
 pub mod catalog;
 pub mod customers;
@@ -16,8 +18,10 @@ pub mod pages;
 pub mod stores;
 pub mod version;
 
-use sea_orm::{ConnectionTrait, DbErr};
+use entity::status::EventStatus;
 use serde_json::Value;
+
+use crate::stripe::object;
 
 /// The event being applied, as its actor read it from the inbox.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +34,6 @@ pub struct EventRef<'a> {
     pub created: i64,
     /// `data.object`.
     pub object: &'a Value,
-    /// The store row exists: the caller ensured it earlier in this transaction.
-    pub store_known: bool,
 }
 
 /// What applying an event did; becomes the event row's status.
@@ -47,20 +49,18 @@ pub enum Outcome {
 
 impl Outcome {
     /// The event status this outcome is recorded as.
-    pub fn status(self) -> &'static str {
+    pub fn status(self) -> EventStatus {
         match self {
-            Self::Processed => "processed",
-            Self::Skipped => "skipped",
-            Self::Ignored => "ignored",
+            Self::Processed => EventStatus::Processed,
+            Self::Skipped => EventStatus::Skipped,
+            Self::Ignored => EventStatus::Ignored,
         }
     }
 }
 
-/// Why an event could not be applied. Retried by the actor, then dead-lettered.
+/// Why an event cannot be applied. Retried by the actor, then dead-lettered.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
-    #[error("database error: {0}")]
-    Db(#[from] DbErr),
     #[error("invalid {object} object: {reason}")]
     InvalidObject {
         object: &'static str,
@@ -68,18 +68,60 @@ pub enum DomainError {
     },
 }
 
-/// Applies one event to the rows of its store.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
+/// The row an event concerns, and what it tells about it.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// The store row of the event's store key.
+    Account(stores::AccountChange),
+    /// The customer with this id.
+    Customer(String),
+    /// The product with this id.
+    Product(String),
+    /// The price with this id.
+    Price(String),
+    /// The order this observation belongs to (its `id`).
+    Order(orders::Order),
+}
+
+impl Change {
+    /// Whether applying this change can alter the store's pages (its account fields or
+    /// its catalogue).
+    pub fn touches_pages(&self) -> bool {
+        matches!(self, Self::Account(_) | Self::Product(_) | Self::Price(_))
+    }
+}
+
+/// What `event` asks of the rows; `None` when the service does not handle it (an event
+/// type outside the handled families, or one of them carrying another kind of object).
+pub fn change_of(event: &EventRef<'_>) -> Result<Option<Change>, DomainError> {
     let family = event.event_type.split('.').next().unwrap_or_default();
-    let outcome = match family {
-        "account" => stores::apply(db, event).await?,
-        "customer" => customers::apply(db, event).await?,
-        "product" | "price" => catalog::apply(db, event).await?,
-        "charge" | "payment_intent" => orders::apply(db, event).await?,
-        _ => return Ok(Outcome::Ignored),
+    let change = match family {
+        "account" => stores::change_of(event).map(Change::Account),
+        "customer" if object::is_kind(event.object, "customer") => {
+            // The short form of a deleted customer has nothing else, so the id is all we
+            // rely on.
+            Some(Change::Customer(object_id(event.object, "customer")?))
+        }
+        "product" if object::is_kind(event.object, "product") => {
+            Some(Change::Product(object_id(event.object, "product")?))
+        }
+        "price" if object::is_kind(event.object, "price") => {
+            Some(Change::Price(object_id(event.object, "price")?))
+        }
+        "charge" | "payment_intent" => {
+            orders::Order::observe(event.object, family)?.map(Change::Order)
+        }
+        _ => None,
     };
-    Ok(outcome)
+    Ok(change)
+}
+
+/// The object's `id`, which every handled object must have.
+pub fn object_id(object: &Value, kind: &'static str) -> Result<String, DomainError> {
+    object::str_field(object, "id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| DomainError::InvalidObject {
+            object: kind,
+            reason: "missing id".to_owned(),
+        })
 }

@@ -74,7 +74,7 @@ impl ApiError {
     /// else an opaque `500`. The cause is logged here, once.
     pub fn database(err: &sea_orm::DbErr) -> Self {
         tracing::error!(error = %err, "database query failed");
-        if crate::db::is_unavailable(err) {
+        if crate::store::db::is_unavailable(err) {
             Self::unavailable()
         } else {
             Self::internal()

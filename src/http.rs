@@ -27,9 +27,9 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use warp::{Filter, Reply};
 
-use crate::actors::Dispatcher;
 use crate::config::Settings;
-use crate::intake::Intake;
+use crate::pipeline::Dispatcher;
+use crate::pipeline::intake::Intake;
 use crate::stripe::signature::Verifier;
 
 pub use admin::AdminAuth;

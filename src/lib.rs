@@ -1,44 +1,38 @@
 //! `payments`: turns Stripe Connect webhooks into live marketplace stores.
 //!
-//! Modules and what each owns:
-//! - [`config`]: layered, typed settings (`config/*.toml` < `.env` < environment).
-//! - [`telemetry`]: log output (text or JSON lines).
-//! - [`db`]: connecting to SQLite or PostgreSQL and running migrations.
-//! - [`stripe`]: signature verification, the event envelope, sample events.
-//! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
-//!   it is also the queue of events to apply.
-//! - [`actors`]: the supervisor and one actor per store key, applying events in series.
-//! - [`apply`]: one attempt at one event, in one transaction.
-//! - [`domain`]: what each event does to the store, customer, product and order rows.
-//! - [`queries`]: the reads of the admin API (filtered, paginated lists, lookups by id).
-//! - [`http`]: the routes (webhook receiver, health, admin API, OpenAPI document) and JSON
-//!   errors ([`error`]).
-//! - [`metrics`]: the Prometheus metrics, named and described in one place.
-//! - [`server`]: the connection loop: HTTP/1.1 with a header read timeout and a bound on
-//!   open connections.
-//! - [`startup`]: building the service on a listener and running it until shutdown.
-//! - [`cli`], [`trigger`], [`replay`] and [`loadgen`]: the command line, including
-//!   `payments trigger`, `payments replay` and `payments loadgen`.
+//! The folders follow an event through the service (`docs/ARCHITECTURE.md` has the
+//! diagram); each has one rule:
+//! - [`http`]: the server, the webhook receiver, probes, `/metrics`, the admin API and its
+//!   OpenAPI document. Answers requests; decides nothing about stores.
+//! - [`pipeline`]: intake (group commit), the supervisor and one actor per store, apply
+//!   transactions, the retry lifecycle, recovery and retention. Moves events along.
+//! - [`store`]: the only place that builds queries: the inbox, the marketplace rows, the
+//!   admin reads, connecting and migrating.
+//! - [`domain`]: pure decisions (no database, no I/O): what an event changes, the version
+//!   guard, the order merge, the pages.
+//! - [`stripe`]: what Stripe sends: signature, envelope, readers of its objects, the known
+//!   event types.
+//! - [`cli`]: the command line (`serve`, `migrate`, `trigger`, `replay`).
+//!
+//! Beside them: [`config`] (layered, typed settings), [`telemetry`] (log output),
+//! [`metrics`] (every metric, named once), [`error`] (errors as HTTP answers) and
+//! [`startup`] (building the service on a listener and running it until shutdown).
 
-pub mod actors;
-pub mod apply;
 pub mod cli;
 pub mod config;
-pub mod db;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 pub mod http;
-pub mod inbox;
-pub mod intake;
 pub mod loadgen;
 pub mod metrics;
+pub mod pipeline;
 pub mod queries;
 pub mod replay;
-pub mod retention;
 pub mod server;
 pub mod startup;
+pub mod store;
 pub mod stripe;
 pub mod telemetry;
 pub mod trigger;

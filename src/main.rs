@@ -6,7 +6,8 @@ use clap::Parser;
 use payments::cli::{Cli, Command};
 use payments::config::Settings;
 use payments::startup::{self, Application};
-use payments::{db, loadgen, replay, telemetry, trigger};
+use payments::store::db;
+use payments::{loadgen, replay, telemetry, trigger};
 
 /// mimalloc rather than the system allocator: every delivery allocates on several threads
 /// (HTTP, JSON, SQL), and glibc's malloc showed as a fifth of the server's CPU under load,

@@ -12,6 +12,8 @@ use ::metrics::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::Outcome;
+
 pub const WEBHOOK_REQUESTS: &str = "payments_webhook_requests_total";
 pub const WEBHOOK_ACK_SECONDS: &str = "payments_webhook_ack_seconds";
 pub const EVENTS_APPLIED: &str = "payments_events_applied_total";
@@ -238,11 +240,44 @@ pub fn webhook_answered(outcome: WebhookOutcome, elapsed: Duration) {
     histogram!(WEBHOOK_ACK_SECONDS).record(elapsed.as_secs_f64());
 }
 
-/// One apply attempt ended with `result` (`processed`, `skipped`, `ignored`, `retried`,
-/// `failed`).
-pub fn event_attempted(event_type: &str, result: &'static str, took: Duration) {
+/// How one apply attempt ended: the `result` label of [`EVENTS_APPLIED`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyResult {
+    Processed,
+    Skipped,
+    Ignored,
+    /// The attempt failed; the event will be tried again.
+    Retried,
+    /// The last attempt failed; the event is dead-lettered.
+    Failed,
+}
+
+impl ApplyResult {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Skipped => "skipped",
+            Self::Ignored => "ignored",
+            Self::Retried => "retried",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl From<Outcome> for ApplyResult {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Processed => Self::Processed,
+            Outcome::Skipped => Self::Skipped,
+            Outcome::Ignored => Self::Ignored,
+        }
+    }
+}
+
+/// One apply attempt ended with `result`.
+pub fn event_attempted(event_type: &str, result: ApplyResult, took: Duration) {
     let label = type_label(event_type);
-    counter!(EVENTS_APPLIED, "type" => label, "result" => result).increment(1);
+    counter!(EVENTS_APPLIED, "type" => label, "result" => result.label()).increment(1);
     histogram!(EVENT_APPLY_SECONDS, "type" => label).record(took.as_secs_f64());
 }
 
@@ -269,7 +304,7 @@ pub fn event_lag(lag: Duration) {
 /// An event used up its attempts.
 pub fn event_dead_lettered(event_type: &str) {
     let label = type_label(event_type);
-    counter!(EVENTS_APPLIED, "type" => label, "result" => "failed").increment(1);
+    counter!(EVENTS_APPLIED, "type" => label, "result" => ApplyResult::Failed.label()).increment(1);
     counter!(EVENTS_DEAD_LETTERED, "type" => label).increment(1);
 }
 

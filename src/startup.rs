@@ -9,10 +9,11 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::actors::Dispatcher;
 use crate::config::{SecretSource, Settings};
 use crate::http::{AdminAuth, AppState};
-use crate::{db, inbox, server};
+use crate::pipeline::{Dispatcher, recovery, retention};
+use crate::server;
+use crate::store::db;
 
 /// A service bound to its listener with its database migrated, ready to run.
 pub struct Application {
@@ -44,13 +45,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let (dispatcher, _) = Dispatcher::start(db.clone(), settings.apply.clone()).await?;
-        let pending = inbox::stores_with_pending(&db).await?;
-        if !pending.is_empty() {
-            info!(stores = pending.len(), "resuming events left unapplied");
-        }
-        for store_key in &pending {
-            dispatcher.resume(store_key);
-        }
+        recovery::resume_all(&db, &dispatcher).await?;
         let writers = crate::http::intake_writers(settings) as u32;
         let intake_db = db::connect_pool(settings, writers).await?;
         let state = Arc::new(AppState::new(settings, db, intake_db, dispatcher));
@@ -90,18 +85,13 @@ impl Application {
             retention_interval,
             limits,
         } = self;
-        let sweep = tokio::spawn(recovery_sweep(
+        let sweep = tokio::spawn(recovery::sweep(
             state.db.clone(),
             state.dispatcher.clone(),
             recovery_interval,
         ));
-        let pruning = retention.map(|age| {
-            tokio::spawn(crate::retention::run(
-                state.db.clone(),
-                age,
-                retention_interval,
-            ))
-        });
+        let pruning = retention
+            .map(|age| tokio::spawn(retention::run(state.db.clone(), age, retention_interval)));
         server::serve(listener, state.clone(), limits, shutdown).await;
         sweep.abort();
         if let Some(pruning) = pruning {
@@ -112,31 +102,6 @@ impl Application {
         info!("closing the database");
         if let Err(err) = state.db.clone().close().await {
             warn!(error = %err, "closing the database failed");
-        }
-    }
-}
-
-/// Every `interval`, dispatches again the stores whose events have waited longer than
-/// `interval`: a lost notification or another replica's leftovers never wait for a restart.
-/// Events an actor is already working on are claimed once, so a second dispatch is harmless.
-async fn recovery_sweep(db: DatabaseConnection, dispatcher: Dispatcher, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        let Some(before) = chrono::Duration::from_std(interval)
-            .ok()
-            .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-        else {
-            continue;
-        };
-        match inbox::stores_with_pending_before(&db, before).await {
-            Ok(stores) => {
-                for store_key in &stores {
-                    dispatcher.resume(store_key);
-                }
-            }
-            Err(err) => warn!(error = %err, "recovery sweep could not read the inbox"),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! sea-orm entities, one module per table (see `migration/` for the schema itself).
+//! sea-orm entities, one module per table (see `migration/` for the schema itself), and
+//! the statuses they store ([`status`]).
 
 pub mod customer;
 pub mod order;
 pub mod price;
 pub mod product;
+pub mod status;
 pub mod store;
 pub mod webhook_event;

@@ -21,7 +21,7 @@ pub struct Model {
     pub amount_refunded: i64,
     pub currency: Option<String>,
     /// `pending`, `failed`, `canceled`, `completed`, `partially_refunded` or `refunded`.
-    pub status: String,
+    pub status: crate::status::OrderStatus,
     /// `[{"product": "prod_...", "quantity": N}]`
     pub items: Option<Json>,
     pub receipt_url: Option<String>,

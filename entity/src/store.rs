@@ -20,7 +20,7 @@ pub struct Model {
     pub description: Option<String>,
     pub website: Option<String>,
     /// `onboarding`, `active`, `restricted` or `disconnected`.
-    pub status: String,
+    pub status: crate::status::StoreStatus,
     pub charges_enabled: bool,
     pub payouts_enabled: bool,
     pub details_submitted: bool,

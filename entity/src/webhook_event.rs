@@ -25,7 +25,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     /// `received`, `processed`, `skipped`, `ignored` or `failed`.
-    pub status: String,
+    pub status: crate::status::EventStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     /// Stripe's `created` (Unix seconds, one-second resolution).

@@ -1,96 +1,21 @@
 //! `product.*` and `price.*` events: the `marketplace_products` and `marketplace_prices`
-//! rows, and the reads that join them.
+//! rows.
 //!
 //! Both are version-guarded and deleted by tombstone (see [`super::version`]). A product
-//! names its default price by id only; the price is looked up when read ([`default_price`]),
-//! so product and price events may arrive in either order. `active` is stored as "the
-//! object says active and no deletion is known", which a late update cannot undo.
-//! Every change rebuilds the store's pages, which show the catalogue.
+//! names its default price by id only; the price is looked up when read
+//! ([`default_price_in`]), so product and price events may arrive in either order. `active`
+//! is stored as "the object says active and no deletion is known", which a late update
+//! cannot undo. A batch that changes the catalogue rebuilds the store's pages once.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{price, product};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use super::version::{self, bool_field, expandable_id, i64_field, json_field, str_at, str_field};
-use super::{DomainError, EventRef, Outcome, pages, stores};
-
-/// Applies a `product.*` or `price.*` event.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    let family = event.event_type.split('.').next().unwrap_or_default();
-    if !version::is_kind(event.object, family) {
-        return Ok(Outcome::Ignored);
-    }
-    let outcome = match family {
-        "product" => apply_product(db, event).await?,
-        "price" => apply_price(db, event).await?,
-        _ => return Ok(Outcome::Ignored),
-    };
-    if outcome == Outcome::Processed {
-        pages::rebuild(db, event.store_key, event.livemode).await?;
-    }
-    Ok(outcome)
-}
-
-/// The live (not deleted) products of a store.
-pub async fn products(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-) -> Result<Vec<product::Model>, DbErr> {
-    product::Entity::find()
-        .filter(product::Column::StoreKey.eq(store_key))
-        .filter(product::Column::Livemode.eq(livemode))
-        .filter(product::Column::DeletedAt.is_null())
-        .all(db)
-        .await
-}
-
-/// The prices of a store with the given ids, by id (tombstones included; see
-/// [`default_price_in`] for which count).
-pub async fn prices_by_id(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-    ids: &[String],
-) -> Result<HashMap<String, price::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let prices = price::Entity::find()
-        .filter(price::Column::StoreKey.eq(store_key))
-        .filter(price::Column::Livemode.eq(livemode))
-        .filter(price::Column::Id.is_in(ids.iter().map(String::as_str)))
-        .all(db)
-        .await?;
-    Ok(prices
-        .into_iter()
-        .map(|price| (price.id.clone(), price))
-        .collect())
-}
-
-/// The default price of `product`, loaded from its store's prices.
-pub async fn default_price(
-    db: &impl ConnectionTrait,
-    product: &product::Model,
-) -> Result<Option<price::Model>, DbErr> {
-    let Some(id) = &product.default_price else {
-        return Ok(None);
-    };
-    let prices = prices_by_id(
-        db,
-        &product.store_key,
-        product.livemode,
-        std::slice::from_ref(id),
-    )
-    .await?;
-    Ok(default_price_in(product, &prices).cloned())
-}
+use super::version;
+use super::{DomainError, EventRef};
+use crate::stripe::object::{bool_field, expandable_id, i64_field, json_field, str_at, str_field};
 
 /// The default price of `product` among `prices`: known and not deleted.
 pub fn default_price_in<'a>(
@@ -101,57 +26,11 @@ pub fn default_price_in<'a>(
     price.deleted_at.is_none().then_some(price)
 }
 
-async fn apply_product(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    let id = version::object_id(event.object, "product")?;
-    stores::ensure_stub_for(db, event).await?;
-    let now = Utc::now();
-    let existing = product::Entity::find()
-        .filter(product::Column::StoreKey.eq(event.store_key))
-        .filter(product::Column::Livemode.eq(event.livemode))
-        .filter(product::Column::Id.eq(&id))
-        .one(db)
-        .await?;
-    let is_new = existing.is_none();
-    let row = existing.unwrap_or_else(|| blank_product(event, id, now));
-    let Some(mut row) = next_product(row, event)? else {
-        return Ok(Outcome::Skipped);
-    };
-    row.updated_at = now;
-    version::save_row::<product::ActiveModel>(db, row, is_new).await?;
-    Ok(Outcome::Processed)
-}
-
-async fn apply_price(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    let id = version::object_id(event.object, "price")?;
-    stores::ensure_stub_for(db, event).await?;
-    let now = Utc::now();
-    let existing = price::Entity::find()
-        .filter(price::Column::StoreKey.eq(event.store_key))
-        .filter(price::Column::Livemode.eq(event.livemode))
-        .filter(price::Column::Id.eq(&id))
-        .one(db)
-        .await?;
-    let is_new = existing.is_none();
-    let row = existing.unwrap_or_else(|| blank_price(event, id, now));
-    let Some(mut row) = next_price(row, event)? else {
-        return Ok(Outcome::Skipped);
-    };
-    row.updated_at = now;
-    version::save_row::<price::ActiveModel>(db, row, is_new).await?;
-    Ok(Outcome::Processed)
-}
-
 version::impl_guarded!(product::Model, on_delete: |row| row.active = false);
 version::impl_guarded!(price::Model, on_delete: |row| row.active = false);
 
 /// The product row after `event`, or `None` when the row holds a newer version.
-fn next_product(
+pub fn next_product(
     row: product::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<product::Model>, DomainError> {
@@ -170,7 +49,7 @@ fn next_product(
 
 /// The price row after `event`, or `None` when the row holds a newer version. Prices
 /// cannot be deleted through the API; a `price.deleted` is treated as an archive.
-fn next_price(
+pub fn next_price(
     row: price::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<price::Model>, DomainError> {
@@ -194,7 +73,7 @@ fn is_active(object: &Value, deleted_at: Option<DateTime<Utc>>) -> bool {
 }
 
 /// A product row holding only its key: the start of every new row.
-fn blank_product(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> product::Model {
+pub fn blank_product(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> product::Model {
     product::Model {
         pk: 0,
         store_key: event.store_key.to_owned(),
@@ -217,7 +96,7 @@ fn blank_product(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> produc
 }
 
 /// A price row holding only its key: the start of every new row.
-fn blank_price(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> price::Model {
+pub fn blank_price(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> price::Model {
     price::Model {
         pk: 0,
         store_key: event.store_key.to_owned(),
@@ -275,7 +154,6 @@ mod tests {
 
     fn event_ref(event: &Event) -> EventRef<'_> {
         EventRef {
-            store_known: false,
             id: &event.0,
             event_type: &event.1,
             store_key: "acct_1",
@@ -295,7 +173,7 @@ mod tests {
         for event in events {
             let event = event_ref(event);
             let current = row.clone().unwrap_or_else(|| {
-                let id = version::object_id(event.object, "object").expect("id");
+                let id = crate::domain::object_id(event.object, "object").expect("id");
                 blank(&event, id, DateTime::UNIX_EPOCH)
             });
             if let Some(updated) = next(current, &event).expect("valid") {
@@ -397,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_product_without_an_id_is_invalid() {
-        assert!(version::object_id(&json!({"object": "product"}), "product").is_err());
+        assert!(crate::domain::object_id(&json!({"object": "product"}), "product").is_err());
     }
 
     #[test]

@@ -6,55 +6,17 @@
 //! discounts) carry those objects and are ignored.
 
 use chrono::{DateTime, Utc};
-use entity::customer::{self, Column, Entity};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use entity::customer;
 use serde_json::Value;
 
-use super::version::{self, i64_field, json_field, str_field};
-use super::{DomainError, EventRef, Outcome, stores};
-
-/// Applies a `customer.*` event.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    if !version::is_kind(event.object, "customer") {
-        return Ok(Outcome::Ignored);
-    }
-    // The short form of a deleted customer has nothing else, so the id is all we rely on.
-    let id = version::object_id(event.object, "customer")?;
-    stores::ensure_stub_for(db, event).await?;
-    let now = Utc::now();
-    let existing = find(db, event.store_key, event.livemode, &id).await?;
-    let is_new = existing.is_none();
-    let row = existing.unwrap_or_else(|| blank(event, id, now));
-    let Some(mut row) = next_row(row, event)? else {
-        return Ok(Outcome::Skipped);
-    };
-    row.updated_at = now;
-    version::save_row::<customer::ActiveModel>(db, row, is_new).await?;
-    Ok(Outcome::Processed)
-}
-
-/// A customer of `store_key`, if known (tombstones included).
-pub async fn find(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-    id: &str,
-) -> Result<Option<customer::Model>, DbErr> {
-    Entity::find()
-        .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Livemode.eq(livemode))
-        .filter(Column::Id.eq(id))
-        .one(db)
-        .await
-}
+use super::version;
+use super::{DomainError, EventRef};
+use crate::stripe::object::{i64_field, json_field, str_field};
 
 version::impl_guarded!(customer::Model);
 
 /// The row after `event`, or `None` when the row holds a newer version.
-fn next_row(
+pub fn next_row(
     row: customer::Model,
     event: &EventRef<'_>,
 ) -> Result<Option<customer::Model>, DomainError> {
@@ -73,7 +35,7 @@ fn write_fields(row: &mut customer::Model, object: &Value) {
 }
 
 /// A customer row holding only its key: the start of every new row.
-fn blank(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> customer::Model {
+pub fn blank(event: &EventRef<'_>, id: String, now: DateTime<Utc>) -> customer::Model {
     customer::Model {
         pk: 0,
         store_key: event.store_key.to_owned(),
@@ -128,7 +90,6 @@ mod tests {
         let mut row: Option<customer::Model> = None;
         for (id, event_type, created, object) in events {
             let event = EventRef {
-                store_known: false,
                 id,
                 event_type,
                 store_key: "acct_1",
@@ -137,7 +98,7 @@ mod tests {
                 object,
             };
             let current = row.clone().unwrap_or_else(|| {
-                let id = version::object_id(object, "customer").expect("id");
+                let id = crate::domain::object_id(object, "customer").expect("id");
                 blank(&event, id, DateTime::UNIX_EPOCH)
             });
             if let Some(next) = next_row(current, &event).expect("valid") {
@@ -198,7 +159,6 @@ mod tests {
     fn json_null_fields_are_stored_as_null() {
         let mut row = blank(
             &EventRef {
-                store_known: false,
                 id: "evt_1",
                 event_type: "customer.created",
                 store_key: "acct_1",

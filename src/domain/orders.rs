@@ -10,133 +10,42 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
-use entity::order::{self, Column, Entity};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use entity::order;
+pub use entity::status::OrderStatus;
 use serde_json::{Value, json};
 
-use super::version::{self, bool_field, expandable_id, i64_field, str_at, str_field};
-use super::{DomainError, EventRef, Outcome, stores};
+use super::{DomainError, EventRef, object_id};
+use crate::stripe::object::{bool_field, expandable_id, i64_field, str_at, str_field};
 
-/// Applies a `charge.*` or `payment_intent.*` event. Events of those families about other
-/// objects (`charge.dispute.*` carries a dispute, `charge.refund.updated` a refund) are
-/// ignored.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    let family = event.event_type.split('.').next().unwrap_or_default();
-    let Some(observation) = Order::observe(event.object, family)? else {
-        return Ok(Outcome::Ignored);
-    };
-    stores::ensure_stub_for(db, event).await?;
-    let now = Utc::now();
-    let existing = find(db, event.store_key, event.livemode, &observation.id).await?;
-    let is_new = existing.is_none();
-    let (mut row, order) = match existing {
-        Some(row) => {
-            let merged = Order::from_row(&row).merge(&observation);
-            (row, merged)
+/// The order status a charge implies.
+fn status_of_charge(charge: &Value, amount: i64, amount_refunded: i64) -> OrderStatus {
+    // A refunded charge keeps `status: succeeded`, and `refunded` is false for a
+    // partial refund: the amounts tell.
+    if amount_refunded > 0 {
+        if amount_refunded >= amount || bool_field(charge, "refunded") == Some(true) {
+            return OrderStatus::Refunded;
         }
-        None => (blank(event, &observation.id, now), observation),
-    };
-    order.write(&mut row);
-    row.updated_at = now;
-    version::save_row::<order::ActiveModel>(db, row, is_new).await?;
-    Ok(Outcome::Processed)
+        return OrderStatus::PartiallyRefunded;
+    }
+    match charge.get("status").and_then(Value::as_str) {
+        Some("succeeded") => OrderStatus::Completed,
+        Some("failed") => OrderStatus::Failed,
+        _ => OrderStatus::Pending,
+    }
 }
 
-/// An order of `store_key`, if known.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-    id: &str,
-) -> Result<Option<order::Model>, DbErr> {
-    Entity::find()
-        .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Livemode.eq(livemode))
-        .filter(Column::Id.eq(id))
-        .one(db)
-        .await
-}
-
-/// Where a payment stands. The order is the merge rank: a merge never lowers it, so a
-/// failed attempt can later succeed and a refund is never undone by a late success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OrderStatus {
-    Pending,
-    Failed,
-    Canceled,
-    Completed,
-    PartiallyRefunded,
-    Refunded,
-}
-
-impl OrderStatus {
-    /// Every status, by rank.
-    pub const NAMES: [&'static str; 6] = [
-        "pending",
-        "failed",
-        "canceled",
-        "completed",
-        "partially_refunded",
-        "refunded",
-    ];
-
-    /// The value of the `status` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Failed => "failed",
-            Self::Canceled => "canceled",
-            Self::Completed => "completed",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    /// Reads a `status` column value.
-    pub fn parse(status: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Failed,
-            Self::Canceled,
-            Self::Completed,
-            Self::PartiallyRefunded,
-            Self::Refunded,
-        ]
-        .into_iter()
-        .find(|candidate| candidate.as_str() == status)
-    }
-
-    fn of_charge(charge: &Value, amount: i64, amount_refunded: i64) -> Self {
-        // A refunded charge keeps `status: succeeded`, and `refunded` is false for a
-        // partial refund: the amounts tell.
-        if amount_refunded > 0 {
-            if amount_refunded >= amount || bool_field(charge, "refunded") == Some(true) {
-                return Self::Refunded;
-            }
-            return Self::PartiallyRefunded;
-        }
-        match charge.get("status").and_then(Value::as_str) {
-            Some("succeeded") => Self::Completed,
-            Some("failed") => Self::Failed,
-            _ => Self::Pending,
-        }
-    }
-
-    fn of_payment_intent(intent: &Value) -> Self {
-        // After a failed attempt a PaymentIntent returns to `requires_payment_method`; only
-        // its `last_payment_error` tells that apart from one nobody has tried to pay yet.
-        let failed = intent
-            .get("last_payment_error")
-            .is_some_and(|error| !error.is_null());
-        match intent.get("status").and_then(Value::as_str) {
-            Some("succeeded") => Self::Completed,
-            Some("canceled") => Self::Canceled,
-            Some("requires_payment_method") if failed => Self::Failed,
-            _ => Self::Pending,
-        }
+/// The order status a PaymentIntent implies.
+fn status_of_payment_intent(intent: &Value) -> OrderStatus {
+    // After a failed attempt a PaymentIntent returns to `requires_payment_method`; only
+    // its `last_payment_error` tells that apart from one nobody has tried to pay yet.
+    let failed = intent
+        .get("last_payment_error")
+        .is_some_and(|error| !error.is_null());
+    match intent.get("status").and_then(Value::as_str) {
+        Some("succeeded") => OrderStatus::Completed,
+        Some("canceled") => OrderStatus::Canceled,
+        Some("requires_payment_method") if failed => OrderStatus::Failed,
+        _ => OrderStatus::Pending,
     }
 }
 
@@ -177,7 +86,7 @@ impl Order {
     }
 
     fn from_charge(charge: &Value) -> Result<Self, DomainError> {
-        let id = version::object_id(charge, "charge")?;
+        let id = object_id(charge, "charge")?;
         let payment_intent = expandable_id(charge, "payment_intent");
         let amount = i64_field(charge, "amount").unwrap_or(0);
         let amount_refunded = i64_field(charge, "amount_refunded").unwrap_or(0);
@@ -189,7 +98,7 @@ impl Order {
             amount,
             amount_refunded,
             currency: str_field(charge, "currency"),
-            status: OrderStatus::of_charge(charge, amount, amount_refunded),
+            status: status_of_charge(charge, amount, amount_refunded),
             items: parse_items(charge),
             receipt_url: str_field(charge, "receipt_url"),
             failure_code: str_field(charge, "failure_code"),
@@ -199,7 +108,7 @@ impl Order {
     }
 
     fn from_payment_intent(intent: &Value) -> Result<Self, DomainError> {
-        let id = version::object_id(intent, "payment_intent")?;
+        let id = object_id(intent, "payment_intent")?;
         Ok(Self {
             id: id.clone(),
             payment_intent: Some(id),
@@ -208,7 +117,7 @@ impl Order {
             amount: i64_field(intent, "amount").unwrap_or(0),
             amount_refunded: 0,
             currency: str_field(intent, "currency"),
-            status: OrderStatus::of_payment_intent(intent),
+            status: status_of_payment_intent(intent),
             items: parse_items(intent),
             receipt_url: None,
             failure_code: str_at(intent, "/last_payment_error/code"),
@@ -281,8 +190,7 @@ impl Order {
             amount: row.amount,
             amount_refunded: row.amount_refunded,
             currency: row.currency.clone(),
-            // Only this module writes the column; an unknown value can only rank lowest.
-            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
+            status: row.status,
             items: row.items.as_ref().and_then(canonical_items),
             receipt_url: row.receipt_url.clone(),
             failure_code: row.failure_code.clone(),
@@ -291,14 +199,15 @@ impl Order {
         }
     }
 
-    fn write(self, row: &mut order::Model) {
+    /// Writes the order's fields into its row.
+    pub fn write(self, row: &mut order::Model) {
         row.payment_intent = self.payment_intent;
         row.charge = self.charge;
         row.customer = self.customer;
         row.amount = self.amount;
         row.amount_refunded = self.amount_refunded;
         row.currency = self.currency;
-        row.status = self.status.as_str().to_owned();
+        row.status = self.status;
         row.items = self.items;
         row.receipt_url = self.receipt_url;
         row.failure_code = self.failure_code;
@@ -350,7 +259,7 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 }
 
 /// An order row holding only its key: the start of every new row.
-fn blank(event: &EventRef<'_>, id: &str, now: DateTime<Utc>) -> order::Model {
+pub fn blank(event: &EventRef<'_>, id: &str, now: DateTime<Utc>) -> order::Model {
     order::Model {
         pk: 0,
         store_key: event.store_key.to_owned(),
@@ -362,7 +271,7 @@ fn blank(event: &EventRef<'_>, id: &str, now: DateTime<Utc>) -> order::Model {
         amount: 0,
         amount_refunded: 0,
         currency: None,
-        status: OrderStatus::Pending.as_str().to_owned(),
+        status: OrderStatus::Pending,
         items: None,
         receipt_url: None,
         failure_code: None,
@@ -646,7 +555,7 @@ mod tests {
         let mut events = fixtures();
         events.push(events[1].clone());
         let expected = fold(&events);
-        for order in version::permutations(&events) {
+        for order in crate::domain::version::permutations(&events) {
             assert_eq!(fold(&order), expected);
         }
     }
@@ -658,7 +567,7 @@ mod tests {
         assert_eq!(expected.status, OrderStatus::PartiallyRefunded);
         assert_eq!(expected.charge.as_deref(), Some("ch_a"));
         assert_eq!(expected.created, Some(90));
-        for order in version::permutations(&events) {
+        for order in crate::domain::version::permutations(&events) {
             assert_eq!(fold(&order), expected);
         }
     }
@@ -666,7 +575,6 @@ mod tests {
     #[test]
     fn a_row_stores_exactly_the_merged_order() {
         let event = EventRef {
-            store_known: false,
             id: "evt_1",
             event_type: "charge.succeeded",
             store_key: "acct_1",

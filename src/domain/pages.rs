@@ -2,19 +2,16 @@
 //! the store row.
 //!
 //! They are derived from several rows (the store, its products, their default prices), so
-//! they are never patched by one event: [`rebuild`] recomputes them from the current rows
-//! after every change to any of those, and the result depends only on the rows, not on
-//! which event happened to come last. [`build_pages`] and [`build_payment_settings`] are
-//! the pure parts.
+//! they are never patched by one event: [`rebuilt`] recomputes them from the current rows
+//! once per apply batch that changed any of those, and the result depends only on the
+//! rows, not on which event happened to come last.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::Utc;
 use entity::{price, product, store};
-use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::{Value, json};
 
-use super::{catalog, stores, version};
+use super::catalog;
 
 /// How many products the Home page features.
 pub const FEATURED_PRODUCTS: usize = 8;
@@ -22,36 +19,34 @@ pub const FEATURED_PRODUCTS: usize = 8;
 /// The Products page category of products without `metadata.category`.
 pub const DEFAULT_CATEGORY: &str = "All";
 
-/// Recomputes and stores the pages and payment settings of a store; does nothing when the
-/// store does not exist.
-pub async fn rebuild(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-) -> Result<(), DbErr> {
-    let Some(mut store) = stores::find(db, store_key, livemode).await? else {
-        return Ok(());
-    };
-    let products = catalog::products(db, store_key, livemode).await?;
-    let price_ids: BTreeSet<String> = products
+/// The default prices the pages of `products` show: those of the active products.
+pub fn shown_price_ids(products: &[product::Model]) -> Vec<String> {
+    let ids: BTreeSet<String> = products
         .iter()
         .filter(|product| product.active)
         .filter_map(|product| product.default_price.clone())
         .collect();
-    let price_ids: Vec<String> = price_ids.into_iter().collect();
-    let prices = catalog::prices_by_id(db, store_key, livemode, &price_ids).await?;
+    ids.into_iter().collect()
+}
 
-    let pages = build_pages(&store, &products, &prices);
-    let payment_settings = build_payment_settings(&store);
+/// The store row with its pages and payment settings rebuilt from `products` and
+/// `prices`; `None` when they are already up to date.
+pub fn rebuilt(
+    store: &store::Model,
+    products: &[product::Model],
+    prices: &HashMap<String, price::Model>,
+) -> Option<store::Model> {
+    let pages = build_pages(store, products, prices);
+    let payment_settings = build_payment_settings(store);
     if store.pages.as_ref() == Some(&pages)
         && store.payment_settings.as_ref() == Some(&payment_settings)
     {
-        return Ok(());
+        return None;
     }
+    let mut store = store.clone();
     store.pages = Some(pages);
     store.payment_settings = Some(payment_settings);
-    store.updated_at = Utc::now();
-    version::save_row::<store::ActiveModel>(db, store, false).await
+    Some(store)
 }
 
 /// The pages of `store`. `products` may include inactive ones (they are left out);
@@ -170,6 +165,7 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
+    use crate::domain::stores;
 
     fn store() -> store::Model {
         let mut store = stores::stub("acct_1", false, DateTime::UNIX_EPOCH);

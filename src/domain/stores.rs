@@ -7,50 +7,25 @@
 //! reconnect a store, nor a re-authorization roll back the account fields.
 //!
 //! Stripe has no v1 `account.created`, so events of other families may name a store first:
-//! [`ensure_stub`] creates it, and later account events fill it in. `status` is derived
+//! its row starts as a [`stub`], and later account events fill it in. `status` is derived
 //! from the whole row on every write, so it never depends on which guard moved last.
 
 use chrono::{DateTime, Utc};
-use entity::store::{self, Column, Entity};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, TryInsertResult,
-};
+use entity::status::StoreStatus;
+use entity::store;
 use serde_json::Value;
 
-use super::version::{self, VersionKey, bool_field, json_field, str_at, str_field};
-use super::{DomainError, EventRef, Outcome, pages};
+use super::EventRef;
+use super::version::{self, VersionKey};
+use crate::stripe::object::{bool_field, json_field, str_at, str_field};
 
-/// Status of a store that exists but is not (yet) able to take payments.
-pub const ONBOARDING: &str = "onboarding";
+/// What an account event does to a store row: the next row, or `None` when the row is
+/// newer.
+pub type AccountChange = fn(store::Model, &EventRef<'_>) -> Option<store::Model>;
 
-/// Applies an `account.*` event. Events about other objects of the account (external
-/// accounts, persons, ...) are ignored.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-) -> Result<Outcome, DomainError> {
-    let Some(change) = change_of(event) else {
-        return Ok(Outcome::Ignored);
-    };
-    ensure_stub_for(db, event).await?;
-    let row = find(db, event.store_key, event.livemode)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("store {}", event.store_key)))?;
-    let Some(mut row) = change(row, event) else {
-        return Ok(Outcome::Skipped);
-    };
-    row.updated_at = Utc::now();
-    version::save_row::<store::ActiveModel>(db, row, false).await?;
-    pages::rebuild(db, event.store_key, event.livemode).await?;
-    Ok(Outcome::Processed)
-}
-
-/// What an event does to a store row: the next row, or `None` when the row is newer.
-type Change = fn(store::Model, &EventRef<'_>) -> Option<store::Model>;
-
-/// The change an `account.*` event makes, if the service handles it.
-fn change_of(event: &EventRef<'_>) -> Option<Change> {
+/// The change an `account.*` event makes, if the service handles it. Events about other
+/// objects of the account (external accounts, persons, ...) are not handled.
+pub fn change_of(event: &EventRef<'_>) -> Option<AccountChange> {
     match event.event_type {
         "account.application.authorized" | "account.application.deauthorized" => {
             Some(update_connection)
@@ -62,71 +37,27 @@ fn change_of(event: &EventRef<'_>) -> Option<Change> {
     }
 }
 
-/// [`ensure_stub`] for the event's store, unless the caller already made sure of it in this
-/// transaction (a batch does it once for all its events).
-pub async fn ensure_stub_for(db: &impl ConnectionTrait, event: &EventRef<'_>) -> Result<(), DbErr> {
-    if event.store_known {
-        return Ok(());
-    }
-    ensure_stub(db, event.store_key, event.livemode).await
-}
-
-/// Creates the stub store of `store_key` if it does not exist yet (status `onboarding`,
-/// every account field empty, no version), and builds its pages.
-pub async fn ensure_stub(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-) -> Result<(), DbErr> {
-    let mut stub = stub(store_key, livemode, Utc::now())
-        .into_active_model()
-        .reset_all();
-    stub.not_set(Column::Pk);
-    // The unique key rather than a select first: correct even without the caller's lock.
-    let inserted = Entity::insert(stub)
-        .on_conflict_do_nothing_on([Column::Id, Column::Livemode])
-        .exec_without_returning(db)
-        .await?;
-    if matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0) {
-        pages::rebuild(db, store_key, livemode).await?;
-    }
-    Ok(())
-}
-
-/// The store row of `store_key`, if any.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-) -> Result<Option<store::Model>, DbErr> {
-    Entity::find()
-        .filter(Column::Id.eq(store_key))
-        .filter(Column::Livemode.eq(livemode))
-        .one(db)
-        .await
-}
-
 /// The store status the rest of a row implies: a disconnected seller first, then a store
 /// whose details are not submitted yet, then one Stripe restricted, then one that can take
 /// payments; anything else is still onboarding (details under verification).
-pub fn derive_status(row: &store::Model) -> &'static str {
+pub fn derive_status(row: &store::Model) -> StoreStatus {
     // Stripe sets `disabled_reason` on every new account until onboarding is done, so a
     // store is `onboarding` until its details are submitted, whatever the reason says.
     if row.disconnected {
-        "disconnected"
+        StoreStatus::Disconnected
     } else if !row.details_submitted {
-        ONBOARDING
+        StoreStatus::Onboarding
     } else if row.disabled_reason.is_some() {
-        "restricted"
+        StoreStatus::Restricted
     } else if row.charges_enabled {
-        "active"
+        StoreStatus::Active
     } else {
-        ONBOARDING
+        StoreStatus::Onboarding
     }
 }
 
 /// A store nothing is known about yet but its key.
-pub(crate) fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store::Model {
+pub fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store::Model {
     store::Model {
         pk: 0,
         id: store_key.to_owned(),
@@ -139,7 +70,7 @@ pub(crate) fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store
         currency: None,
         description: None,
         website: None,
-        status: ONBOARDING.to_owned(),
+        status: StoreStatus::Onboarding,
         charges_enabled: false,
         payouts_enabled: false,
         details_submitted: false,
@@ -248,7 +179,7 @@ fn update_account(mut row: store::Model, event: &EventRef<'_>) -> Option<store::
     let (version, version_event) = key.to_columns();
     row.version = version;
     row.version_event = Some(version_event);
-    row.status = derive_status(&row).to_owned();
+    row.status = derive_status(&row);
     Some(row)
 }
 
@@ -269,7 +200,7 @@ fn update_connection(mut row: store::Model, event: &EventRef<'_>) -> Option<stor
     row.disconnected = disconnected;
     row.connection_version = version;
     row.connection_event = Some(version_event);
-    row.status = derive_status(&row).to_owned();
+    row.status = derive_status(&row);
     Some(row)
 }
 
@@ -359,7 +290,7 @@ mod tests {
         assert_eq!(fields.capabilities, None);
     }
 
-    fn status_of(disconnected: bool, disabled_reason: Option<&str>, charges: bool) -> &'static str {
+    fn status_of(disconnected: bool, disabled_reason: Option<&str>, charges: bool) -> StoreStatus {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
         row.details_submitted = true;
         row.disconnected = disconnected;
@@ -370,24 +301,23 @@ mod tests {
 
     #[test]
     fn status_is_derived_in_order_of_precedence() {
-        assert_eq!(status_of(true, Some("x"), true), "disconnected");
-        assert_eq!(status_of(false, Some("x"), true), "restricted");
-        assert_eq!(status_of(false, None, true), "active");
-        assert_eq!(status_of(false, None, false), "onboarding");
+        assert_eq!(status_of(true, Some("x"), true), StoreStatus::Disconnected);
+        assert_eq!(status_of(false, Some("x"), true), StoreStatus::Restricted);
+        assert_eq!(status_of(false, None, true), StoreStatus::Active);
+        assert_eq!(status_of(false, None, false), StoreStatus::Onboarding);
     }
 
     #[test]
     fn a_new_account_is_onboarding_even_with_stripes_disabled_reason() {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
         row.disabled_reason = Some("requirements.past_due".into());
-        assert_eq!(derive_status(&row), "onboarding");
+        assert_eq!(derive_status(&row), StoreStatus::Onboarding);
     }
 
     #[test]
     fn other_account_events_are_not_handled() {
         let bank = json!({"id": "ba_1", "object": "bank_account"});
         let event = EventRef {
-            store_known: false,
             id: "evt_1",
             event_type: "account.external_account.created",
             store_key: "acct_1",
@@ -403,7 +333,6 @@ mod tests {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
         for &(id, event_type, created, object) in events {
             let event = EventRef {
-                store_known: false,
                 id,
                 event_type,
                 store_key: "acct_1",
@@ -452,7 +381,7 @@ mod tests {
             expected.disconnected,
             "deauthorized outranks a same-second authorization"
         );
-        assert_eq!(expected.status, "disconnected");
+        assert_eq!(expected.status, StoreStatus::Disconnected);
         for order in version::permutations(&events) {
             assert_eq!(final_row(&order), expected);
         }
@@ -462,7 +391,7 @@ mod tests {
     fn an_onboarded_store_is_active() {
         let updated = fixture("account.updated");
         let row = final_row(&[("evt_b", "account.updated", 1_721_949_100, &updated)]);
-        assert_eq!(row.status, "active");
+        assert_eq!(row.status, StoreStatus::Active);
         assert_eq!(row.version, 1_721_949_100);
         assert_eq!(row.version_event.as_deref(), Some("1|evt_b"));
     }

@@ -1,5 +1,5 @@
-//! The version guard of versioned objects (store, customer, product, price), the tombstone
-//! rule of deletions, and the small readers of Stripe objects every handler shares.
+//! The version guard of versioned objects (store, customer, product, price) and the
+//! tombstone rule of deletions.
 //!
 //! Stripe delivers in any order and its `created` has one-second resolution, so "newer" is
 //! decided by a total order on a [`VersionKey`] computed from the event alone: the object's
@@ -12,10 +12,6 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    Iterable, PrimaryKeyToColumn,
-};
 use serde_json::Value;
 
 use super::{DomainError, EventRef};
@@ -79,10 +75,9 @@ pub fn is_newer_or_same(new: &VersionKey, stored: Option<&VersionKey>) -> bool {
     stored.is_none_or(|stored| new.cmp(stored) != Ordering::Less)
 }
 
-/// Whether `event` deletes its object: a `*.deleted` type, or an object marked
 /// A row under the version guard whose deletions leave a tombstone (customers, products,
 /// prices).
-pub(crate) trait Guarded {
+pub trait Guarded {
     /// Marks the row deleted at `at` (the earliest deletion wins).
     fn tombstone(&mut self, at: DateTime<Utc>);
     /// The version key the row holds, if any.
@@ -94,7 +89,7 @@ pub(crate) trait Guarded {
 /// The row after `event`, or `None` when the row holds a newer version. A deletion only
 /// tombstones (the fields and the version stay as updates left them, so deletions and
 /// updates commute); any other event writes its fields with `write` when it is not older.
-pub(crate) fn next_row<M: Guarded>(
+pub fn next_row<M: Guarded>(
     mut row: M,
     event: &EventRef<'_>,
     write: impl FnOnce(&mut M),
@@ -134,6 +129,7 @@ macro_rules! impl_guarded {
 }
 pub(crate) use impl_guarded;
 
+/// Whether `event` deletes its object: a `*.deleted` type, or an object marked
 /// `"deleted": true` (Stripe's short form of a deleted customer).
 pub fn is_deletion(event: &EventRef<'_>) -> bool {
     type_rank(event.event_type) == 2
@@ -152,93 +148,6 @@ pub fn deletion_time(event: &EventRef<'_>) -> Result<DateTime<Utc>, DomainError>
 /// deletions give the same row in any order.
 pub fn earliest(existing: Option<DateTime<Utc>>, new: DateTime<Utc>) -> DateTime<Utc> {
     existing.map_or(new, |existing| existing.min(new))
-}
-
-/// Writes a whole row: inserted when `is_new` (the database assigns `pk`), else updated.
-///
-/// Handlers compute the next row as a plain `Model` (pure, testable) and hand it here, so
-/// every column is written and none is forgotten.
-pub(crate) async fn save_row<A>(
-    db: &impl ConnectionTrait,
-    row: <A::Entity as EntityTrait>::Model,
-    is_new: bool,
-) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + ActiveModelBehavior + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-{
-    let mut row = row.into_active_model().reset_all();
-    if is_new {
-        for key in <A::Entity as EntityTrait>::PrimaryKey::iter() {
-            row.not_set(key.into_column());
-        }
-        <A::Entity as EntityTrait>::insert(row)
-            .exec_without_returning(db)
-            .await?;
-    } else {
-        row.update_without_returning(db).await?;
-    }
-    Ok(())
-}
-
-// Reading Stripe objects. Payloads differ between API versions, so every field is read
-// leniently: a missing field or one of an unexpected type counts as absent.
-
-/// Whether `object` is a `kind` object. An object without an `object` field is taken to be
-/// what its event type says; other kinds (a `customer.subscription.*` event carries a
-/// subscription, `charge.dispute.*` a dispute) are not.
-pub(crate) fn is_kind(object: &Value, kind: &str) -> bool {
-    object
-        .get("object")
-        .and_then(Value::as_str)
-        .is_none_or(|found| found == kind)
-}
-
-/// The object's `id`, which every handled object must have.
-pub(crate) fn object_id(object: &Value, kind: &'static str) -> Result<String, DomainError> {
-    str_field(object, "id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| DomainError::InvalidObject {
-            object: kind,
-            reason: "missing id".to_owned(),
-        })
-}
-
-/// A string at `pointer` (JSON pointer syntax, such as `/business_profile/name`).
-pub(crate) fn str_at(object: &Value, pointer: &str) -> Option<String> {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-/// A string field.
-pub(crate) fn str_field(object: &Value, key: &str) -> Option<String> {
-    object.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// An integer field.
-pub(crate) fn i64_field(object: &Value, key: &str) -> Option<i64> {
-    object.get(key).and_then(Value::as_i64)
-}
-
-/// A boolean field.
-pub(crate) fn bool_field(object: &Value, key: &str) -> Option<bool> {
-    object.get(key).and_then(Value::as_bool)
-}
-
-/// A JSON field as sent; JSON `null` is absent, so it is stored as SQL `NULL`.
-pub(crate) fn json_field(object: &Value, key: &str) -> Option<Value> {
-    object.get(key).filter(|value| !value.is_null()).cloned()
-}
-
-/// An expandable field: an id string, or the `id` of the expanded object.
-pub(crate) fn expandable_id(object: &Value, key: &str) -> Option<String> {
-    match object.get(key)? {
-        Value::String(id) => Some(id.clone()),
-        expanded @ Value::Object(_) => str_field(expanded, "id"),
-        _ => None,
-    }
 }
 
 /// Every ordering of `items` (Heap's algorithm), for the order-independence tests.
@@ -275,7 +184,6 @@ mod tests {
         object: &'a Value,
     ) -> EventRef<'a> {
         EventRef {
-            store_known: false,
             id,
             event_type,
             store_key: "acct_1",
@@ -383,27 +291,8 @@ mod tests {
     }
 
     #[test]
-    fn expandable_fields_accept_ids_and_expanded_objects() {
-        let object = json!({"a": "price_1", "b": {"id": "price_2"}, "c": null, "d": 5});
-        assert_eq!(expandable_id(&object, "a").as_deref(), Some("price_1"));
-        assert_eq!(expandable_id(&object, "b").as_deref(), Some("price_2"));
-        assert_eq!(expandable_id(&object, "c"), None);
-        assert_eq!(expandable_id(&object, "d"), None);
-        assert_eq!(expandable_id(&object, "e"), None);
-    }
-
-    #[test]
-    fn json_null_is_absent() {
-        let object = json!({"a": null, "b": {}});
-        assert_eq!(json_field(&object, "a"), None);
-        assert_eq!(json_field(&object, "b"), Some(json!({})));
-    }
-
-    #[test]
-    fn objects_must_have_an_id_and_may_omit_their_kind() {
-        assert!(object_id(&json!({"id": ""}), "product").is_err());
-        assert!(object_id(&json!({"name": "x"}), "product").is_err());
-        assert!(is_kind(&json!({"id": "x"}), "charge"));
-        assert!(!is_kind(&json!({"object": "dispute"}), "charge"));
+    fn objects_must_have_an_id() {
+        assert!(crate::domain::object_id(&json!({"id": ""}), "product").is_err());
+        assert!(crate::domain::object_id(&json!({"name": "x"}), "product").is_err());
     }
 }

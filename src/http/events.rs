@@ -20,8 +20,8 @@ use warp::reply::Response;
 use super::list::{List, PageParams, Params, reply};
 use super::{AppState, admin};
 use crate::error::{ApiError, ErrorBody};
-use crate::inbox::STATUSES;
 use crate::queries::events::{self as query, EventFilter};
+use entity::status::EventStatus;
 
 /// A stored webhook event and where it stands.
 #[derive(Serialize, ToSchema)]
@@ -61,7 +61,7 @@ impl Event {
             event_type: row.event_type,
             account: row.store_key,
             livemode: row.livemode,
-            status: row.status,
+            status: row.status.to_string(),
             attempts: row.attempts,
             last_error: row.last_error,
             object_id: row.object_id,
@@ -246,7 +246,7 @@ async fn list_events(
 
 fn event_filter(params: &Params) -> Result<EventFilter, ApiError> {
     Ok(EventFilter {
-        status: params.one_of("status", STATUSES)?,
+        status: params.one_of("status", EventStatus::NAMES)?,
         event_type: params.string("type")?,
         account: params.string("account")?,
         created_gte: params.integer("created[gte]")?,

@@ -10,8 +10,8 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use super::{AppState, with_state};
-use crate::db;
 use crate::error::{ApiError, ErrorBody};
+use crate::store::db;
 
 pub fn routes(
     state: Arc<AppState>,

@@ -15,7 +15,8 @@ use warp::{Filter, Rejection};
 
 use super::{AppState, with_state};
 use crate::error::ApiError;
-use crate::{inbox, metrics};
+use crate::metrics;
+use crate::store::inbox;
 
 pub fn route(
     state: Arc<AppState>,

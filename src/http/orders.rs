@@ -64,7 +64,7 @@ impl Order {
             object: "order".to_owned(),
             store: row.store_key,
             livemode: row.livemode,
-            status: row.status,
+            status: row.status.to_string(),
             amount: row.amount,
             amount_refunded: row.amount_refunded,
             currency: row.currency,

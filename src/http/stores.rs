@@ -16,9 +16,6 @@ use super::{AppState, admin};
 use crate::error::{ApiError, ErrorBody};
 use crate::queries::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
 
-/// Store statuses, as `domain::stores::derive_status` sets them.
-const STATUSES: &[&str] = &["onboarding", "active", "restricted", "disconnected"];
-
 /// A seller's store: one per connected account and mode.
 #[derive(Serialize, ToSchema)]
 pub struct Store {
@@ -82,7 +79,7 @@ impl From<StoreWithCounts> for Store {
             currency: store.currency,
             description: store.description,
             website: store.website,
-            status: store.status,
+            status: store.status.to_string(),
             charges_enabled: store.charges_enabled,
             payouts_enabled: store.payouts_enabled,
             details_submitted: store.details_submitted,
@@ -166,7 +163,7 @@ async fn list_stores(
     let params = Params::new::<StoreFilters>(raw, true)?;
     let filter = StoreFilter {
         livemode: params.boolean("livemode")?,
-        status: params.one_of("status", STATUSES)?,
+        status: params.one_of("status", entity::status::StoreStatus::NAMES)?,
     };
     let page = query::list(&state.db, &filter, &params.page()?).await?;
     Ok(List::of(page, Store::from))

@@ -18,8 +18,8 @@ use warp::{Filter, Rejection};
 
 use super::{AppState, body, with_state};
 use crate::error::{ApiError, ErrorBody};
-use crate::inbox::{self, Stored};
 use crate::metrics::{self, WebhookOutcome};
+use crate::store::inbox::{self, Stored};
 use crate::stripe::envelope::Envelope;
 
 /// The acknowledgement of a delivery.

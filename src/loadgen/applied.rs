@@ -18,7 +18,7 @@ use sea_orm::{
 use tokio::time::Instant;
 
 use super::tally::{micros, micros_histogram};
-use crate::inbox;
+use entity::status::EventStatus;
 
 /// Ids per `IN (...)` query: well under SQLite's and PostgreSQL's parameter limits.
 const CHUNK: usize = 500;
@@ -75,7 +75,7 @@ pub async fn wait(
     applied.unapplied = pending.len() as u64;
     *applied
         .statuses
-        .entry(inbox::RECEIVED.to_owned())
+        .entry(EventStatus::Received.as_str().to_owned())
         .or_default() += applied.unapplied;
     applied.statuses.retain(|_, count| *count > 0);
     applied.waited = started.elapsed();
@@ -98,7 +98,7 @@ fn settle(applied: &mut Applied, pending: Vec<String>, rows: &HashMap<String, Ro
             applied.lost += 1;
             continue;
         };
-        if status == inbox::RECEIVED {
+        if status == EventStatus::Received.as_str() {
             waiting.push(id);
             continue;
         }

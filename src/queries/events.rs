@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::{Cursor, Page, PageRequest, QueryError};
-use crate::inbox;
+use crate::store::inbox;
 
 /// Filters of the event log and of bulk replays (all optional).
 #[derive(Debug, Default, Clone)]

@@ -90,7 +90,7 @@ pub async fn with_prices(
     let mut prices = HashMap::new();
     for ((store_key, livemode), ids) in wanted {
         let ids: Vec<String> = ids.into_iter().collect();
-        let found = catalog::prices_by_id(db, &store_key, livemode, &ids).await?;
+        let found = crate::store::rows::prices_by_id(db, &store_key, livemode, &ids).await?;
         prices.insert((store_key, livemode), found);
     }
     let none = HashMap::new();

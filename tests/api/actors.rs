@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use payments::actors::{ApplySettings, Dispatcher};
-use payments::inbox;
+use payments::pipeline::{ApplySettings, Dispatcher};
+use payments::store::inbox;
 use payments::stripe::envelope::Envelope;
 use sea_orm::Database;
 use serde_json::{Value, json};
@@ -69,7 +69,7 @@ async fn a_panicking_event_is_dead_lettered_while_other_stores_and_later_events_
 async fn idle_actors_drain_and_respawn_without_losing_a_message() {
     let url = fresh_database_url().await;
     let db = Database::connect(url.as_str()).await.unwrap();
-    payments::db::migrate(&db).await.unwrap();
+    payments::store::db::migrate(&db).await.unwrap();
     let settings = ApplySettings {
         max_attempts: 3,
         backoff_base: Duration::from_millis(10),
@@ -129,7 +129,7 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
 async fn events_left_received_are_applied_at_start_up() {
     let url = fresh_database_url().await;
     let db = Database::connect(url.as_str()).await.unwrap();
-    payments::db::migrate(&db).await.unwrap();
+    payments::store::db::migrate(&db).await.unwrap();
     let body = customer_event("acct_recovered", "cus_recovered", "evt_recovered");
     let envelope = Envelope::parse(&body).unwrap();
     inbox::store(&db, &envelope, String::from_utf8(body).unwrap())

@@ -53,7 +53,7 @@ async fn expected_rows() -> Value {
     let db = Database::connect(fresh_database_url().await.as_str())
         .await
         .unwrap();
-    payments::db::migrate(&db).await.unwrap();
+    payments::store::db::migrate(&db).await.unwrap();
     deliver_and_apply(&db, &tagged(&event_stream(), "__base__")).await;
     final_rows(&db, "__base__").await
 }

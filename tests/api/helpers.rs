@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use figment::providers::Serialized;
-use payments::actors::Dispatcher;
 use payments::config::Settings;
+use payments::pipeline::Dispatcher;
 use payments::startup::Application;
 use payments::stripe::signature::signature_header;
 use rand::Rng;

@@ -11,6 +11,7 @@ mod fuzz_corpus;
 mod health;
 mod helpers;
 mod hostile;
+mod layout;
 mod loadgen;
 mod logs;
 mod metrics;

@@ -2,8 +2,8 @@
 //! with duplicates, same-second pairs and twin events, the final rows of every table are
 //! identical to the in-order result.
 
-use payments::apply::{self, Applied};
-use payments::inbox;
+use payments::pipeline::apply::{self, Applied};
+use payments::store::inbox;
 use payments::stripe::envelope::Envelope;
 use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
@@ -167,7 +167,7 @@ async fn final_rows_do_not_depend_on_delivery_order_or_duplicates() {
     let db = sea_orm::Database::connect(fresh_database_url().await.as_str())
         .await
         .unwrap();
-    payments::db::migrate(&db).await.unwrap();
+    payments::store::db::migrate(&db).await.unwrap();
     let stream = event_stream();
 
     deliver_and_apply(&db, &tagged(&stream, "__base__")).await;

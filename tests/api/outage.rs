@@ -189,11 +189,11 @@ async fn actors_wait_out_an_outage_without_using_up_attempts() {
     let body = fixture("customer.created.json");
     let envelope = payments::stripe::envelope::Envelope::parse(&body).unwrap();
     let payload = String::from_utf8(body).unwrap();
-    payments::inbox::store(&app.db, &envelope, payload.clone())
+    payments::store::inbox::store(&app.db, &envelope, payload.clone())
         .await
         .unwrap();
     app.dispatcher
-        .dispatch(payments::inbox::new_row(&envelope, payload));
+        .dispatch(payments::store::inbox::new_row(&envelope, payload));
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let waiting = app.stored_event(&envelope.id).await.unwrap();
     assert_eq!(

@@ -23,7 +23,7 @@ async fn insert_order(db: &DatabaseConnection, id: &str) {
         amount: Set(1000),
         amount_refunded: Set(0),
         currency: Set(Some("usd".to_owned())),
-        status: Set("completed".to_owned()),
+        status: Set(entity::status::OrderStatus::Completed),
         created: Set(Some(now.timestamp())),
         created_at: Set(now),
         updated_at: Set(now),

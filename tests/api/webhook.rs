@@ -119,7 +119,7 @@ async fn twenty_concurrent_copies_are_stored_once() {
 /// an id in the batch is the new one, and an id stored before is a duplicate.
 #[tokio::test]
 async fn a_group_commit_answers_each_delivery_and_keeps_the_first_copy() {
-    use payments::inbox::{self, Stored};
+    use payments::store::inbox::{self, Stored};
     use payments::stripe::envelope::Envelope;
     let app = spawn_app().await;
     let row = |name: &str, id: &str, marker: &str| {

@@ -21,8 +21,12 @@ use std::time::Instant;
 
 use entity::webhook_event::Model;
 
-use crate::domain::{self, DomainError, EventRef, Outcome, stores};
-use crate::{inbox, metrics};
+use entity::status::EventStatus;
+
+use crate::domain::{self, DomainError, EventRef, Outcome};
+use crate::metrics;
+use crate::store::changes::{self, WriteError};
+use crate::store::{db as database, inbox, rows};
 
 /// What one attempt at an event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +46,7 @@ pub enum ApplyError {
     Domain {
         attempts: i32,
         #[source]
-        source: DomainError,
+        source: WriteError,
     },
     #[error("database unavailable: {0}")]
     Db(#[from] DbErr),
@@ -58,7 +62,7 @@ pub async fn attempt(
     let Some(row) = inbox::find(db, id).await? else {
         return Ok(Applied::AlreadyDone);
     };
-    if row.status != inbox::RECEIVED {
+    if row.status != EventStatus::Received {
         return Ok(Applied::AlreadyDone);
     }
     if row.attempts >= max_attempts {
@@ -77,7 +81,7 @@ pub async fn attempt(
             let Some(&(_, outcome)) = applied.first() else {
                 return Ok(Applied::AlreadyDone);
             };
-            metrics::event_attempted(&row.event_type, outcome.status(), started.elapsed());
+            metrics::event_attempted(&row.event_type, outcome.into(), started.elapsed());
             let lag = chrono::Utc::now() - row.created_at;
             metrics::event_lag(lag.to_std().unwrap_or_default());
             Ok(Applied::Done(outcome))
@@ -85,7 +89,11 @@ pub async fn attempt(
         Err(BatchError::Domain { source, .. }) => {
             inbox::record_error(db, id, &source.to_string()).await?;
             if attempts < max_attempts {
-                metrics::event_attempted(&row.event_type, "retried", started.elapsed());
+                metrics::event_attempted(
+                    &row.event_type,
+                    metrics::ApplyResult::Retried,
+                    started.elapsed(),
+                );
             }
             Err(ApplyError::Domain { attempts, source })
         }
@@ -105,8 +113,8 @@ fn parse_payload(row: &Model) -> Result<Value, DomainError> {
     })
 }
 
-/// What the domain handlers see of a stored event.
-fn event_ref<'a>(row: &'a Model, payload: &'a Value, store_known: bool) -> EventRef<'a> {
+/// What the domain sees of a stored event.
+fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
     EventRef {
         id: &row.id,
         event_type: &row.event_type,
@@ -114,7 +122,6 @@ fn event_ref<'a>(row: &'a Model, payload: &'a Value, store_known: bool) -> Event
         livemode: row.livemode,
         created: row.created,
         object: payload.pointer("/data/object").unwrap_or(&Value::Null),
-        store_known,
     }
 }
 
@@ -148,7 +155,7 @@ pub enum BatchError {
     Domain {
         event_id: String,
         #[source]
-        source: DomainError,
+        source: WriteError,
     },
     #[error("database unavailable: {0}")]
     Db(DbErr),
@@ -172,7 +179,7 @@ pub async fn apply_batch(
     let now = chrono::Utc::now();
     for (index, outcome) in &applied {
         let row = &rows[*index];
-        metrics::event_attempted(&row.event_type, outcome.status(), share);
+        metrics::event_attempted(&row.event_type, (*outcome).into(), share);
         metrics::event_lag((now - row.created_at).to_std().unwrap_or_default());
     }
     Ok(applied)
@@ -208,28 +215,21 @@ async fn claim_and_apply(
     rows: &[Model],
     count: Count,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
-    let db_error = |err: DbErr| {
-        if crate::db::is_unavailable(&err) {
-            BatchError::Db(err)
-        } else {
-            BatchError::Domain {
-                event_id: rows[0].id.clone(),
-                source: DomainError::Db(err),
-            }
-        }
-    };
+    let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
     lock_store(txn, store_key).await.map_err(db_error)?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let claimed = inbox::claim(txn, &ids, count == Count::OnCommit)
         .await
         .map_err(db_error)?;
-    // The store row once per mode for the whole batch, not once per event.
+    // The store row once per mode for the whole batch, not once per event; a new store
+    // gets its pages.
+    let mut pages_due = [false, false];
     for livemode in [false, true] {
         if rows
             .iter()
             .any(|row| row.livemode == livemode && claimed.contains(&row.id))
         {
-            stores::ensure_stub(txn, store_key, livemode)
+            pages_due[usize::from(livemode)] = rows::ensure_store(txn, store_key, livemode)
                 .await
                 .map_err(db_error)?;
         }
@@ -239,14 +239,20 @@ async fn claim_and_apply(
         if !claimed.contains(&row.id) {
             continue;
         }
-        let outcome = apply_one(txn, row).await.map_err(|source| match source {
-            DomainError::Db(err) if crate::db::is_unavailable(&err) => BatchError::Db(err),
-            source => BatchError::Domain {
-                event_id: row.id.clone(),
-                source,
-            },
-        })?;
+        let (outcome, touches_pages) = apply_one(txn, row)
+            .await
+            .map_err(|source| failure(&row.id, source))?;
+        pages_due[usize::from(row.livemode)] |= touches_pages;
         applied.push((index, outcome));
+    }
+    // The pages depend on the store and its whole catalogue: rebuilt once, after every
+    // change of the batch, rather than once per event.
+    for livemode in [false, true] {
+        if pages_due[usize::from(livemode)] {
+            changes::rebuild_pages(txn, store_key, livemode)
+                .await
+                .map_err(db_error)?;
+        }
     }
     for outcome in [Outcome::Skipped, Outcome::Ignored] {
         let ids: Vec<&str> = applied
@@ -263,10 +269,28 @@ async fn claim_and_apply(
     Ok(applied)
 }
 
-async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Outcome, DomainError> {
+/// An outage fails the whole batch (it is retried as it is); anything else is the fault
+/// of the event `event_id`.
+fn failure(event_id: &str, source: WriteError) -> BatchError {
+    match source {
+        WriteError::Db(err) if database::is_unavailable(&err) => BatchError::Db(err),
+        source => BatchError::Domain {
+            event_id: event_id.to_owned(),
+            source,
+        },
+    }
+}
+
+/// Applies one claimed event: its outcome, and whether it may have changed the pages.
+async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<(Outcome, bool), WriteError> {
     let payload = parse_payload(row)?;
-    let event = event_ref(row, &payload, true);
+    let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
     crate::faults::check(event.object.get("id").and_then(Value::as_str));
-    domain::apply(txn, &event).await
+    let Some(change) = domain::change_of(&event)? else {
+        return Ok((Outcome::Ignored, false));
+    };
+    let touches_pages = change.touches_pages();
+    let outcome = changes::apply(txn, &event, change).await?;
+    Ok((outcome, touches_pages && outcome == Outcome::Processed))
 }

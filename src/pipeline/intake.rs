@@ -13,8 +13,8 @@ use entity::webhook_event::Model;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::inbox::{self, Stored};
 use crate::metrics;
+use crate::store::inbox::{self, Stored};
 
 /// Most deliveries in one insert (bound parameters stay far below every driver's limit).
 const MAX_BATCH: usize = 200;

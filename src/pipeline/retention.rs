@@ -7,7 +7,8 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tracing::{info, warn};
 
-use crate::{inbox, metrics};
+use crate::metrics;
+use crate::store::inbox;
 
 /// Rows deleted per statement.
 const CHUNK: u64 = 1000;

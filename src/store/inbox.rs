@@ -1,6 +1,5 @@
 //! The inbox table `stripe_webhook_events`: storing deliveries, the queue the actors work
-//! from, and putting events back in it (replay). The event log reads it through
-//! [`crate::queries::events`].
+//! from, the attempt bookkeeping, putting events back in it (replay) and retention.
 
 use std::collections::HashSet;
 
@@ -12,12 +11,9 @@ use sea_orm::{
     QuerySelect, TryInsertResult,
 };
 
-use crate::stripe::envelope::Envelope;
+use entity::status::EventStatus;
 
-/// Status of an event that is stored but not yet applied.
-pub const RECEIVED: &str = "received";
-/// Every status an event can have.
-pub const STATUSES: &[&str] = &[RECEIVED, "processed", "skipped", "ignored", "failed"];
+use crate::stripe::envelope::Envelope;
 
 /// Outcome of storing a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +34,7 @@ pub fn new_row(envelope: &Envelope, payload: String) -> webhook_event::Model {
         api_version: envelope.api_version.clone(),
         object_id: envelope.object_id.clone(),
         payload,
-        status: RECEIVED.to_owned(),
+        status: EventStatus::Received,
         attempts: 0,
         last_error: None,
         created: envelope.created,
@@ -100,7 +96,7 @@ pub async fn pending_for_store(
 ) -> Result<Vec<webhook_event::Model>, DbErr> {
     Entity::find()
         .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .limit(limit)
@@ -113,7 +109,7 @@ pub async fn stores_with_pending(db: &impl ConnectionTrait) -> Result<Vec<String
     Entity::find()
         .select_only()
         .column(Column::StoreKey)
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .distinct()
         .into_tuple()
         .all(db)
@@ -127,7 +123,7 @@ pub async fn begin_attempt(db: &impl ConnectionTrait, id: &str) -> Result<bool, 
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::LastError, Expr::value(INTERRUPTED))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
@@ -145,12 +141,12 @@ pub async fn claim(
     let increment = i32::from(count_attempt);
     let statement = Query::update()
         .table(Entity)
-        .value(Column::Status, "processed")
+        .value(Column::Status, EventStatus::Processed.as_str())
         .value(Column::ProcessedAt, Utc::now())
         .value(Column::LastError, Option::<String>::None)
         .value(Column::Attempts, Expr::col(Column::Attempts).add(increment))
         .and_where(Column::Id.is_in(ids.iter().copied()))
-        .and_where(Column::Status.eq(RECEIVED))
+        .and_where(Column::Status.eq(EventStatus::Received))
         .returning_col(Column::Id)
         .to_owned();
     let rows = db.query_all(&statement).await?;
@@ -163,10 +159,10 @@ pub async fn claim(
 pub async fn set_status(
     db: &impl ConnectionTrait,
     ids: &[&str],
-    status: &str,
+    status: EventStatus,
 ) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
+        .col_expr(Column::Status, Expr::value(status.as_str()))
         .filter(Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await
@@ -178,7 +174,7 @@ pub async fn record_error(db: &impl ConnectionTrait, id: &str, error: &str) -> R
     Entity::update_many()
         .col_expr(Column::LastError, Expr::value(error))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .exec(db)
         .await
         .map(drop)
@@ -194,7 +190,7 @@ pub async fn release_attempt(
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
         .col_expr(Column::LastError, Expr::value(error))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .filter(Column::Attempts.gt(0))
         .exec(db)
         .await
@@ -210,7 +206,7 @@ pub async fn stores_with_pending_before(
     Entity::find()
         .select_only()
         .column(Column::StoreKey)
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .filter(Column::CreatedAt.lt(before))
         .distinct()
         .into_tuple()
@@ -221,10 +217,10 @@ pub async fn stores_with_pending_before(
 /// Dead-letters an event that used up its attempts; its `last_error` is kept.
 pub async fn mark_failed(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::Status, Expr::value("failed"))
+        .col_expr(Column::Status, Expr::value(EventStatus::Failed.as_str()))
         .col_expr(Column::ProcessedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .exec(db)
         .await
         .map(drop)
@@ -240,7 +236,7 @@ pub async fn explain_interruption(
     Entity::update_many()
         .col_expr(Column::LastError, Expr::value(cause))
         .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Status.eq(RECEIVED))
+        .filter(Column::Status.eq(EventStatus::Received))
         .filter(Column::LastError.eq(INTERRUPTED))
         .exec(db)
         .await
@@ -260,7 +256,7 @@ pub async fn pending_summary(
     db: &impl ConnectionTrait,
 ) -> Result<(u64, Option<chrono::DateTime<Utc>>), DbErr> {
     use sea_orm::PaginatorTrait;
-    let waiting = Entity::find().filter(Column::Status.eq(RECEIVED));
+    let waiting = Entity::find().filter(Column::Status.eq(EventStatus::Received));
     let count = waiting.clone().count(db).await?;
     let oldest = waiting
         .select_only()
@@ -279,7 +275,7 @@ pub async fn pending_summary(
 /// guards and monotonic merges see to that); it ends `processed` or `skipped` again.
 pub async fn requeue(db: &impl ConnectionTrait, condition: Condition) -> Result<u64, DbErr> {
     let result = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(RECEIVED))
+        .col_expr(Column::Status, Expr::value(EventStatus::Received.as_str()))
         .col_expr(Column::Attempts, Expr::value(0))
         .col_expr(Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(
@@ -292,9 +288,6 @@ pub async fn requeue(db: &impl ConnectionTrait, condition: Condition) -> Result<
     Ok(result.rows_affected)
 }
 
-/// Statuses of applied events: the only ones retention may delete.
-const APPLIED: &[&str] = &["processed", "skipped", "ignored"];
-
 /// Deletes up to `limit` applied events received and applied before `before`; failed
 /// and waiting events are never deleted. Returns how many were. Small batches keep each
 /// delete short, so intake and actors never wait long behind it.
@@ -306,7 +299,7 @@ pub async fn prune_applied(
     let oldest = Query::select()
         .column(Column::Id)
         .from(Entity)
-        .and_where(Column::Status.is_in(APPLIED.iter().copied()))
+        .and_where(Column::Status.is_in(EventStatus::APPLIED.iter().map(|status| status.as_str())))
         .and_where(Column::CreatedAt.lt(before))
         .and_where(Column::ProcessedAt.lt(before))
         .limit(limit)

@@ -1,0 +1,28 @@
+//! The event pipeline, in the order an event goes through it:
+//! - [`intake`]: verified deliveries are stored in the inbox by group commit, then
+//!   acknowledged;
+//! - [`supervisor`]: one [`AccountActor`](account::AccountActor) per store key, spawned on a
+//!   store's first event, replaced when it crashes, retired when idle;
+//! - [`account`] and [`backlog`]: an actor applies its store's events in series; the
+//!   backlog decides batch or single attempt, and when to wait and retry;
+//! - [`apply`]: one transaction per batch: lock the store, claim the events, apply the
+//!   domain's decisions, rebuild the pages once, record the outcomes;
+//! - [`recovery`]: events left `received` (a crash, a lost notification, another replica)
+//!   are dispatched again;
+//! - [`retention`]: applied events past their age are deleted.
+//!
+//! The inbox table is the queue; mailboxes only carry notifications. Whatever an actor
+//! loses (a panic, an idle drain racing a send, a process crash) is still `received` in
+//! the table and is picked up again by the next actor of that store.
+
+pub mod account;
+pub mod apply;
+pub mod backlog;
+pub mod intake;
+pub mod recovery;
+pub mod retention;
+pub mod supervisor;
+
+pub use supervisor::{AccountSupervisor, Dispatcher, SupervisorStats};
+
+pub use crate::config::ApplySettings;

@@ -1,0 +1,287 @@
+//! `AccountActor`: applies one store's events strictly in series.
+//!
+//! What to apply next and how (batch or one counted attempt) is the [`Backlog`]'s decision;
+//! the actor runs each step against the database and schedules its waits as messages
+//! (the batch linger, the backoff after a failure), so `handle` never sleeps and a store's
+//! later events wait behind its failed one. A database outage does not use up attempts:
+//! the actor waits and tries again. A domain panic is not caught here: the actor dies, the
+//! supervisor counts the restart, and a fresh actor resumes the store from the inbox table.
+
+use std::sync::Arc;
+
+use entity::webhook_event::Model;
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
+use sea_orm::DatabaseConnection;
+use tracing::{error, info, warn};
+
+use super::ApplySettings;
+use super::apply::{self, Applied, ApplyError, BatchError};
+use super::backlog::{Backlog, MAX_BATCH, Step};
+use super::supervisor::SupervisorMsg;
+use crate::store::inbox;
+
+/// Messages of an account actor.
+#[derive(Debug)]
+pub enum AccountMsg {
+    /// Apply this stored event (from the supervisor). It carries the row, so the apply
+    /// needs no read.
+    Apply { event: Box<Model> },
+    /// Apply the events gathered since the last flush (from the actor itself).
+    Flush,
+    /// Apply every event of the store still waiting in the inbox (from the supervisor).
+    Resume,
+    /// The wait after a failure is over (from the actor itself).
+    Retry,
+    /// Sent to itself after each message; reports idleness to the supervisor if nothing
+    /// came since.
+    IdleCheck { generation: u64 },
+}
+
+/// Start-up arguments of an account actor.
+pub struct AccountArgs {
+    pub store_key: String,
+    pub db: DatabaseConnection,
+    pub settings: Arc<ApplySettings>,
+    pub supervisor: ActorRef<SupervisorMsg>,
+    /// Why the previous actor of this store died, when it did.
+    pub crash: Option<String>,
+}
+
+/// The actor's state.
+pub struct AccountState {
+    store_key: String,
+    db: DatabaseConnection,
+    settings: Arc<ApplySettings>,
+    supervisor: ActorRef<SupervisorMsg>,
+    /// Messages handled that the supervisor sent; it retires the actor only when this
+    /// equals what it forwarded, so nothing is ever in flight to a retiring actor.
+    handled: u64,
+    /// Bumped by every message, so a stale idle check is recognised.
+    generation: u64,
+    /// The previous actor's panic, recorded on its interrupted event at the first resume
+    /// (pre_start must not wait on the database: the supervisor waits on pre_start). Its
+    /// presence also makes that resume careful.
+    crash: Option<String>,
+    backlog: Backlog,
+    /// A `Flush` is in the mailbox or scheduled: every `Apply` before it joins its batch.
+    flush_scheduled: bool,
+    /// The last flush held several events: the store is busy, so gather before applying.
+    busy: bool,
+    /// The pending `Flush` already waited its linger.
+    lingered: bool,
+}
+
+/// Applies one store's events in series.
+pub struct AccountActor;
+
+impl Actor for AccountActor {
+    type Msg = AccountMsg;
+    type State = AccountState;
+    type Arguments = AccountArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: AccountArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(AccountState {
+            store_key: args.store_key,
+            db: args.db,
+            settings: args.settings,
+            supervisor: args.supervisor,
+            handled: 0,
+            generation: 0,
+            crash: args.crash,
+            backlog: Backlog::default(),
+            flush_scheduled: false,
+            busy: false,
+            lingered: false,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let AccountMsg::IdleCheck { generation } = message {
+            report_if_idle(&myself, state, generation);
+            return Ok(());
+        }
+        state.generation += 1;
+        match message {
+            AccountMsg::Apply { event } => {
+                state.handled += 1;
+                state.backlog.push(*event);
+                schedule_flush(&myself, state).await;
+            }
+            AccountMsg::Flush => flush(&myself, state).await,
+            AccountMsg::Resume => {
+                state.handled += 1;
+                if let Some(cause) = state.crash.take() {
+                    record_crash(state, &cause).await;
+                    state.backlog.resume(true);
+                } else {
+                    state.backlog.resume(false);
+                }
+                work(&myself, state).await;
+            }
+            AccountMsg::Retry => {
+                state.backlog.retry_due();
+                work(&myself, state).await;
+            }
+            AccountMsg::IdleCheck { .. } => {}
+        }
+        let generation = state.generation;
+        myself.send_after(state.settings.idle_timeout, move || AccountMsg::IdleCheck {
+            generation,
+        });
+        Ok(())
+    }
+}
+
+/// Tells the supervisor the actor may retire: nothing came since the check was scheduled
+/// and nothing is held, waiting or scheduled.
+fn report_if_idle(myself: &ActorRef<AccountMsg>, state: &AccountState, generation: u64) {
+    if generation != state.generation || !state.backlog.is_idle() || state.flush_scheduled {
+        return;
+    }
+    let _ = state.supervisor.send_message(SupervisorMsg::Idle {
+        store_key: state.store_key.clone(),
+        actor: myself.get_id(),
+        handled: state.handled,
+    });
+}
+
+/// A draining actor refuses new messages, its own scheduled ones included.
+fn is_draining(myself: &ActorRef<AccountMsg>) -> bool {
+    myself.get_status() == ActorStatus::Draining
+}
+
+/// Gathers events into one batch: the `Flush` goes behind every message already in the
+/// mailbox. The busier the store, the bigger its batches; an idle store's event is applied
+/// at once. A draining actor cannot send to itself, so it applies at once instead.
+async fn schedule_flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    if state.flush_scheduled || state.backlog.is_waiting() {
+        return;
+    }
+    if myself.send_message(AccountMsg::Flush).is_ok() {
+        state.flush_scheduled = true;
+    } else {
+        work(myself, state).await;
+    }
+}
+
+/// For a busy store, the first `Flush` is put off by the linger (scheduled again behind the
+/// events that arrive meanwhile); then the gathered events are applied.
+async fn flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    let linger = state.settings.batch_linger;
+    if state.busy && !state.lingered && !linger.is_zero() && !is_draining(myself) {
+        state.lingered = true;
+        myself.send_after(linger, || AccountMsg::Flush);
+        return;
+    }
+    state.flush_scheduled = false;
+    state.lingered = false;
+    state.busy = state.backlog.len() > 1;
+    work(myself, state).await;
+}
+
+/// Takes the backlog's steps until it is empty or waits for a retry.
+async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    loop {
+        match state.backlog.next() {
+            Step::Idle => return,
+            Step::Batch(rows) => apply_batch(myself, state, &rows).await,
+            Step::Single(row) => attempt(myself, state, &row.id).await,
+            Step::Load => load(myself, state).await,
+        }
+    }
+}
+
+/// Applies a batch of events that never failed, in one transaction.
+async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, rows: &[Model]) {
+    match apply::apply_batch(&state.db, rows).await {
+        Ok(applied) => {
+            for (index, outcome) in applied {
+                info!(event_id = %rows[index].id, account = %state.store_key, status = %outcome.status(), "event applied");
+            }
+            state.backlog.batch_applied(rows.len());
+        }
+        Err(BatchError::Db(err)) => {
+            warn!(account = %state.store_key, error = %err, "database unavailable; will retry");
+            let outages = state.backlog.db_failed();
+            retry_after(myself, state, state.settings.backoff(outages));
+        }
+        Err(BatchError::Domain { event_id, source }) => {
+            warn!(account = %state.store_key, %event_id, error = %source, "batch failed; applying its events one by one");
+            state.backlog.batch_failed(rows.len());
+        }
+    }
+}
+
+/// Makes one counted attempt at the head event.
+async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_id: &str) {
+    let max_attempts = state.settings.max_attempts;
+    match apply::attempt(&state.db, event_id, max_attempts).await {
+        Ok(Applied::Done(outcome)) => {
+            info!(event_id, account = %state.store_key, status = %outcome.status(), "event applied");
+            state.backlog.single_done();
+        }
+        Ok(Applied::AlreadyDone) => state.backlog.single_done(),
+        Ok(Applied::DeadLettered) => {
+            error!(event_id, account = %state.store_key, "event failed after every attempt");
+            state.backlog.single_done();
+        }
+        Err(ApplyError::Domain { attempts, source }) => {
+            warn!(event_id, account = %state.store_key, attempts, error = %source, "event attempt failed");
+            state.backlog.single_failed();
+            // The last attempt failed: the next one dead-letters it at once.
+            if attempts < max_attempts {
+                retry_after(myself, state, state.settings.backoff(attempts));
+            }
+        }
+        Err(ApplyError::Db(err)) => {
+            // Not the event's fault: the attempt was given back; wait out the outage.
+            warn!(event_id, account = %state.store_key, error = %err, "database unavailable; will retry");
+            let outages = state.backlog.db_failed();
+            retry_after(myself, state, state.settings.backoff(outages));
+        }
+    }
+}
+
+/// Reads the next page of the store's waiting events for a resume.
+async fn load(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    match inbox::pending_for_store(&state.db, &state.store_key, MAX_BATCH as u64).await {
+        Ok(rows) => state.backlog.loaded(rows),
+        Err(err) => {
+            warn!(account = %state.store_key, error = %err, "could not list pending events; retrying");
+            let outages = state.backlog.db_failed();
+            retry_after(myself, state, state.settings.backoff(outages));
+        }
+    }
+}
+
+/// Waits `delay` before the next step, as a scheduled message. A stopping actor cannot
+/// receive it: it lets go of its events instead, which stay `received` for the next actor.
+fn retry_after(
+    myself: &ActorRef<AccountMsg>,
+    state: &mut AccountState,
+    delay: std::time::Duration,
+) {
+    if is_draining(myself) {
+        warn!(account = %state.store_key, "stopping; waiting events are left for recovery");
+        state.backlog.abandon();
+        return;
+    }
+    state.backlog.wait();
+    myself.send_after(delay, || AccountMsg::Retry);
+}
+
+async fn record_crash(state: &AccountState, cause: &str) {
+    let cause = format!("actor panicked: {cause}");
+    if let Err(err) = inbox::explain_interruption(&state.db, &state.store_key, &cause).await {
+        warn!(account = %state.store_key, error = %err, "could not record the crash cause");
+    }
+}

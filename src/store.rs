@@ -1,0 +1,13 @@
+//! Persistence: the only place that builds queries.
+//!
+//! - [`db`]: connecting to SQLite or PostgreSQL, migrations, readiness, and telling an
+//!   outage from a failed statement;
+//! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
+//!   it is also the actors' queue;
+//! - [`rows`]: the marketplace rows by key (stores, customers, products, prices, orders);
+//! - [`changes`]: writing what [`crate::domain`] decides for an event, and the pages.
+
+pub mod changes;
+pub mod db;
+pub mod inbox;
+pub mod rows;

@@ -1,0 +1,168 @@
+//! Reading and writing the marketplace rows by key: one store's customers, products,
+//! prices and orders (each keyed by store key, mode and Stripe id), and the store itself.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::{customer, order, price, product, store};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
+};
+
+use crate::domain::{catalog, stores};
+
+/// Writes a whole row: inserted when `is_new` (the database assigns `pk`), else updated.
+///
+/// The domain computes the next row as a plain `Model`; writing every column here means
+/// none is forgotten.
+pub async fn save<A>(
+    db: &impl ConnectionTrait,
+    row: <A::Entity as EntityTrait>::Model,
+    is_new: bool,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut row = row.into_active_model().reset_all();
+    if is_new {
+        for key in <A::Entity as EntityTrait>::PrimaryKey::iter() {
+            row.not_set(key.into_column());
+        }
+        <A::Entity as EntityTrait>::insert(row)
+            .exec_without_returning(db)
+            .await?;
+    } else {
+        row.update_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// The store row of `store_key`, if any.
+pub async fn find_store(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+) -> Result<Option<store::Model>, DbErr> {
+    store::Entity::find()
+        .filter(store::Column::Id.eq(store_key))
+        .filter(store::Column::Livemode.eq(livemode))
+        .one(db)
+        .await
+}
+
+/// Creates the stub store of `store_key` if it does not exist yet (status `onboarding`,
+/// every account field empty, no version). `true` when it did: its pages are then due.
+pub async fn ensure_store(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+) -> Result<bool, DbErr> {
+    let mut stub = stores::stub(store_key, livemode, Utc::now())
+        .into_active_model()
+        .reset_all();
+    stub.not_set(store::Column::Pk);
+    // The unique key rather than a select first: correct even without the caller's lock.
+    let inserted = store::Entity::insert(stub)
+        .on_conflict_do_nothing_on([store::Column::Id, store::Column::Livemode])
+        .exec_without_returning(db)
+        .await?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0))
+}
+
+/// Declares `find_*(db, store_key, livemode, id)` for a table keyed by store, mode and id.
+macro_rules! find_in_store {
+    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            store_key: &str,
+            livemode: bool,
+            id: &str,
+        ) -> Result<Option<$table::Model>, DbErr> {
+            $table::Entity::find()
+                .filter($table::Column::StoreKey.eq(store_key))
+                .filter($table::Column::Livemode.eq(livemode))
+                .filter($table::Column::Id.eq(id))
+                .one(db)
+                .await
+        }
+    };
+}
+
+find_in_store!(
+    /// A customer of the store, if known (tombstones included).
+    find_customer,
+    customer
+);
+find_in_store!(
+    /// A product of the store, if known (tombstones included).
+    find_product,
+    product
+);
+find_in_store!(
+    /// A price of the store, if known (tombstones included).
+    find_price,
+    price
+);
+find_in_store!(
+    /// An order of the store, if known.
+    find_order,
+    order
+);
+
+/// The live (not deleted) products of a store.
+pub async fn products(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+) -> Result<Vec<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::StoreKey.eq(store_key))
+        .filter(product::Column::Livemode.eq(livemode))
+        .filter(product::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+}
+
+/// The prices of a store with the given ids, by id (tombstones included; see
+/// [`catalog::default_price_in`] for which count).
+pub async fn prices_by_id(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+    ids: &[String],
+) -> Result<HashMap<String, price::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let prices = price::Entity::find()
+        .filter(price::Column::StoreKey.eq(store_key))
+        .filter(price::Column::Livemode.eq(livemode))
+        .filter(price::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    Ok(prices
+        .into_iter()
+        .map(|price| (price.id.clone(), price))
+        .collect())
+}
+
+/// The default price of `product`, loaded from its store's prices.
+pub async fn default_price(
+    db: &impl ConnectionTrait,
+    product: &product::Model,
+) -> Result<Option<price::Model>, DbErr> {
+    let Some(id) = &product.default_price else {
+        return Ok(None);
+    };
+    let prices = prices_by_id(
+        db,
+        &product.store_key,
+        product.livemode,
+        std::slice::from_ref(id),
+    )
+    .await?;
+    Ok(catalog::default_price_in(product, &prices).cloned())
+}

@@ -5,6 +5,7 @@ mod actors;
 mod admin;
 mod backend;
 mod binary;
+mod config_docs;
 mod dashboard;
 mod faults;
 mod fuzz_corpus;

@@ -31,7 +31,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct TriggerArgs {
     /// Event type, such as `charge.succeeded` (`payments trigger --help` lists them all).
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::stripe::samples::EVENT_TYPES))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::stripe::event_types::buildable_names()))]
     pub event_type: String,
     /// Connected account the event is about (omit for a platform event).
     #[arg(long, value_name = "acct_...")]

@@ -4,7 +4,8 @@
 //! - [`config`]: layered, typed settings (`config/*.toml` < `.env` < environment).
 //! - [`telemetry`]: log output (text or JSON lines).
 //! - [`db`]: connecting to SQLite or PostgreSQL and running migrations.
-//! - [`stripe`]: signature verification, the event envelope, sample events.
+//! - [`stripe`]: signature verification, the event envelope, the known event types, sample
+//!   events.
 //! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
 //!   it is also the queue of events to apply.
 //! - [`actors`]: the supervisor and one actor per store key, applying events in series.

@@ -1,7 +1,9 @@
-//! What Stripe sends: the signature scheme, the event envelope, and realistic sample events;
-//! [`fuzz`] holds the entry points of the fuzz targets in `fuzz/`.
+//! What Stripe sends: the signature scheme, the event envelope, the event types the service
+//! knows, and realistic sample events; [`fuzz`] holds the entry points of the fuzz targets in
+//! `fuzz/`.
 
 pub mod envelope;
+pub mod event_types;
 pub mod fuzz;
 pub mod samples;
 pub mod signature;

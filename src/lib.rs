@@ -4,8 +4,7 @@
 //! - [`config`]: layered, typed settings (`config/*.toml` < `.env` < environment).
 //! - [`telemetry`]: log output (text or JSON lines).
 //! - [`db`]: connecting to SQLite or PostgreSQL and running migrations.
-//! - [`stripe`]: signature verification, the event envelope, the known event types, sample
-//!   events.
+//! - [`stripe`]: signature verification, the event envelope, the known event types.
 //! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
 //!   it is also the queue of events to apply.
 //! - [`actors`]: the supervisor and one actor per store key, applying events in series.
@@ -18,8 +17,11 @@
 //! - [`server`]: the connection loop: HTTP/1.1 with a header read timeout and a bound on
 //!   open connections.
 //! - [`startup`]: building the service on a listener and running it until shutdown.
-//! - [`cli`], [`trigger`], [`replay`] and [`loadgen`]: the command line, including
-//!   `payments trigger`, `payments replay` and `payments loadgen`.
+//! - [`cli`], [`trigger`] and [`replay`]: the command line, including `payments trigger`
+//!   and `payments replay`.
+//!
+//! Outside the service: the sample event builders (`crates/stripe-samples`) and the load
+//! generator (`tools/loadgen`).
 
 pub mod actors;
 pub mod apply;
@@ -33,7 +35,6 @@ pub mod faults;
 pub mod http;
 pub mod inbox;
 pub mod intake;
-pub mod loadgen;
 pub mod metrics;
 pub mod queries;
 pub mod replay;

@@ -6,7 +6,7 @@ use clap::Parser;
 use payments::cli::{Cli, Command};
 use payments::config::Settings;
 use payments::startup::{self, Application};
-use payments::{db, loadgen, replay, telemetry, trigger};
+use payments::{db, replay, telemetry, trigger};
 
 /// mimalloc rather than the system allocator: every delivery allocates on several threads
 /// (HTTP, JSON, SQL), and glibc's malloc showed as a fifth of the server's CPU under load,
@@ -22,7 +22,6 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
-        Command::Loadgen(args) => loadgen::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         eprintln!("payments: {err:#}");

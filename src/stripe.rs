@@ -1,9 +1,7 @@
-//! What Stripe sends: the signature scheme, the event envelope, the event types the service
-//! knows, and realistic sample events; [`fuzz`] holds the entry points of the fuzz targets in
-//! `fuzz/`.
+//! What Stripe sends: the signature scheme, the event envelope, and the event types the
+//! service knows; [`fuzz`] holds the entry points of the fuzz targets in `fuzz/`.
 
 pub mod envelope;
 pub mod event_types;
 pub mod fuzz;
-pub mod samples;
 pub mod signature;

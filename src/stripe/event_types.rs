@@ -2,7 +2,7 @@
 //!
 //! Metrics give each known type its own `type` label value (everything else is `other`, so
 //! the series count stays bounded whatever Stripe sends), and `payments trigger` offers the
-//! types the sample builders (`stripe::samples`) can make. Some known types have
+//! types the sample builders (the `stripe-samples` crate) can make. Some known types have
 //! no builder: Stripe sends them and they get a label, but there is no sample of them; the
 //! `buildable` flag says which, and the tests below keep it honest.
 
@@ -78,12 +78,11 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::stripe::samples;
 
     #[test]
     fn every_type_the_samples_build_is_known_and_flagged_buildable() {
         let offered: HashSet<&str> = buildable_names().collect();
-        for event_type in samples::EVENT_TYPES {
+        for event_type in stripe_samples::EVENT_TYPES {
             assert!(known(event_type).is_some(), "{event_type} is not known");
             assert!(offered.contains(event_type), "{event_type} is not offered");
         }
@@ -92,11 +91,11 @@ mod tests {
     #[test]
     fn every_type_trigger_offers_can_be_built_and_no_other() {
         for event_type in buildable_names() {
-            let built = samples::build_event(event_type, Some("acct_test"), 1_721_948_600);
+            let built = stripe_samples::build_event(event_type, Some("acct_test"), 1_721_948_600);
             assert!(built.is_ok(), "{event_type} is offered but cannot be built");
         }
         for label_only in KNOWN.iter().filter(|known| !known.buildable) {
-            let built = samples::build_event(label_only.name, None, 1_721_948_600);
+            let built = stripe_samples::build_event(label_only.name, None, 1_721_948_600);
             assert!(built.is_err(), "{} can be built: flag it", label_only.name);
         }
     }

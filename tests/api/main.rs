@@ -11,7 +11,6 @@ mod fuzz_corpus;
 mod health;
 mod helpers;
 mod hostile;
-mod loadgen;
 mod logs;
 mod metrics;
 mod openapi;

@@ -1,12 +1,17 @@
-//! Sample Stripe v1 webhook events for `payments trigger <event-type>`.
+//! Sample Stripe v1 webhook events for `payments trigger <event-type>` and the load
+//! generator (`tools/loadgen`).
+//!
+//! A crate of its own, depending on no part of the service, so that the service library
+//! does not carry test-event builders as public API; the service checks that every type
+//! built here is one it knows (`src/stripe/event_types.rs`).
 //!
 //! Like `stripe trigger`, the `trigger` command uses these builders to exercise a
 //! running `payments` server end to end: it builds a complete event envelope, signs
 //! it with the webhook secret and POSTs it to the webhook endpoint. Nothing is
 //! created in Stripe; the events are synthetic but shaped like real deliveries.
 //!
-//! The shapes follow the fixtures in `tests/data/stripe/` (Stripe's own published
-//! example objects, see `SOURCES.md` there), with rarely-used nested keys trimmed.
+//! The shapes follow the fixtures in the repository's `tests/data/stripe/` (Stripe's own
+//! published example objects, see `SOURCES.md` there), with rarely-used nested keys trimmed.
 //! Every call mints fresh ids (event, objects, request, idempotency key), so
 //! triggering the same type twice never looks like a redelivery; [`build_event_about`]
 //! takes the object ids from the caller instead (the load generator's store stories). Ids are
@@ -27,7 +32,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
-/// Event types `payments trigger` can build.
+/// Event types these builders make (all of them offered by `payments trigger`).
 pub const EVENT_TYPES: &[&str] = &[
     "account.created",
     "account.updated",

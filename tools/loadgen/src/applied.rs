@@ -18,7 +18,7 @@ use sea_orm::{
 use tokio::time::Instant;
 
 use super::tally::{micros, micros_histogram};
-use crate::inbox;
+use payments::inbox;
 
 /// Ids per `IN (...)` query: well under SQLite's and PostgreSQL's parameter limits.
 const CHUNK: usize = 500;

@@ -17,6 +17,9 @@
 //! Beside them: [`config`] (layered, typed settings), [`telemetry`] (log output),
 //! [`metrics`] (every metric, named once), [`error`] (errors as HTTP answers) and
 //! [`startup`] (building the service on a listener and running it until shutdown).
+//!
+//! Outside the service: the sample event builders (`crates/stripe-samples`) and the load
+//! generator (`tools/loadgen`).
 
 pub mod cli;
 pub mod config;
@@ -25,7 +28,6 @@ pub mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 pub mod http;
-pub mod loadgen;
 pub mod metrics;
 pub mod pipeline;
 pub mod queries;

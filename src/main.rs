@@ -7,7 +7,7 @@ use payments::cli::{Cli, Command};
 use payments::config::Settings;
 use payments::startup::{self, Application};
 use payments::store::db;
-use payments::{loadgen, replay, telemetry, trigger};
+use payments::{replay, telemetry, trigger};
 
 /// mimalloc rather than the system allocator: every delivery allocates on several threads
 /// (HTTP, JSON, SQL), and glibc's malloc showed as a fifth of the server's CPU under load,
@@ -23,7 +23,6 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
-        Command::Loadgen(args) => loadgen::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         eprintln!("payments: {err:#}");

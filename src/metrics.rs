@@ -1,7 +1,8 @@
 //! Prometheus metrics: every name is defined once here, with its description and buckets.
 //!
 //! Labels never carry an account, event or customer id: `type` is one of the event types
-//! the service knows, or `other`, so the series count stays bounded whatever Stripe sends.
+//! the service knows (`stripe::event_types`), or `other`, so the series count stays bounded
+//! whatever Stripe sends.
 //! Histograms have explicit buckets so they aggregate across replicas.
 
 use std::sync::OnceLock;
@@ -13,6 +14,7 @@ use ::metrics::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::Outcome;
+use crate::stripe::event_types;
 
 pub const WEBHOOK_REQUESTS: &str = "payments_webhook_requests_total";
 pub const WEBHOOK_ACK_SECONDS: &str = "payments_webhook_ack_seconds";
@@ -45,34 +47,6 @@ pub const NAMES: &[&str] = &[
     INTAKE_BATCH_SIZE,
     APPLY_BATCH_SIZE,
     EVENTS_PRUNED,
-];
-
-/// Event types that get their own `type` label value; everything else is `other`.
-pub const KNOWN_EVENT_TYPES: &[&str] = &[
-    "account.updated",
-    "account.created",
-    "account.application.authorized",
-    "account.application.deauthorized",
-    "customer.created",
-    "customer.updated",
-    "customer.deleted",
-    "product.created",
-    "product.updated",
-    "product.deleted",
-    "price.created",
-    "price.updated",
-    "price.deleted",
-    "charge.succeeded",
-    "charge.failed",
-    "charge.refunded",
-    "charge.captured",
-    "charge.pending",
-    "charge.updated",
-    "payment_intent.created",
-    "payment_intent.processing",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
 ];
 
 /// Fast webhook acknowledgements: Stripe times out after seconds, we aim for milliseconds.
@@ -225,13 +199,10 @@ fn describe() {
     );
 }
 
-/// The `type` label of an event type.
+/// The `type` label of an event type: its own name if the service knows it
+/// ([`event_types::KNOWN`]), else `other`.
 pub fn type_label(event_type: &str) -> &'static str {
-    KNOWN_EVENT_TYPES
-        .iter()
-        .find(|known| **known == event_type)
-        .copied()
-        .unwrap_or("other")
+    event_types::known(event_type).unwrap_or("other")
 }
 
 /// One webhook request answered.

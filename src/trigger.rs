@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::TriggerArgs;
 use crate::config::Settings;
-use crate::stripe::{samples, signature};
+use crate::stripe::signature;
 
 /// What the server answered.
 #[derive(Debug)]
@@ -15,7 +15,7 @@ pub struct TriggerOutcome {
     pub body: String,
 }
 
-/// Where and with which secret to send.
+/// Where and with which secret to send (also used by the load generator, `tools/loadgen`).
 pub struct Target {
     pub url: String,
     pub secret: SecretString,
@@ -66,7 +66,7 @@ pub async fn send(
     account: Option<&str>,
 ) -> anyhow::Result<TriggerOutcome> {
     let now = chrono::Utc::now().timestamp();
-    let event = samples::build_event(event_type, account, now)?;
+    let event = stripe_samples::build_event(event_type, account, now)?;
     let event_id = event["id"].as_str().unwrap_or_default().to_owned();
     let body = serde_json::to_vec_pretty(&event)?;
     let header = signature::signature_header(&target.secret, now, &body);

@@ -13,7 +13,6 @@ mod health;
 mod helpers;
 mod hostile;
 mod layout;
-mod loadgen;
 mod logs;
 mod metrics;
 mod openapi;

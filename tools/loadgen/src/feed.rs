@@ -14,7 +14,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::story::Story;
-use crate::stripe::samples;
 
 /// How far ahead `--shuffle` reorders: a delivery goes out among the next this many.
 const SHUFFLE_WINDOW: usize = 64;
@@ -133,7 +132,7 @@ impl Feed {
         let chapter = story.next_chapter();
         let now = chrono::Utc::now().timestamp();
         for event_type in chapter.event_types {
-            let event = samples::build_event_about(
+            let event = stripe_samples::build_event_about(
                 event_type,
                 Some(story.account()),
                 now,

@@ -1,4 +1,4 @@
-//! The one JSON document `payments loadgen` prints (field meanings are in the README).
+//! The one JSON document `loadgen` prints (field meanings are in this crate's README).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::feed::{Delivery, Feed};
 use super::tally::{Answer, Tally};
-use crate::stripe::signature;
+use payments::stripe::signature;
 
 /// How much to send, and how.
 #[derive(Debug, Clone)]

@@ -1,10 +1,14 @@
-//! `payments loadgen`: sends a stream of realistic, signed Connect events to a running
-//! server and prints one JSON summary.
+//! `loadgen`: sends a stream of realistic, signed Connect events to a running `payments`
+//! server and prints one JSON summary (see `README.md` next to this crate).
 //!
+//! A binary of its own rather than a `payments` subcommand, so that the production binary
+//! does not carry it.
+//!
+//! - [`cli`]: the flags.
 //! - [`story`]: what happens in one store (onboarding, customers, products, payments),
 //!   as event types about consistent objects, from a seeded generator.
 //! - [`feed`]: the stores' stories interleaved, shuffled and duplicated on request,
-//!   built with [`crate::stripe::samples`] (the builders of `payments trigger`).
+//!   built with the `stripe-samples` crate (the builders of `payments trigger`).
 //! - [`driver`]: the closed loop (fixed concurrency) or open loop (fixed rate), signing
 //!   each delivery at send time on keep-alive connections.
 //! - [`tally`]: the answers, errors by status and code, ack latency histograms.
@@ -13,28 +17,49 @@
 //! - [`rss`]: the server's peak resident memory.
 //! - [`summary`]: the JSON document.
 
-pub mod applied;
-pub mod driver;
-pub mod feed;
-pub mod rss;
-pub mod story;
-pub mod summary;
-pub mod tally;
+mod applied;
+mod cli;
+mod driver;
+mod feed;
+mod rss;
+mod story;
+mod summary;
+mod tally;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::LoadgenArgs;
-use crate::trigger::Target;
+use clap::Parser;
+use cli::Args;
 use driver::{Plan, Sender};
 use feed::{Feed, FeedOptions};
+use payments::trigger::Target;
 use summary::{Measured, Summary};
+
+/// The allocator `payments loadgen` ran with when it was a subcommand of the service, so
+/// the figures measured with it (`BENCHMARKS.md`) stay comparable.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("loadgen: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Without `--duration` or `--events`.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
-/// Runs `payments loadgen`; `Ok(false)` when the check fails (an acknowledged event lost,
+/// Runs `loadgen`; `Ok(false)` when the check fails (an acknowledged event lost,
 /// dead-lettered or still unapplied), unless `--no-check`.
-pub async fn run(args: &LoadgenArgs) -> anyhow::Result<bool> {
+async fn run(args: &Args) -> anyhow::Result<bool> {
     let target = Target::from_flags(args.url.as_deref(), args.secret.as_deref())?;
     let plan = plan(args);
     let feed_options = FeedOptions {
@@ -77,7 +102,7 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<bool> {
     Ok(args.no_check || summary.passes())
 }
 
-fn plan(args: &LoadgenArgs) -> Plan {
+fn plan(args: &Args) -> Plan {
     let duration = match (args.duration, args.events) {
         (None, None) => Some(DEFAULT_DURATION),
         (duration, _) => duration,
@@ -91,7 +116,7 @@ fn plan(args: &LoadgenArgs) -> Plan {
 }
 
 /// `--server-pid`, else the `/metrics` of the server the webhook URL points at.
-fn rss_source(args: &LoadgenArgs, webhook_url: &str) -> anyhow::Result<rss::Source> {
+fn rss_source(args: &Args, webhook_url: &str) -> anyhow::Result<rss::Source> {
     if let Some(pid) = args.server_pid {
         return Ok(rss::Source::Pid(pid));
     }

@@ -11,7 +11,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::stripe::samples::ObjectIds;
+use stripe_samples::ObjectIds;
 
 /// Refundable payments remembered per store: enough for variety, bounded for long runs.
 const PAID_KEPT: usize = 64;

@@ -1,6 +1,11 @@
 //! The command line: `payments [serve] | migrate | trigger <event-type> | replay`.
 //!
-//! The load generator is a binary of its own (`tools/loadgen`), not part of the service.
+//! [`trigger`] sends a signed sample event to a running server, [`replay`] asks one to
+//! re-apply stored events. The load generator is a binary of its own (`tools/loadgen`),
+//! not part of the service.
+
+pub mod replay;
+pub mod trigger;
 
 use clap::{Parser, Subcommand};
 

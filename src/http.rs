@@ -18,6 +18,7 @@ mod openapi;
 mod orders;
 mod products;
 mod rejection;
+pub mod server;
 mod stores;
 mod webhook;
 

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use payments::cli::{Cli, Command};
+use payments::cli::{replay, trigger};
 use payments::config::Settings;
 use payments::startup::{self, Application};
 use payments::store::db;
-use payments::{replay, telemetry, trigger};
+use payments::telemetry;
 
 /// mimalloc rather than the system allocator: every delivery allocates on several threads
 /// (HTTP, JSON, SQL), and glibc's malloc showed as a fifth of the server's CPU under load,

@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::{SecretSource, Settings};
+use crate::http::server;
 use crate::http::{AdminAuth, AppState};
 use crate::pipeline::{Dispatcher, recovery, retention};
-use crate::server;
 use crate::store::db;
 
 /// A service bound to its listener with its database migrated, ready to run.

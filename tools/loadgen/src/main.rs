@@ -33,7 +33,7 @@ use clap::Parser;
 use cli::Args;
 use driver::{Plan, Sender};
 use feed::{Feed, FeedOptions};
-use payments::trigger::Target;
+use payments::cli::trigger::Target;
 use summary::{Measured, Summary};
 
 /// The allocator `payments loadgen` ran with when it was a subcommand of the service, so

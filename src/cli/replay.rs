@@ -5,9 +5,9 @@
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::trigger::local_base_url;
 use crate::cli::ReplayArgs;
 use crate::config::Settings;
-use crate::trigger::local_base_url;
 
 /// Where to send and with which token.
 struct Target {

@@ -115,3 +115,44 @@ pub fn reply<T: Serialize>(result: Result<T, ApiError>) -> Response {
         Err(err) => err.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::params::{Query, names};
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Result<Query, ApiError> {
+        let raw = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Query::new(raw, names(LOOKUP).chain(names(PAGING)))
+    }
+
+    fn page(pairs: &[(&str, &str)]) -> Result<PageRequest, ApiError> {
+        query(pairs)?.read(PAGING)?.request()
+    }
+
+    #[test]
+    fn limit_defaults_to_10_and_is_bounded() {
+        assert_eq!(page(&[]).unwrap().limit, 10);
+        assert_eq!(page(&[("limit", "100")]).unwrap().limit, 100);
+        for bad in ["0", "101", "-1", "ten", ""] {
+            let err = page(&[("limit", bad)]).unwrap_err();
+            assert!(err.message.contains("`limit`"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn cursors_are_exclusive_and_unknown_parameters_are_named() {
+        let after = page(&[("starting_after", "pi_1")]).unwrap();
+        assert_eq!(after.cursor, Some(Cursor::After("pi_1".into())));
+        assert!(page(&[("starting_after", "a"), ("ending_before", "b")]).is_err());
+        let err = query(&[("colour", "red")]).err().unwrap();
+        assert!(err.message.contains("`colour`"));
+        let err = query(&[("livemode", "yes")]).unwrap().read(LOOKUP);
+        assert!(err.err().unwrap().message.contains("`livemode`"));
+        let err = query(&[("store", "")]).unwrap().read(LOOKUP);
+        assert!(err.err().unwrap().message.contains("is empty"));
+    }
+}

@@ -2,24 +2,17 @@
 //! so every error, routing ones included, is answered as JSON.
 //!
 //! - [`webhook`]: the Stripe receiver; [`health`]: the probes;
-//! - the admin API, each route behind [`admin::require`]: [`stores`], [`orders`],
-//!   [`customers`], [`products`], [`events`] (the event log and replays), sharing the list
-//!   shape and parameter parsing of [`list`];
+//! - [`admin`]: the admin API (stores, orders, customers, products, the event log and
+//!   replays), every route behind the admin token;
 //! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
 
 mod admin;
 mod body;
-mod customers;
-mod events;
 mod health;
-mod list;
 mod metrics;
 mod openapi;
-mod orders;
-mod products;
 mod rejection;
 pub mod server;
-mod stores;
 mod webhook;
 
 use std::convert::Infallible;
@@ -88,11 +81,7 @@ pub fn routes(
     webhook::route(state.clone())
         .or(health::routes(state.clone()))
         .or(openapi::route())
-        .or(stores::routes(state.clone()))
-        .or(orders::routes(state.clone()))
-        .or(customers::routes(state.clone()))
-        .or(products::routes(state.clone()))
-        .or(events::routes(state.clone()))
+        .or(admin::routes(state.clone()))
         .or(metrics::route(state))
         .recover(rejection::handle)
 }

@@ -93,6 +93,24 @@ pub enum QueryError {
     Ambiguous { id: String, stores: Vec<String> },
 }
 
+/// The store and the mode a list or a lookup is narrowed to (neither when `None`).
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    pub store: Option<String>,
+    pub livemode: Option<bool>,
+}
+
+impl Scope {
+    /// The lookup of `id` within this scope.
+    pub fn lookup<'a>(&'a self, id: &'a str) -> Lookup<'a> {
+        Lookup {
+            id,
+            store: self.store.as_deref(),
+            livemode: self.livemode,
+        }
+    }
+}
+
 /// Which row a by-id route means: the id, optionally narrowed to a store and a mode.
 #[derive(Debug, Clone, Copy)]
 pub struct Lookup<'a> {

@@ -1,102 +1,61 @@
-//! Bearer-token authentication of the admin routes.
+//! The admin API, every route behind the admin token ([`auth`]): five read-only
+//! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
+//! [`customers`], [`products`] and the event log ([`events`]) — and the [`replay`] routes.
+//!
+//! A resource declares its object, its filters ([`params`]), its routes and its two
+//! queries; the list shape, pagination and lookup rules ([`list`]) and the OpenAPI
+//! operations ([`docs`]) come from those declarations.
 
-use std::collections::HashMap;
+mod auth;
+mod customers;
+mod docs;
+mod events;
+mod list;
+mod orders;
+mod params;
+mod products;
+mod replay;
+mod resource;
+mod stores;
+
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-use tracing::warn;
-use warp::{Filter, Rejection};
+use utoipa::Modify;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
 
-use super::{AppState, with_state};
-use crate::config::{AppEnv, Settings};
-use crate::error::ApiError;
+use super::AppState;
+use resource::routes as resource;
 
-/// Who may call the admin API.
-#[derive(Debug)]
-pub enum AdminAuth {
-    /// Requests must carry `Authorization: Bearer <token>`.
-    Token(SecretString),
-    /// Development without a token, listening on loopback only: open to this machine.
-    OpenOnLoopback,
-    /// No token and not safe to open: every admin request is refused.
-    Closed,
+pub use auth::AdminAuth;
+pub(super) use replay::{__path_replay, __path_replay_bulk};
+
+/// Every admin route.
+pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    resource::<stores::Stores>(state.clone())
+        .or(resource::<orders::Orders>(state.clone()))
+        .unify()
+        .or(resource::<customers::Customers>(state.clone()))
+        .unify()
+        .or(resource::<products::Products>(state.clone()))
+        .unify()
+        .or(resource::<events::Events>(state.clone()))
+        .unify()
+        .or(replay::routes(state))
+        .unify()
+        .boxed()
 }
 
-impl AdminAuth {
-    pub fn from_settings(settings: &Settings) -> Self {
-        match &settings.admin_token {
-            Some(token) => Self::Token(token.clone()),
-            None if settings.app_env == AppEnv::Development
-                && settings.bind_addr.ip().is_loopback() =>
-            {
-                Self::OpenOnLoopback
-            }
-            None => Self::Closed,
-        }
-    }
+/// The OpenAPI operations of the resources (the replays document themselves).
+pub struct Resources;
 
-    /// Checks an `Authorization` header value, comparing the token in constant time.
-    pub fn allows(&self, authorization: Option<&str>) -> bool {
-        match self {
-            Self::OpenOnLoopback => true,
-            Self::Closed => false,
-            Self::Token(token) => authorization
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .is_some_and(|presented| tokens_match(presented, token.expose_secret())),
-        }
-    }
-}
-
-/// Compares the SHA-256 digests of the tokens in constant time: comparing the tokens
-/// themselves would return early on a length mismatch, so timing would reveal the
-/// configured token's length; the digests always have the same length.
-fn tokens_match(presented: &str, expected: &str) -> bool {
-    let presented = Sha256::digest(presented.as_bytes());
-    let expected = Sha256::digest(expected.as_bytes());
-    presented.as_slice().ct_eq(expected.as_slice()).into()
-}
-
-/// Passes requests the admin auth allows; refuses the rest with `401 unauthorized`.
-/// The presented token is never logged.
-pub fn require(
-    state: Arc<AppState>,
-) -> impl Filter<Extract = (Arc<AppState>,), Error = Rejection> + Clone {
-    with_state(state)
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::path::full())
-        .and_then(
-            |state: Arc<AppState>, authorization: Option<String>, path: warp::path::FullPath| async move {
-                if state.admin.allows(authorization.as_deref()) {
-                    Ok(state)
-                } else {
-                    warn!(path = path.as_str(), with_credentials = authorization.is_some(), "admin request refused");
-                    Err(warp::reject::custom(ApiError::unauthorized()))
-                }
-            },
-        )
-}
-
-/// [`require`], then the query parameters (parsed by each route, which names the bad one).
-pub fn require_with_query(
-    state: Arc<AppState>,
-) -> impl Filter<Extract = (Arc<AppState>, HashMap<String, String>), Error = Rejection> + Clone {
-    require(state).and(warp::query::<HashMap<String, String>>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_must_match_exactly() {
-        let auth = AdminAuth::Token(SecretString::from("s3cret".to_owned()));
-        assert!(auth.allows(Some("Bearer s3cret")));
-        assert!(!auth.allows(Some("Bearer s3cre")));
-        assert!(!auth.allows(Some("Bearer s3cret ")));
-        assert!(!auth.allows(Some("s3cret")));
-        assert!(!auth.allows(None));
-        assert!(!AdminAuth::Closed.allows(Some("Bearer s3cret")));
+impl Modify for Resources {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        docs::add::<stores::Stores>(openapi);
+        docs::add::<orders::Orders>(openapi);
+        docs::add::<customers::Customers>(openapi);
+        docs::add::<products::Products>(openapi);
+        docs::add::<events::Events>(openapi);
     }
 }

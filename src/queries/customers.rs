@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use entity::{customer, order};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
-use super::{Lookup, Page, PageRequest, QueryError, find_one, page_by_pk, scoped};
+use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 use crate::domain::orders::OrderStatus;
 
 /// Filters of `GET /customers` (all optional).
 #[derive(Debug, Default, Clone)]
 pub struct CustomerFilter {
-    pub store: Option<String>,
-    pub livemode: Option<bool>,
+    /// The store and mode.
+    pub scope: Scope,
     pub email: Option<String>,
 }
 
@@ -27,8 +27,8 @@ pub struct Spending {
 fn select(filter: &CustomerFilter) -> Select<customer::Entity> {
     let mut select = scoped(
         customer::Entity::find(),
-        filter.store.as_deref(),
-        filter.livemode,
+        filter.scope.store.as_deref(),
+        filter.scope.livemode,
     );
     if let Some(email) = &filter.email {
         select = select.filter(customer::Column::Email.eq(email.as_str()));

@@ -7,13 +7,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use serde_json::Value;
 
 use super::products::{self, PricedProduct};
-use super::{Lookup, Page, PageRequest, QueryError, find_one, page_by_pk, scoped};
+use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 
 /// Filters of `GET /orders` (all optional).
 #[derive(Debug, Default, Clone)]
 pub struct OrderFilter {
-    pub store: Option<String>,
-    pub livemode: Option<bool>,
+    /// The store and mode.
+    pub scope: Scope,
     pub status: Option<String>,
     pub customer: Option<String>,
     pub payment_intent: Option<String>,
@@ -26,7 +26,11 @@ pub struct OrderFilter {
 pub type ItemCatalog = HashMap<(String, bool, String), PricedProduct>;
 
 fn select(filter: &OrderFilter) -> Select<Entity> {
-    let mut select = scoped(Entity::find(), filter.store.as_deref(), filter.livemode);
+    let mut select = scoped(
+        Entity::find(),
+        filter.scope.store.as_deref(),
+        filter.scope.livemode,
+    );
     let equal = [
         (Column::Status, &filter.status),
         (Column::Customer, &filter.customer),

@@ -6,7 +6,7 @@ use entity::{price, product};
 use product::{Column, Entity};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
-use super::{Lookup, Page, PageRequest, QueryError, find_one, page_by_pk, scoped};
+use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 use crate::domain::catalog;
 
 /// A product and its default price (known and not deleted), resolved when read.
@@ -19,14 +19,18 @@ pub struct PricedProduct {
 /// Filters of `GET /products` (all optional).
 #[derive(Debug, Default, Clone)]
 pub struct ProductFilter {
-    pub store: Option<String>,
-    pub livemode: Option<bool>,
+    /// The store and mode.
+    pub scope: Scope,
     pub active: Option<bool>,
     pub category: Option<String>,
 }
 
 fn select(filter: &ProductFilter) -> Select<Entity> {
-    let mut select = scoped(Entity::find(), filter.store.as_deref(), filter.livemode);
+    let mut select = scoped(
+        Entity::find(),
+        filter.scope.store.as_deref(),
+        filter.scope.livemode,
+    );
     if let Some(active) = filter.active {
         select = select.filter(Column::Active.eq(active));
     }

@@ -6,12 +6,13 @@ use entity::{customer, order, product, store};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
 
-use super::{Lookup, Page, PageRequest, QueryError, find_one, page_by_pk, scoped};
+use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 
 /// Filters of `GET /stores` (all optional).
 #[derive(Debug, Default, Clone)]
 pub struct StoreFilter {
-    pub livemode: Option<bool>,
+    /// The mode (stores are not narrowed to a store).
+    pub scope: Scope,
     pub status: Option<String>,
 }
 
@@ -31,7 +32,7 @@ pub struct StoreWithCounts {
 }
 
 fn select(filter: &StoreFilter) -> Select<store::Entity> {
-    let mut select = scoped(store::Entity::find(), None, filter.livemode);
+    let mut select = scoped(store::Entity::find(), None, filter.scope.livemode);
     if let Some(status) = &filter.status {
         select = select.filter(store::Column::Status.eq(status.as_str()));
     }

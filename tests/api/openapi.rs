@@ -153,12 +153,26 @@ async fn undocumented_methods_on_documented_paths_are_not_routed() {
     }
 }
 
+/// The source files below `dir`, its subfolders included.
+fn sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(sources(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// The path templates routed in `src/http/` (`warp::path!("a" / String)` -> `/a/{}`).
 fn routed_paths() -> std::collections::BTreeSet<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     let mut paths = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in sources(&dir) {
+        let source = std::fs::read_to_string(file).unwrap();
         const MACRO: &str = "warp::path!(";
         for (at, _) in source.match_indices(MACRO) {
             let rest = &source[at + MACRO.len()..];

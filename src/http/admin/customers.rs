@@ -1,0 +1,127 @@
+//! `GET /customers`, `GET /customers/{id}` and `GET /stores/{id}/customers`.
+
+use std::collections::BTreeMap;
+
+use entity::customer;
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use warp::Filter;
+
+use super::list::{LOOKUP, List, SCOPE};
+use super::params::{Kind, Param};
+use super::resource::{AdminResource, Docs, Route, Routes};
+use crate::error::ApiError;
+use crate::queries::customers::{self as query, CustomerFilter, Spending};
+use crate::queries::{Lookup, PageRequest, Scope};
+
+/// A customer of one store. Deleted customers stay listed with `deleted: true`.
+#[derive(Serialize, ToSchema)]
+pub struct Customer {
+    /// `cus_...`
+    pub id: String,
+    /// Always `customer`.
+    pub object: String,
+    pub store: String,
+    pub livemode: bool,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<Value>,
+    pub shipping: Option<Value>,
+    pub metadata: Option<Value>,
+    pub deleted: bool,
+    /// Stripe's `created` (Unix seconds).
+    pub created: Option<i64>,
+    /// When the service last changed the customer (Unix seconds).
+    pub updated_at: i64,
+    /// Retrieve only: how many orders the customer has (its orders:
+    /// `GET /orders?customer=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_count: Option<i64>,
+    /// Retrieve only: paid amounts less refunds, per currency, smallest unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_spent: Option<BTreeMap<String, i64>>,
+}
+
+impl Customer {
+    fn from_row(row: customer::Model, spending: Option<Spending>) -> Self {
+        let (order_count, total_spent) = match spending {
+            Some(spending) => (Some(spending.order_count), Some(spending.total_spent)),
+            None => (None, None),
+        };
+        Self {
+            object: "customer".to_owned(),
+            store: row.store_key,
+            livemode: row.livemode,
+            email: row.email,
+            name: row.name,
+            phone: row.phone,
+            address: row.address,
+            shipping: row.shipping,
+            metadata: row.metadata,
+            deleted: row.deleted_at.is_some(),
+            created: row.created,
+            updated_at: row.updated_at.timestamp(),
+            order_count,
+            total_spent,
+            id: row.id,
+        }
+    }
+}
+
+/// The customers.
+pub struct Customers;
+
+impl AdminResource for Customers {
+    type Object = Customer;
+    type Filter = CustomerFilter;
+    const DOCS: Docs = Docs {
+        name: "customer",
+        list: "List customers, newest first.",
+        get: (
+            "Retrieve a customer, with its order count and total spent.",
+            "The customer",
+        ),
+        id: "`cus_...`",
+    };
+    const SCOPE: &[Param<Scope>] = SCOPE;
+    const FILTERS: &[Param<CustomerFilter>] = &[Param::new(
+        "email",
+        "Only customers with this exact e-mail.",
+        Kind::Text(|filter, email| filter.email = Some(email)),
+    )];
+    const LOOKUP: &[Param<Scope>] = LOOKUP;
+
+    fn routes() -> Routes {
+        Routes {
+            list: Route::new("/customers", warp::path!("customers").boxed()),
+            get: Route::new("/customers/{id}", warp::path!("customers" / String).boxed()),
+            of_store: Some(Route::new(
+                "/stores/{id}/customers",
+                warp::path!("stores" / String / "customers").boxed(),
+            )),
+        }
+    }
+
+    fn scope(filter: &mut CustomerFilter, scope: Scope) {
+        filter.scope = scope;
+    }
+
+    async fn list(
+        db: &DatabaseConnection,
+        filter: CustomerFilter,
+        page: PageRequest,
+    ) -> Result<List<Customer>, ApiError> {
+        let page = query::list(db, &filter, &page).await?;
+        Ok(List::of(page, |row| Customer::from_row(row, None)))
+    }
+
+    /// One customer comes with what it spent.
+    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Customer, ApiError> {
+        let row = query::find(db, lookup).await?;
+        let spending = query::spending(db, &row).await?;
+        Ok(Customer::from_row(row, Some(spending)))
+    }
+}

@@ -1,0 +1,155 @@
+//! The event log: `GET /webhooks/stripe/logs` and `GET /webhooks/stripe/events/{id}`
+//! (the replays are in [`super::replay`]).
+
+use entity::webhook_event;
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+use warp::Filter;
+
+use super::list::List;
+use super::params::{Kind, Param};
+use super::resource::{AdminResource, Docs, Route, Routes};
+use crate::error::ApiError;
+use entity::status::EventStatus;
+use crate::queries::events::{self as query, EventFilter};
+use crate::queries::{Lookup, PageRequest, Scope};
+
+/// A stored webhook event and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct Event {
+    /// `evt_...`
+    pub id: String,
+    /// Always `event`.
+    pub object: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The store the event belongs to (connected account id, or `platform`).
+    pub account: String,
+    pub livemode: bool,
+    /// `received`, `processed`, `skipped`, `ignored` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// `data.object.id`, when the object has one.
+    pub object_id: Option<String>,
+    /// Stripe's `created` (Unix seconds).
+    pub created: i64,
+    /// When the service stored the event (Unix seconds).
+    pub received_at: i64,
+    /// When it was applied or dead-lettered (Unix seconds).
+    pub processed_at: Option<i64>,
+    /// Retrieve only: the request body exactly as Stripe sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Box<RawValue>>,
+}
+
+impl Event {
+    /// The API object of `row`, with its payload when `with_payload`.
+    pub fn from_row(row: webhook_event::Model, with_payload: bool) -> Self {
+        let payload = with_payload.then(|| raw_json(row.payload)).flatten();
+        Self {
+            object: "event".to_owned(),
+            event_type: row.event_type,
+            account: row.store_key,
+            livemode: row.livemode,
+            status: row.status.to_string(),
+            attempts: row.attempts,
+            last_error: row.last_error,
+            object_id: row.object_id,
+            created: row.created,
+            received_at: row.created_at.timestamp(),
+            processed_at: row.processed_at.map(|at| at.timestamp()),
+            payload,
+            id: row.id,
+        }
+    }
+}
+
+/// The stored body as JSON, unchanged (the receiver only stores bodies that parsed).
+fn raw_json(payload: String) -> Option<Box<RawValue>> {
+    RawValue::from_string(payload).ok()
+}
+
+/// Filters of the event log and of bulk replays.
+pub const FILTERS: &[Param<EventFilter>] = &[
+    Param::new(
+        "status",
+        "`received`, `processed`, `skipped`, `ignored` or `failed`.",
+        Kind::OneOf(EventStatus::NAMES, |filter, status| filter.status = Some(status)),
+    ),
+    Param::new(
+        "type",
+        "The event type, such as `charge.succeeded`.",
+        Kind::Text(|filter, event_type| filter.event_type = Some(event_type)),
+    ),
+    Param::new(
+        "account",
+        "The store (connected account id, or `platform`).",
+        Kind::Text(|filter, account| filter.account = Some(account)),
+    ),
+    Param::new(
+        "created[gte]",
+        "Stripe's `created` at or after this Unix time.",
+        Kind::Integer(|filter, at| filter.created_gte = Some(at)),
+    ),
+    Param::new(
+        "created[lte]",
+        "Stripe's `created` at or before this Unix time.",
+        Kind::Integer(|filter, at| filter.created_lte = Some(at)),
+    ),
+];
+
+/// The event log.
+pub struct Events;
+
+impl AdminResource for Events {
+    type Object = Event;
+    type Filter = EventFilter;
+    const DOCS: Docs = Docs {
+        name: "event",
+        list: "List stored events, newest received first, without their payloads.",
+        get: (
+            "Retrieve a stored event with its status, attempts, last error and raw payload.",
+            "The event, with `payload`",
+        ),
+        id: "`evt_...`",
+    };
+    // The log is not narrowed by `store` or `livemode`: `account` names the store, and
+    // an event id is unique.
+    const SCOPE: &[Param<Scope>] = &[];
+    const FILTERS: &[Param<EventFilter>] = FILTERS;
+    const LOOKUP: &[Param<Scope>] = &[];
+
+    fn routes() -> Routes {
+        Routes {
+            list: Route::new(
+                "/webhooks/stripe/logs",
+                warp::path!("webhooks" / "stripe" / "logs").boxed(),
+            ),
+            get: Route::new(
+                "/webhooks/stripe/events/{id}",
+                warp::path!("webhooks" / "stripe" / "events" / String).boxed(),
+            ),
+            of_store: None,
+        }
+    }
+
+    fn scope(_: &mut EventFilter, _: Scope) {}
+
+    async fn list(
+        db: &DatabaseConnection,
+        filter: EventFilter,
+        page: PageRequest,
+    ) -> Result<List<Event>, ApiError> {
+        let page = query::list(db, &filter, &page).await?;
+        Ok(List::of(page, |row| Event::from_row(row, false)))
+    }
+
+    /// One event comes with its payload.
+    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Event, ApiError> {
+        Ok(Event::from_row(query::find(db, lookup.id).await?, true))
+    }
+}

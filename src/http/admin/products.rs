@@ -1,0 +1,133 @@
+//! `GET /products`, `GET /products/{id}` and `GET /stores/{id}/products`.
+
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use warp::Filter;
+
+use super::list::{LOOKUP, List, SCOPE};
+use super::params::{Kind, Param};
+use super::resource::{AdminResource, Docs, Route, Routes};
+use crate::error::ApiError;
+use crate::queries::products::{self as query, PricedProduct, ProductFilter};
+use crate::queries::{Lookup, PageRequest, Scope};
+
+/// A product of one store. Deleted products stay listed with `deleted: true`.
+#[derive(Serialize, ToSchema)]
+pub struct Product {
+    /// `prod_...`, or a custom id (unique only within its store).
+    pub id: String,
+    /// Always `product`.
+    pub object: String,
+    pub store: String,
+    pub livemode: bool,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub images: Option<Value>,
+    /// Sellable: active on Stripe and not deleted.
+    pub active: bool,
+    /// `metadata.category`.
+    pub category: Option<String>,
+    /// The default price, when it is known and not deleted.
+    pub price: Option<ProductPrice>,
+    pub metadata: Option<Value>,
+    pub deleted: bool,
+    /// Stripe's `created` (Unix seconds).
+    pub created: Option<i64>,
+    /// When the service last changed the product (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// A product's default price.
+#[derive(Serialize, ToSchema)]
+pub struct ProductPrice {
+    /// `price_...`
+    pub id: String,
+    /// Smallest currency unit; null for tiered prices.
+    pub unit_amount: Option<i64>,
+    pub currency: Option<String>,
+}
+
+impl From<PricedProduct> for Product {
+    fn from(PricedProduct { product, price }: PricedProduct) -> Self {
+        Self {
+            object: "product".to_owned(),
+            store: product.store_key,
+            livemode: product.livemode,
+            name: product.name,
+            description: product.description,
+            images: product.images,
+            active: product.active,
+            category: product.category,
+            price: price.map(|price| ProductPrice {
+                id: price.id,
+                unit_amount: price.unit_amount,
+                currency: price.currency,
+            }),
+            metadata: product.metadata,
+            deleted: product.deleted_at.is_some(),
+            created: product.created,
+            updated_at: product.updated_at.timestamp(),
+            id: product.id,
+        }
+    }
+}
+
+/// The products.
+pub struct Products;
+
+impl AdminResource for Products {
+    type Object = Product;
+    type Filter = ProductFilter;
+    const DOCS: Docs = Docs {
+        name: "product",
+        list: "List products, newest first.",
+        get: ("Retrieve a product with its default price.", "The product"),
+        id: "`prod_...` or a custom id",
+    };
+    const SCOPE: &[Param<Scope>] = SCOPE;
+    const FILTERS: &[Param<ProductFilter>] = &[
+        Param::new(
+            "active",
+            "Only active (`true`) or inactive (`false`) products.",
+            Kind::Flag(|filter, active| filter.active = Some(active)),
+        ),
+        Param::new(
+            "category",
+            "Only products of this `metadata.category`.",
+            Kind::Text(|filter, category| filter.category = Some(category)),
+        ),
+    ];
+    const LOOKUP: &[Param<Scope>] = LOOKUP;
+
+    fn routes() -> Routes {
+        Routes {
+            list: Route::new("/products", warp::path!("products").boxed()),
+            get: Route::new("/products/{id}", warp::path!("products" / String).boxed()),
+            of_store: Some(Route::new(
+                "/stores/{id}/products",
+                warp::path!("stores" / String / "products").boxed(),
+            )),
+        }
+    }
+
+    fn scope(filter: &mut ProductFilter, scope: Scope) {
+        filter.scope = scope;
+    }
+
+    async fn list(
+        db: &DatabaseConnection,
+        filter: ProductFilter,
+        page: PageRequest,
+    ) -> Result<List<Product>, ApiError> {
+        Ok(List::of(
+            query::list(db, &filter, &page).await?,
+            Product::from,
+        ))
+    }
+
+    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Product, ApiError> {
+        Ok(query::find(db, lookup).await?.into())
+    }
+}

@@ -1,0 +1,149 @@
+//! `GET /stores` and `GET /stores/{id}`. The store's own lists
+//! (`/stores/{id}/products`, `/customers`, `/orders`) are those of their objects.
+
+use entity::status::StoreStatus;
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use warp::Filter;
+
+use super::list::{LOOKUP, List, MODE};
+use super::params::{Kind, Param};
+use super::resource::{AdminResource, Docs, Route, Routes};
+use crate::error::ApiError;
+use crate::queries::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
+use crate::queries::{Lookup, PageRequest, Scope};
+
+/// A seller's store: one per connected account and mode.
+#[derive(Serialize, ToSchema)]
+pub struct Store {
+    /// The connected account id (`acct_...`), or `platform`.
+    pub id: String,
+    /// Always `store`.
+    pub object: String,
+    pub livemode: bool,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub support_email: Option<String>,
+    pub phone: Option<String>,
+    pub country: Option<String>,
+    pub address: Option<Value>,
+    pub currency: Option<String>,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    /// `onboarding`, `active`, `restricted` or `disconnected`.
+    pub status: String,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    pub details_submitted: bool,
+    /// Why Stripe restricted the account, if it did.
+    pub disabled_reason: Option<String>,
+    /// Home, Products, About and Contact, rebuilt whenever the store or its catalogue
+    /// changes.
+    pub pages: Option<Value>,
+    pub payment_settings: Option<Value>,
+    pub counts: StoreCounts,
+    /// When the service first saw the account (Unix seconds): account events do not give
+    /// the store a Stripe `created` of its own.
+    pub created: i64,
+    /// When the service last changed the store (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// How many products and customers (deleted ones left out) and orders a store has.
+#[derive(Serialize, ToSchema)]
+pub struct StoreCounts {
+    pub products: i64,
+    pub customers: i64,
+    pub orders: i64,
+}
+
+impl From<StoreWithCounts> for Store {
+    fn from(StoreWithCounts { store, counts }: StoreWithCounts) -> Self {
+        let Counts {
+            products,
+            customers,
+            orders,
+        } = counts;
+        Self {
+            object: "store".to_owned(),
+            livemode: store.livemode,
+            name: store.name,
+            email: store.email,
+            support_email: store.support_email,
+            phone: store.phone,
+            country: store.country,
+            address: store.address,
+            currency: store.currency,
+            description: store.description,
+            website: store.website,
+            status: store.status.to_string(),
+            charges_enabled: store.charges_enabled,
+            payouts_enabled: store.payouts_enabled,
+            details_submitted: store.details_submitted,
+            disabled_reason: store.disabled_reason,
+            pages: store.pages,
+            payment_settings: store.payment_settings,
+            counts: StoreCounts {
+                products,
+                customers,
+                orders,
+            },
+            created: store.created_at.timestamp(),
+            updated_at: store.updated_at.timestamp(),
+            id: store.id,
+        }
+    }
+}
+
+/// The stores.
+pub struct Stores;
+
+impl AdminResource for Stores {
+    type Object = Store;
+    type Filter = StoreFilter;
+    const DOCS: Docs = Docs {
+        name: "store",
+        list: "List stores, newest first.",
+        get: (
+            "Retrieve a store with its pages, payment settings, status and counts.",
+            "The store (the live one unless `livemode=false`)",
+        ),
+        id: "The connected account id (`acct_...`) or `platform`",
+    };
+    const SCOPE: &[Param<Scope>] = &[MODE];
+    const FILTERS: &[Param<StoreFilter>] = &[Param::new(
+        "status",
+        "`onboarding`, `active`, `restricted` or `disconnected`.",
+        Kind::OneOf(StoreStatus::NAMES, |filter, status| filter.status = Some(status)),
+    )];
+    const LOOKUP: &[Param<Scope>] = LOOKUP;
+
+    fn routes() -> Routes {
+        Routes {
+            list: Route::new("/stores", warp::path!("stores").boxed()),
+            get: Route::new("/stores/{id}", warp::path!("stores" / String).boxed()),
+            of_store: None,
+        }
+    }
+
+    fn scope(filter: &mut StoreFilter, scope: Scope) {
+        filter.scope = scope;
+    }
+
+    async fn list(
+        db: &DatabaseConnection,
+        filter: StoreFilter,
+        page: PageRequest,
+    ) -> Result<List<Store>, ApiError> {
+        Ok(List::of(
+            query::list(db, &filter, &page).await?,
+            Store::from,
+        ))
+    }
+
+    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Store, ApiError> {
+        Ok(query::find(db, lookup).await?.into())
+    }
+}

@@ -80,7 +80,7 @@ pub enum Change {
     /// The price with this id.
     Price(String),
     /// The order this observation belongs to (its `id`).
-    Order(orders::Order),
+    Order(Box<orders::Order>),
 }
 
 impl Change {
@@ -108,9 +108,8 @@ pub fn change_of(event: &EventRef<'_>) -> Result<Option<Change>, DomainError> {
         "price" if object::is_kind(event.object, "price") => {
             Some(Change::Price(object_id(event.object, "price")?))
         }
-        "charge" | "payment_intent" => {
-            orders::Order::observe(event.object, family)?.map(Change::Order)
-        }
+        "charge" | "payment_intent" => orders::Order::observe(event.object, family)?
+            .map(|order| Change::Order(Box::new(order))),
         _ => None,
     };
     Ok(change)

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
-use crate::queries::QueryError;
+use crate::store::admin::QueryError;
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone)]

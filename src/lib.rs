@@ -30,7 +30,6 @@ pub mod faults;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;
-pub mod queries;
 pub mod startup;
 pub mod store;
 pub mod stripe;

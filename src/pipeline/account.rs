@@ -184,7 +184,7 @@ async fn flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     }
     state.flush_scheduled = false;
     state.lingered = false;
-    state.busy = state.backlog.len() > 1;
+    state.busy = state.backlog.held() > 1;
     work(myself, state).await;
 }
 
@@ -194,7 +194,7 @@ async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
         match state.backlog.next() {
             Step::Idle => return,
             Step::Batch(rows) => apply_batch(myself, state, &rows).await,
-            Step::Single(row) => attempt(myself, state, &row.id).await,
+            Step::Single(event_id) => attempt(myself, state, &event_id).await,
             Step::Load => load(myself, state).await,
         }
     }

@@ -26,8 +26,8 @@ pub const MAX_BATCH: usize = 256;
 pub enum Step {
     /// Apply these events in one transaction.
     Batch(Vec<Model>),
-    /// Make one counted attempt at this event.
-    Single(Model),
+    /// Make one counted attempt at the event with this id.
+    Single(String),
     /// Read the next page of the store's waiting events from the inbox.
     Load,
     /// Nothing to do: empty, or waiting for a scheduled retry.
@@ -92,7 +92,7 @@ impl Backlog {
             };
         };
         if head.single {
-            return Step::Single(head.event.clone());
+            return Step::Single(head.event.id.clone());
         }
         let batch: Vec<Model> = self
             .entries
@@ -175,8 +175,8 @@ impl Backlog {
         self.waiting
     }
 
-    /// Events held.
-    pub fn len(&self) -> usize {
+    /// How many events are held.
+    pub fn held(&self) -> usize {
         self.entries.len()
     }
 
@@ -223,7 +223,7 @@ mod tests {
     fn ids(step: Step) -> Vec<String> {
         match step {
             Step::Batch(rows) => rows.into_iter().map(|row| row.id).collect(),
-            Step::Single(row) => vec![format!("single {}", row.id)],
+            Step::Single(id) => vec![format!("single {id}")],
             Step::Load => vec!["load".to_owned()],
             Step::Idle => vec![],
         }

@@ -78,7 +78,7 @@ pub async fn apply(
             )
             .await
         }
-        Change::Order(observation) => merge_order(db, event, observation, now).await,
+        Change::Order(observation) => merge_order(db, event, *observation, now).await,
     }
 }
 

@@ -13,8 +13,8 @@ use super::list::{LOOKUP, List, SCOPE};
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Route, Routes};
 use crate::error::ApiError;
-use crate::queries::customers::{self as query, CustomerFilter, Spending};
-use crate::queries::{Lookup, PageRequest, Scope};
+use crate::store::admin::customers::{self as query, CustomerFilter, Spending};
+use crate::store::admin::{Lookup, PageRequest, Scope};
 
 /// A customer of one store. Deleted customers stay listed with `deleted: true`.
 #[derive(Serialize, ToSchema)]

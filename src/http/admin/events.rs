@@ -12,9 +12,9 @@ use super::list::List;
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Route, Routes};
 use crate::error::ApiError;
+use crate::store::admin::events::{self as query, EventFilter};
+use crate::store::admin::{Lookup, PageRequest, Scope};
 use entity::status::EventStatus;
-use crate::queries::events::{self as query, EventFilter};
-use crate::queries::{Lookup, PageRequest, Scope};
 
 /// A stored webhook event and where it stands.
 #[derive(Serialize, ToSchema)]
@@ -78,7 +78,9 @@ pub const FILTERS: &[Param<EventFilter>] = &[
     Param::new(
         "status",
         "`received`, `processed`, `skipped`, `ignored` or `failed`.",
-        Kind::OneOf(EventStatus::NAMES, |filter, status| filter.status = Some(status)),
+        Kind::OneOf(EventStatus::NAMES, |filter, status| {
+            filter.status = Some(status)
+        }),
     ),
     Param::new(
         "type",

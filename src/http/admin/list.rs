@@ -7,7 +7,7 @@ use warp::reply::{Reply, Response};
 
 use super::params::{Kind, Param};
 use crate::error::ApiError;
-use crate::queries::{Cursor, Page, PageRequest, Scope};
+use crate::store::admin::{Cursor, Page, PageRequest, Scope};
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: u64 = 10;

@@ -11,8 +11,8 @@ use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Route, Routes};
 use crate::domain::orders::OrderStatus;
 use crate::error::ApiError;
-use crate::queries::orders::{self as query, ItemCatalog, OrderFilter};
-use crate::queries::{Lookup, PageRequest, Scope};
+use crate::store::admin::orders::{self as query, ItemCatalog, OrderFilter};
+use crate::store::admin::{Lookup, PageRequest, Scope};
 
 /// One payment of a store: a PaymentIntent, or a charge made without one.
 #[derive(Serialize, ToSchema)]

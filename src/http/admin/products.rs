@@ -10,8 +10,8 @@ use super::list::{LOOKUP, List, SCOPE};
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Route, Routes};
 use crate::error::ApiError;
-use crate::queries::products::{self as query, PricedProduct, ProductFilter};
-use crate::queries::{Lookup, PageRequest, Scope};
+use crate::store::admin::products::{self as query, PricedProduct, ProductFilter};
+use crate::store::admin::{Lookup, PageRequest, Scope};
 
 /// A product of one store. Deleted products stay listed with `deleted: true`.
 #[derive(Serialize, ToSchema)]

@@ -19,7 +19,7 @@ use super::list::reply;
 use super::params::{Query, names};
 use super::{AppState, auth};
 use crate::error::{ApiError, ErrorBody};
-use crate::queries::events as query;
+use crate::store::admin::events as query;
 
 /// The answer of a bulk replay.
 #[derive(Serialize, ToSchema)]

@@ -18,7 +18,7 @@ use super::list::{List, MODE, PAGING, STORE, reply};
 use super::params::{Param, Query, names};
 use super::{AppState, auth};
 use crate::error::ApiError;
-use crate::queries::{Lookup, PageRequest, Scope, stores};
+use crate::store::admin::{Lookup, PageRequest, Scope, stores};
 
 /// A read-only collection of the admin API.
 pub trait AdminResource: 'static {

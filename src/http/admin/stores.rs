@@ -12,8 +12,8 @@ use super::list::{LOOKUP, List, MODE};
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Route, Routes};
 use crate::error::ApiError;
-use crate::queries::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
-use crate::queries::{Lookup, PageRequest, Scope};
+use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
+use crate::store::admin::{Lookup, PageRequest, Scope};
 
 /// A seller's store: one per connected account and mode.
 #[derive(Serialize, ToSchema)]
@@ -116,7 +116,9 @@ impl AdminResource for Stores {
     const FILTERS: &[Param<StoreFilter>] = &[Param::new(
         "status",
         "`onboarding`, `active`, `restricted` or `disconnected`.",
-        Kind::OneOf(StoreStatus::NAMES, |filter, status| filter.status = Some(status)),
+        Kind::OneOf(StoreStatus::NAMES, |filter, status| {
+            filter.status = Some(status)
+        }),
     )];
     const LOOKUP: &[Param<Scope>] = LOOKUP;
 

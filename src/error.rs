@@ -9,12 +9,94 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 use crate::store::admin::QueryError;
+use crate::stripe::envelope::EnvelopeError;
+use crate::stripe::signature::SignatureError;
+
+/// The stable `code` of an error answer: clients branch on it, so each is written once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    ResourceMissing,
+    AmbiguousId,
+    Unauthorized,
+    Unavailable,
+    InternalError,
+    NotReady,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidPayload,
+    UnsupportedEventFormat,
+    MissingSignature,
+    MalformedSignature,
+    NoMatchingSignature,
+    TimestampOutsideTolerance,
+}
+
+impl ErrorCode {
+    /// The code as clients see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::ResourceMissing => "resource_missing",
+            Self::AmbiguousId => "ambiguous_id",
+            Self::Unauthorized => "unauthorized",
+            Self::Unavailable => "unavailable",
+            Self::InternalError => "internal_error",
+            Self::NotReady => "not_ready",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidPayload => "invalid_payload",
+            Self::UnsupportedEventFormat => "unsupported_event_format",
+            Self::MissingSignature => "missing_signature",
+            Self::MalformedSignature => "malformed_signature",
+            Self::NoMatchingSignature => "no_matching_signature",
+            Self::TimestampOutsideTolerance => "timestamp_outside_tolerance",
+        }
+    }
+
+    /// Whether the code says the signature was refused.
+    pub fn is_signature(self) -> bool {
+        matches!(
+            self,
+            Self::MissingSignature
+                | Self::MalformedSignature
+                | Self::NoMatchingSignature
+                | Self::TimestampOutsideTolerance
+        )
+    }
+}
+
+impl From<&SignatureError> for ErrorCode {
+    fn from(err: &SignatureError) -> Self {
+        match err {
+            SignatureError::Missing => Self::MissingSignature,
+            SignatureError::Malformed => Self::MalformedSignature,
+            SignatureError::NoMatch => Self::NoMatchingSignature,
+            SignatureError::TimestampOutsideTolerance { .. } => Self::TimestampOutsideTolerance,
+        }
+    }
+}
+
+impl From<&EnvelopeError> for ErrorCode {
+    fn from(err: &EnvelopeError) -> Self {
+        match err {
+            EnvelopeError::Invalid(_) => Self::InvalidPayload,
+            EnvelopeError::ThinEvent => Self::UnsupportedEventFormat,
+        }
+    }
+}
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// The stores an ambiguous id was found in (`409 ambiguous_id`).
     pub stores: Option<Vec<String>>,
@@ -38,7 +120,7 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -51,7 +133,7 @@ impl ApiError {
     pub fn resource_missing(kind: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "resource_missing",
+            ErrorCode::ResourceMissing,
             format!("no such {kind}: `{id}`"),
         )
     }
@@ -60,7 +142,7 @@ impl ApiError {
     pub fn ambiguous(id: &str, stores: Vec<String>) -> Self {
         let mut err = Self::new(
             StatusCode::CONFLICT,
-            "ambiguous_id",
+            ErrorCode::AmbiguousId,
             format!(
                 "`{id}` exists in several stores ({}); add `?store=` to choose one",
                 stores.join(", ")
@@ -81,19 +163,22 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// `400 invalid_request` naming the offending parameter.
     pub fn invalid_param(name: &str, problem: &str) -> Self {
-        Self::bad_request("invalid_request", format!("invalid `{name}`: {problem}"))
+        Self::bad_request(
+            ErrorCode::InvalidRequest,
+            format!("invalid `{name}`: {problem}"),
+        )
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a valid `Authorization: Bearer <ADMIN_TOKEN>` header is required",
         )
     }
@@ -102,7 +187,7 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the service cannot reach its database; retry later",
         )
     }
@@ -110,7 +195,7 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "the server failed to handle the request",
         )
     }
@@ -122,7 +207,7 @@ impl Reply for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
                 stores: self.stores,
             },

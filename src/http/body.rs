@@ -12,7 +12,7 @@ use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use warp::http::{HeaderMap, StatusCode, header};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Reads the whole body, refusing it with `413 payload_too_large` past `cap` bytes and
 /// with `408 request_timeout` when it has not all arrived after `timeout`.
@@ -31,7 +31,7 @@ where
         .unwrap_or_else(|_| {
             Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 format!(
                     "the request body did not arrive within {} seconds",
                     timeout.as_secs()
@@ -56,7 +56,10 @@ where
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(|_| {
-            ApiError::bad_request("invalid_request", "the request body could not be read")
+            ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                "the request body could not be read",
+            )
         })?;
         if (buffer.len() + chunk.remaining()) as u64 > cap {
             return Err(too_large(cap));
@@ -74,7 +77,7 @@ where
 fn too_large(cap: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("the request body is larger than {cap} bytes"),
     )
 }

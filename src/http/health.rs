@@ -10,7 +10,7 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use super::{AppState, with_state};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::store::db;
 
 pub fn routes(
@@ -60,7 +60,7 @@ pub(crate) async fn ready(state: Arc<AppState>) -> Response {
         Ok(()) => warp::reply::json(&json!({"status": "ready"})).into_response(),
         Err(check) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
+            ErrorCode::NotReady,
             format!("readiness check `{check}` failed"),
         )
         .into_response(),

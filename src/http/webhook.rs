@@ -17,7 +17,7 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use super::{AppState, body, with_state};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::metrics::{self, WebhookOutcome};
 use crate::store::inbox::{self, Stored};
 use crate::stripe::envelope::Envelope;
@@ -80,10 +80,13 @@ where
 
 fn rejected(err: ApiError) -> (WebhookOutcome, Response) {
     if err.status.is_client_error() {
-        warn!(code = err.code, reason = %err.message, "webhook rejected");
+        warn!(code = err.code.as_str(), reason = %err.message, "webhook rejected");
     }
     let outcome = outcome_of(&err);
-    let unread_body = matches!(err.code, "payload_too_large" | "request_timeout");
+    let unread_body = matches!(
+        err.code,
+        ErrorCode::PayloadTooLarge | ErrorCode::RequestTimeout
+    );
     let mut response = err.into_response();
     if unread_body {
         // The rest of the body was not read: close rather than parse it as the next request.
@@ -96,13 +99,10 @@ fn rejected(err: ApiError) -> (WebhookOutcome, Response) {
 
 fn outcome_of(err: &ApiError) -> WebhookOutcome {
     match err.code {
-        "payload_too_large" => WebhookOutcome::TooLarge,
-        "request_timeout" => WebhookOutcome::TimedOut,
-        "missing_signature"
-        | "malformed_signature"
-        | "no_matching_signature"
-        | "timestamp_outside_tolerance" => WebhookOutcome::InvalidSignature,
-        "unavailable" => WebhookOutcome::Unavailable,
+        ErrorCode::PayloadTooLarge => WebhookOutcome::TooLarge,
+        ErrorCode::RequestTimeout => WebhookOutcome::TimedOut,
+        code if code.is_signature() => WebhookOutcome::InvalidSignature,
+        ErrorCode::Unavailable => WebhookOutcome::Unavailable,
         _ => WebhookOutcome::InvalidPayload,
     }
 }
@@ -122,7 +122,7 @@ where
         None => "",
         Some(value) => value.to_str().map_err(|_| {
             ApiError::bad_request(
-                "malformed_signature",
+                ErrorCode::MalformedSignature,
                 "the Stripe-Signature header is not ASCII",
             )
         })?,
@@ -130,13 +130,13 @@ where
     state
         .verifier
         .verify(&payload, signature, chrono::Utc::now().timestamp())
-        .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+        .map_err(|err| ApiError::bad_request((&err).into(), err.to_string()))?;
     check_content_type(headers)?;
     let envelope = Envelope::parse(&payload)
-        .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+        .map_err(|err| ApiError::bad_request((&err).into(), err.to_string()))?;
     // The envelope parsed, so the bytes are valid UTF-8: this never copies lossily.
     let payload = String::from_utf8(payload)
-        .map_err(|_| ApiError::bad_request("invalid_payload", "the body is not UTF-8"))?;
+        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidPayload, "the body is not UTF-8"))?;
     let row = inbox::new_row(&envelope, payload);
     let stored = state.intake.store(row.clone()).await.map_err(|err| {
         warn!(event_id = %envelope.id, error = %err, "webhook not stored: database unavailable");
@@ -182,7 +182,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "the body must be sent as application/json",
         ))
     }

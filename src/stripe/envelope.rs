@@ -25,16 +25,6 @@ pub enum EnvelopeError {
     ThinEvent,
 }
 
-impl EnvelopeError {
-    /// The stable error code of the HTTP API.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Invalid(_) => "invalid_payload",
-            Self::ThinEvent => "unsupported_event_format",
-        }
-    }
-}
-
 /// The envelope fields the service keeps beside the raw payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -319,7 +309,7 @@ mod tests {
         ] {
             let err = Envelope::parse(body).unwrap_err();
             assert_eq!(
-                err.code(),
+                crate::error::ErrorCode::from(&err).as_str(),
                 "invalid_payload",
                 "{}",
                 String::from_utf8_lossy(body)
@@ -348,7 +338,11 @@ mod tests {
         let huge_exponent = r#"{"id":"evt_1","type":"x","data":{"object":{"amount":1e999}}}"#;
         for body in [deep.as_str(), &huge_digits, huge_exponent] {
             let err = Envelope::parse(body.as_bytes()).unwrap_err();
-            assert_eq!(err.code(), "invalid_payload", "{err}");
+            assert_eq!(
+                crate::error::ErrorCode::from(&err).as_str(),
+                "invalid_payload",
+                "{err}"
+            );
             assert!(serde_json::from_str::<serde_json::Value>(body).is_err());
         }
         let big_but_fine = r#"{"id":"evt_1","type":"x","data":{"object":{"amount":123456789012345678901234567890}}}"#;
@@ -385,7 +379,7 @@ mod tests {
         let mut body = String::from(r#"{"id":"evt_1","type":"x","data":{"object":{"a":"#);
         body.push_str(&"[".repeat(100_000));
         assert_eq!(
-            Envelope::parse(body.as_bytes()).unwrap_err().code(),
+            crate::error::ErrorCode::from(&Envelope::parse(body.as_bytes()).unwrap_err()).as_str(),
             "invalid_payload"
         );
     }

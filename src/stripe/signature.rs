@@ -28,18 +28,6 @@ pub enum SignatureError {
     TimestampOutsideTolerance { age_secs: i64, tolerance_secs: i64 },
 }
 
-impl SignatureError {
-    /// The stable error code of the HTTP API.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing => "missing_signature",
-            Self::Malformed => "malformed_signature",
-            Self::NoMatch => "no_matching_signature",
-            Self::TimestampOutsideTolerance { .. } => "timestamp_outside_tolerance",
-        }
-    }
-}
-
 /// A parsed `Stripe-Signature` header: the timestamp and every `v1` value.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SignatureHeader<'a> {

@@ -7,11 +7,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use warp::Filter;
 
 use super::list::{LOOKUP, List, SCOPE};
 use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Route, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 use crate::error::ApiError;
 use crate::store::admin::customers::{self as query, CustomerFilter, Spending};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -93,21 +92,11 @@ impl AdminResource for Customers {
         Kind::Text(|filter, email| filter.email = Some(email)),
     )];
     const LOOKUP: &[Param<Scope>] = LOOKUP;
-
-    fn routes() -> Routes {
-        Routes {
-            list: Route::new("/customers", warp::path!("customers").boxed()),
-            get: Route::new("/customers/{id}", warp::path!("customers" / String).boxed()),
-            of_store: Some(Route::new(
-                "/stores/{id}/customers",
-                warp::path!("stores" / String / "customers").boxed(),
-            )),
-        }
-    }
-
-    fn scope(filter: &mut CustomerFilter, scope: Scope) {
-        filter.scope = scope;
-    }
+    const PATHS: Paths = Paths {
+        list: "/customers",
+        get: "/customers/{id}",
+        of_store: Some("/stores/{id}/customers"),
+    };
 
     async fn list(
         db: &DatabaseConnection,

@@ -9,15 +9,15 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::list::{List, PAGING};
 use super::params::Param;
-use super::resource::{AdminResource, Docs, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 
 /// Adds the operations of `R`, and the schemas they answer with, to `openapi`.
 pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
-    let Routes {
+    let Paths {
         list,
         get,
         of_store,
-    } = R::routes();
+    } = R::PATHS;
     let Docs { name, id, .. } = R::DOCS;
     let objects = format!("{name}s");
     let list_name = format!("List_{}", R::Object::name());
@@ -27,7 +27,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         .collect();
     let page = answer(&format!("A page of {objects}"), &list_name);
     let list_op = operation(&objects, "list", R::DOCS.list, filters.clone(), page);
-    add_get(openapi, list.template, list_op);
+    add_get(openapi, list, list_op);
     // Ids are unique only within a store for the objects of a store: a lookup may be
     // ambiguous.
     let ambiguous = of_store.is_some();
@@ -37,11 +37,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         let store_id = path_id("The store (connected account id)");
         let parameters = [store_id].into_iter().chain(filters).collect();
         let op = operation(&objects, "list_of_store", &summary, parameters, page);
-        add_get(
-            openapi,
-            of_store.template,
-            op.response("404", missing("store")),
-        );
+        add_get(openapi, of_store, op.response("404", missing("store")));
     }
     let (summary, found) = R::DOCS.get;
     let lookup = params(R::LOOKUP, &objects);
@@ -53,7 +49,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         let conflict = "The id exists in several stores (`ambiguous_id`)";
         op = op.response("409", error(conflict));
     }
-    add_get(openapi, get.template, op);
+    add_get(openapi, get, op);
     register::<R::Object>(openapi, list_name);
 }
 

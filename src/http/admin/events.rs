@@ -6,11 +6,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
-use warp::Filter;
 
 use super::list::List;
 use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Route, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 use crate::error::ApiError;
 use crate::store::admin::events::{self as query, EventFilter};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -124,22 +123,11 @@ impl AdminResource for Events {
     const SCOPE: &[Param<Scope>] = &[];
     const FILTERS: &[Param<EventFilter>] = FILTERS;
     const LOOKUP: &[Param<Scope>] = &[];
-
-    fn routes() -> Routes {
-        Routes {
-            list: Route::new(
-                "/webhooks/stripe/logs",
-                warp::path!("webhooks" / "stripe" / "logs").boxed(),
-            ),
-            get: Route::new(
-                "/webhooks/stripe/events/{id}",
-                warp::path!("webhooks" / "stripe" / "events" / String).boxed(),
-            ),
-            of_store: None,
-        }
-    }
-
-    fn scope(_: &mut EventFilter, _: Scope) {}
+    const PATHS: Paths = Paths {
+        list: "/webhooks/stripe/logs",
+        get: "/webhooks/stripe/events/{id}",
+        of_store: None,
+    };
 
     async fn list(
         db: &DatabaseConnection,

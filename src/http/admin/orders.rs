@@ -4,11 +4,10 @@ use entity::order;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
-use warp::Filter;
 
 use super::list::{LOOKUP, List, SCOPE};
 use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Route, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 use crate::domain::orders::OrderStatus;
 use crate::error::ApiError;
 use crate::store::admin::orders::{self as query, ItemCatalog, OrderFilter};
@@ -148,21 +147,11 @@ impl AdminResource for Orders {
         ),
     ];
     const LOOKUP: &[Param<Scope>] = LOOKUP;
-
-    fn routes() -> Routes {
-        Routes {
-            list: Route::new("/orders", warp::path!("orders").boxed()),
-            get: Route::new("/orders/{id}", warp::path!("orders" / String).boxed()),
-            of_store: Some(Route::new(
-                "/stores/{id}/orders",
-                warp::path!("stores" / String / "orders").boxed(),
-            )),
-        }
-    }
-
-    fn scope(filter: &mut OrderFilter, scope: Scope) {
-        filter.scope = scope;
-    }
+    const PATHS: Paths = Paths {
+        list: "/orders",
+        get: "/orders/{id}",
+        of_store: Some("/stores/{id}/orders"),
+    };
 
     /// Each page resolves its items against the current catalogue.
     async fn list(

@@ -4,11 +4,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use warp::Filter;
 
 use super::list::{LOOKUP, List, SCOPE};
 use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Route, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 use crate::error::ApiError;
 use crate::store::admin::products::{self as query, PricedProduct, ProductFilter};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -100,21 +99,11 @@ impl AdminResource for Products {
         ),
     ];
     const LOOKUP: &[Param<Scope>] = LOOKUP;
-
-    fn routes() -> Routes {
-        Routes {
-            list: Route::new("/products", warp::path!("products").boxed()),
-            get: Route::new("/products/{id}", warp::path!("products" / String).boxed()),
-            of_store: Some(Route::new(
-                "/stores/{id}/products",
-                warp::path!("stores" / String / "products").boxed(),
-            )),
-        }
-    }
-
-    fn scope(filter: &mut ProductFilter, scope: Scope) {
-        filter.scope = scope;
-    }
+    const PATHS: Paths = Paths {
+        list: "/products",
+        get: "/products/{id}",
+        of_store: Some("/stores/{id}/products"),
+    };
 
     async fn list(
         db: &DatabaseConnection,

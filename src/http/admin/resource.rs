@@ -18,6 +18,11 @@ use super::list::{List, MODE, PAGING, STORE, reply};
 use super::params::{Param, Query, names};
 use super::{AppState, auth};
 use crate::error::ApiError;
+use crate::store::admin::customers::CustomerFilter;
+use crate::store::admin::events::EventFilter;
+use crate::store::admin::orders::OrderFilter;
+use crate::store::admin::products::ProductFilter;
+use crate::store::admin::stores::StoreFilter;
 use crate::store::admin::{Lookup, PageRequest, Scope, stores};
 
 /// A read-only collection of the admin API.
@@ -25,7 +30,7 @@ pub trait AdminResource: 'static {
     /// The API object.
     type Object: Serialize + ToSchema + Send;
     /// The list filters, as the resource's query takes them.
-    type Filter: Default + Send;
+    type Filter: Default + Send + Scoped;
     /// What the OpenAPI document says of the routes.
     const DOCS: Docs;
     /// The store and mode filters of the list ([`super::list::SCOPE`], [`MODE`] alone,
@@ -36,10 +41,8 @@ pub trait AdminResource: 'static {
     /// The by-id route's parameters ([`super::list::LOOKUP`], or none).
     const LOOKUP: &'static [Param<Scope>];
 
-    /// The routes, each with its path template.
-    fn routes() -> Routes;
-    /// Puts the store and mode read from the list's parameters into its filter.
-    fn scope(filter: &mut Self::Filter, scope: Scope);
+    /// The path templates of the routes; the routes are built from them.
+    const PATHS: Paths;
     /// A page of objects, newest first.
     fn list(
         db: &DatabaseConnection,
@@ -65,43 +68,81 @@ pub struct Docs {
     pub id: &'static str,
 }
 
-/// A route: its OpenAPI path template and the warp filter (a `warp::path!`) that
-/// matches it.
-pub struct Route<P> {
-    pub template: &'static str,
-    pub path: P,
+/// The path templates of a resource's routes, as the OpenAPI document shows them. A
+/// template is literal segments and at most one `{id}`.
+pub struct Paths {
+    /// The list, such as `/orders`.
+    pub list: &'static str,
+    /// The lookup by id, such as `/orders/{id}`.
+    pub get: &'static str,
+    /// The list of one store's objects, such as `/stores/{id}/orders`.
+    pub of_store: Option<&'static str>,
 }
 
-impl<P> Route<P> {
-    pub fn new(template: &'static str, path: P) -> Self {
-        Self { template, path }
-    }
+/// A list filter that a store and mode can narrow.
+pub trait Scoped {
+    /// Puts the store and mode read from the list's parameters into the filter.
+    fn narrow(&mut self, scope: Scope);
 }
 
-/// The routes of a resource.
-pub struct Routes {
-    pub list: Route<BoxedFilter<()>>,
-    pub get: Route<BoxedFilter<(String,)>>,
-    /// `/stores/{id}/...`, for the objects of a store.
-    pub of_store: Option<Route<BoxedFilter<(String,)>>>,
+macro_rules! scoped_by_field {
+    ($($filter:ty),+) => {
+        $(impl Scoped for $filter {
+            fn narrow(&mut self, scope: Scope) {
+                self.scope = scope;
+            }
+        })+
+    };
+}
+scoped_by_field!(CustomerFilter, OrderFilter, ProductFilter, StoreFilter);
+
+/// The event log is not narrowed by store: its `account` filter does that.
+impl Scoped for EventFilter {
+    fn narrow(&mut self, _: Scope) {}
+}
+
+/// The filter matching a path template without `{id}`.
+fn literal_path(template: &'static str) -> BoxedFilter<()> {
+    segments(template).and(warp::path::end()).boxed()
+}
+
+/// The filter matching a path template with one `{id}`, which it extracts.
+fn path_with_id(template: &'static str) -> BoxedFilter<(String,)> {
+    let (before, after) = template
+        .split_once("{id}")
+        .expect("a lookup template has an {id}");
+    segments(before)
+        .and(warp::path::param::<String>())
+        .and(segments(after))
+        .and(warp::path::end())
+        .boxed()
+}
+
+/// The literal segments of part of a template, matched in order.
+fn segments(part: &'static str) -> BoxedFilter<()> {
+    part.split('/')
+        .filter(|segment| !segment.is_empty())
+        .fold(warp::any().boxed(), |path, segment| {
+            path.and(warp::path(segment)).boxed()
+        })
 }
 
 /// Every route of `R`, each behind the admin token.
 pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
-    let Routes {
+    let Paths {
         list,
         get,
         of_store,
-    } = R::routes();
+    } = R::PATHS;
     let guarded = move || auth::require_with_query(state.clone());
     let all =
-        list.path
+        literal_path(list)
             .and(warp::get())
             .and(guarded())
             .then(|state: Arc<AppState>, raw| async move {
                 reply(read_list::<R>(&state, raw, None).await)
             })
-            .or(get.path.and(warp::get()).and(guarded()).then(
+            .or(path_with_id(get).and(warp::get()).and(guarded()).then(
                 |id: String, state: Arc<AppState>, raw| async move {
                     reply(read_one::<R>(&state, raw, &id).await)
                 },
@@ -113,7 +154,10 @@ pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)
             let handle = |id, state: Arc<AppState>, raw| async move {
                 reply(read_list::<R>(&state, raw, Some(id)).await)
             };
-            let of_store = of_store.path.and(warp::get()).and(guarded()).then(handle);
+            let of_store = path_with_id(of_store)
+                .and(warp::get())
+                .and(guarded())
+                .then(handle);
             all.or(of_store).unify().boxed()
         }
     }
@@ -133,7 +177,7 @@ async fn read_list<R: AdminResource>(
     let scope = query.read(R::SCOPE)?;
     let mut filter = query.read(R::FILTERS)?;
     let store = path_store.or(scope.store);
-    R::scope(&mut filter, Scope { store, ..scope });
+    filter.narrow(Scope { store, ..scope });
     let page = query.read(PAGING)?.request()?;
     R::list(&state.db, filter, page).await
 }

@@ -6,11 +6,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use warp::Filter;
 
 use super::list::{LOOKUP, List, MODE};
 use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Route, Routes};
+use super::resource::{AdminResource, Docs, Paths};
 use crate::error::ApiError;
 use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -121,18 +120,11 @@ impl AdminResource for Stores {
         }),
     )];
     const LOOKUP: &[Param<Scope>] = LOOKUP;
-
-    fn routes() -> Routes {
-        Routes {
-            list: Route::new("/stores", warp::path!("stores").boxed()),
-            get: Route::new("/stores/{id}", warp::path!("stores" / String).boxed()),
-            of_store: None,
-        }
-    }
-
-    fn scope(filter: &mut StoreFilter, scope: Scope) {
-        filter.scope = scope;
-    }
+    const PATHS: Paths = Paths {
+        list: "/stores",
+        get: "/stores/{id}",
+        of_store: None,
+    };
 
     async fn list(
         db: &DatabaseConnection,

@@ -212,7 +212,7 @@ proptest! {
         let body = serde_json::to_vec(&event).unwrap();
         fuzz::parse_envelope(&body);
         let parsed = Envelope::parse(&body);
-        prop_assert_eq!(parsed.as_ref().map(|_| ()).map_err(EnvelopeError::code), expected_code(&event));
+        prop_assert_eq!(parsed.as_ref().map(|_| ()).map_err(|err| crate::error::ErrorCode::from(err).as_str()), expected_code(&event));
         if let Ok(envelope) = parsed {
             prop_assert_eq!(Some(envelope.id.as_str()), non_empty_str(event.get("id")));
             prop_assert_eq!(envelope.account.as_deref(), non_empty_str(event.get("account")));

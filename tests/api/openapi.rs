@@ -189,8 +189,26 @@ fn routed_paths() -> std::collections::BTreeSet<String> {
                 .collect();
             paths.insert(format!("/{}", segments.join("/")));
         }
+        paths.extend(resource_paths(&source));
     }
     paths
+}
+
+/// The routes of the admin resources, declared by path template (`Paths { list: "/orders",
+/// get: "/orders/{id}", of_store: Some("/stores/{id}/orders") }`): the router is built
+/// from these strings.
+fn resource_paths(source: &str) -> Vec<String> {
+    let Some(start) = source.find("const PATHS: Paths = Paths {") else {
+        return Vec::new();
+    };
+    let block = &source[start..];
+    let block = &block[..block.find("};").unwrap()];
+    block
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|template| template.replace("{id}", "{}"))
+        .collect()
 }
 
 /// A new route cannot slip past the auth tests by missing from the document: every path

@@ -84,6 +84,14 @@ impl Actor for AccountActor {
         _myself: ActorRef<Self::Msg>,
         args: AccountArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let mut backlog = Backlog::default();
+        if args.crash.is_some() {
+            // The store's waiting events come back from the inbox, one at a time, once the
+            // supervisor's `Resume` ends the restart backoff; until then nothing is
+            // applied, so events handed over meanwhile cannot pass the older ones.
+            backlog.resume(true);
+            backlog.wait();
+        }
         Ok(AccountState {
             store_key: args.store_key,
             db: args.db,
@@ -92,7 +100,7 @@ impl Actor for AccountActor {
             handled: 0,
             generation: 0,
             crash: args.crash,
-            backlog: Backlog::default(),
+            backlog,
             flush_scheduled: false,
             busy: false,
             lingered: false,
@@ -122,6 +130,8 @@ impl Actor for AccountActor {
                 if let Some(cause) = state.crash.take() {
                     record_crash(state, &cause).await;
                     state.backlog.resume(true);
+                    // The restart backoff is over.
+                    state.backlog.retry_due();
                 } else {
                     state.backlog.resume(false);
                 }

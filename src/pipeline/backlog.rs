@@ -59,11 +59,18 @@ pub struct Backlog {
     waiting: bool,
     /// Consecutive database failures, for the backoff of outages.
     db_failures: i32,
+    /// The actor is stopping: it applies nothing more, and every event it is handed stays
+    /// `received` for the next actor (applying a later one now would break the order).
+    stopped: bool,
 }
 
 impl Backlog {
-    /// Adds an event the supervisor handed over.
+    /// Adds an event the supervisor handed over. During a resume it is left to a later
+    /// page of the inbox instead, so that it cannot pass older events still waiting there.
     pub fn push(&mut self, event: Model) {
+        if self.resume.is_some() || self.stopped {
+            return;
+        }
         let single = event.attempts > 0;
         self.entries.push_back(Entry { event, single });
     }
@@ -71,6 +78,9 @@ impl Backlog {
     /// Forgets what is held and reads the store's waiting events back from the inbox
     /// (they include everything held). After a crash, `careful` applies them one by one.
     pub fn resume(&mut self, careful: bool) {
+        if self.stopped {
+            return;
+        }
         self.entries.clear();
         let careful = careful || self.resume.as_ref().is_some_and(|resume| resume.careful);
         self.resume = Some(Resume {
@@ -81,7 +91,7 @@ impl Backlog {
 
     /// The next step, without taking it.
     pub fn next(&self) -> Step {
-        if self.waiting {
+        if self.waiting || self.stopped {
             return Step::Idle;
         }
         let Some(head) = self.entries.front() else {
@@ -185,12 +195,13 @@ impl Backlog {
         self.entries.is_empty() && self.resume.is_none() && !self.waiting
     }
 
-    /// Drops everything held (it is all still `received` in the inbox), for an actor that
-    /// cannot schedule its retry because it is stopping.
+    /// Drops everything held and applies nothing more (it is all still `received` in the
+    /// inbox), for an actor that cannot schedule its retry because it is stopping.
     pub fn abandon(&mut self) {
         self.entries.clear();
         self.resume = None;
         self.waiting = false;
+        self.stopped = true;
     }
 }
 
@@ -313,6 +324,34 @@ mod tests {
         }
         // The same first event again: a page that made no progress ends the resume.
         backlog.loaded(page);
+        assert!(backlog.is_idle());
+    }
+
+    #[test]
+    fn events_handed_over_during_a_resume_are_left_to_its_later_pages() {
+        let mut backlog = Backlog::default();
+        backlog.resume(false);
+        backlog.db_failed();
+        backlog.wait();
+        backlog.push(event("newer", 0));
+        backlog.retry_due();
+        assert_eq!(
+            backlog.next(),
+            Step::Load,
+            "older waiting events come first"
+        );
+        backlog.loaded(vec![event("older", 0), event("newer", 0)]);
+        assert_eq!(ids(backlog.next()), ["older", "newer"]);
+    }
+
+    #[test]
+    fn a_stopped_backlog_applies_nothing_more() {
+        let mut backlog = Backlog::default();
+        backlog.push(event("failed", 1));
+        backlog.abandon();
+        backlog.push(event("later", 0));
+        backlog.resume(false);
+        assert_eq!(backlog.next(), Step::Idle);
         assert!(backlog.is_idle());
     }
 

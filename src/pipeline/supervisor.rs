@@ -309,8 +309,9 @@ impl Dispatcher {
         ractor::call!(self.supervisor, SupervisorMsg::Stats).ok()
     }
 
-    /// Drains every account actor (their queued events are applied), waiting at most
-    /// `timeout`, then stops the supervisor.
+    /// Drains every account actor, waiting at most `timeout`, then stops the supervisor.
+    /// The messages already in their mailboxes are handled; events an actor still holds
+    /// for a linger or a retry stay `received` and are applied at the next start.
     pub async fn shutdown(&self, timeout: std::time::Duration) {
         self.supervisor.drain_children();
         let deadline = tokio::time::Instant::now() + timeout;

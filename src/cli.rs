@@ -38,6 +38,13 @@ pub struct TriggerArgs {
     /// Connected account the event is about (omit for a platform event).
     #[arg(long, value_name = "acct_...")]
     pub account: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Where signed sample events go: shared by `payments trigger` and the load generator.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
     /// Webhook URL [default: the local server at BIND_ADDR, /webhooks/stripe].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,

@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::TriggerArgs;
+use crate::cli::{TargetArgs, TriggerArgs};
 use crate::config::Settings;
 use crate::stripe::signature;
 
@@ -23,7 +23,7 @@ pub struct Target {
 
 impl Target {
     /// Uses the flags, falling back to the local server and the configured secret.
-    pub fn resolve(args: &TriggerArgs) -> anyhow::Result<Self> {
+    pub fn resolve(args: &TargetArgs) -> anyhow::Result<Self> {
         Self::from_flags(args.url.as_deref(), args.secret.as_deref())
     }
 
@@ -90,7 +90,7 @@ pub async fn send(
 
 /// Runs `payments trigger` and prints the outcome; `Ok(false)` when the server refused.
 pub async fn run(args: &TriggerArgs) -> anyhow::Result<bool> {
-    let target = Target::resolve(args)?;
+    let target = Target::resolve(&args.target)?;
     let outcome = send(&target, &args.event_type, args.account.as_deref()).await?;
     println!("{} {} -> {}", args.event_type, outcome.event_id, target.url);
     println!("{}", outcome.status);

@@ -39,6 +39,17 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// Nothing counted yet.
+    fn empty() -> Self {
+        Applied {
+            statuses: BTreeMap::new(),
+            unapplied: 0,
+            lost: 0,
+            lag: micros_histogram(),
+            waited: Duration::ZERO,
+        }
+    }
+
     /// Dead-lettered events (`failed`).
     pub fn failed(&self) -> u64 {
         self.statuses.get("failed").copied().unwrap_or(0)
@@ -56,13 +67,7 @@ pub async fn wait(
 ) -> anyhow::Result<Applied> {
     let db = connect(database_url).await?;
     let started = Instant::now();
-    let mut applied = Applied {
-        statuses: BTreeMap::new(),
-        unapplied: 0,
-        lost: 0,
-        lag: micros_histogram(),
-        waited: Duration::ZERO,
-    };
+    let mut applied = Applied::empty();
     let mut pending = acknowledged;
     loop {
         let rows = fetch(&db, &pending).await?;
@@ -158,13 +163,7 @@ mod tests {
                 ),
             ),
         ]);
-        let mut applied = Applied {
-            statuses: BTreeMap::new(),
-            unapplied: 0,
-            lost: 0,
-            lag: micros_histogram(),
-            waited: Duration::ZERO,
-        };
+        let mut applied = Applied::empty();
         let pending = ["evt_done", "evt_wait", "evt_gone"]
             .map(str::to_owned)
             .to_vec();

@@ -33,17 +33,8 @@ pub struct Args {
     /// Send this many deliveries (duplicates included) instead of running for a duration.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub events: Option<u64>,
-    /// Webhook URL [default: the local server at BIND_ADDR, /webhooks/stripe].
-    #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
-    /// Signing secret [default: as `payments trigger`].
-    #[arg(
-        long,
-        value_name = "whsec_...",
-        env = "TRIGGER_SECRET",
-        hide_env_values = true
-    )]
-    pub secret: Option<String>,
+    #[command(flatten)]
+    pub target: payments::cli::TargetArgs,
     /// The server's database: read the apply lag and check that every acknowledged event
     /// is stored and applied (the exit status fails otherwise, unless --no-check).
     #[arg(long, value_name = "URL")]

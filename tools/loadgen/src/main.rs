@@ -60,7 +60,7 @@ const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// Runs `loadgen`; `Ok(false)` when the check fails (an acknowledged event lost,
 /// dead-lettered or still unapplied), unless `--no-check`.
 async fn run(args: &Args) -> anyhow::Result<bool> {
-    let target = Target::from_flags(args.url.as_deref(), args.secret.as_deref())?;
+    let target = Target::resolve(&args.target)?;
     let plan = plan(args);
     let feed_options = FeedOptions {
         stores: args.stores,

@@ -5,8 +5,9 @@
 //! - [`change_of`] reads an event and says which row it concerns ([`Change`]), or that the
 //!   service does not handle it;
 //! - [`version`]: the version guard of versioned objects (store, customer, product, price);
-//! - [`stores`], [`customers`], [`catalog`] (products and prices) and [`orders`] (charges
-//!   and PaymentIntents, merged monotonically): the next row from the current one;
+//! - [`stores`], [`customers`] and [`catalog`] (products and prices): the next row from the
+//!   current one;
+//! - [`orders`]: snapshots of a payment's objects, and the order derived from all of them;
 //! - [`pages`]: the store's pages and payment settings, built from its rows.
 //!
 //! `crate::store` loads the rows these functions need and saves what they return.
@@ -79,8 +80,8 @@ pub enum Change {
     Product(String),
     /// The price with this id.
     Price(String),
-    /// The order this observation belongs to (its `id`).
-    Order(Box<orders::Order>),
+    /// Snapshots of the objects of a payment (never empty).
+    Payment(Vec<orders::observe::Snapshot>),
 }
 
 impl Change {
@@ -108,8 +109,10 @@ pub fn change_of(event: &EventRef<'_>) -> Result<Option<Change>, DomainError> {
         "price" if object::is_kind(event.object, "price") => {
             Some(Change::Price(object_id(event.object, "price")?))
         }
-        "charge" | "payment_intent" => orders::Order::observe(event.object, family)?
-            .map(|order| Change::Order(Box::new(order))),
+        "charge" | "payment_intent" | "refund" | "transfer" | "checkout" => {
+            let snapshots = orders::observe::observe(event)?;
+            (!snapshots.is_empty()).then_some(Change::Payment(snapshots))
+        }
         _ => None,
     };
     Ok(change)

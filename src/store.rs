@@ -5,7 +5,9 @@
 //! - [`inbox`]: the `stripe_webhook_events` table, where every accepted delivery is kept;
 //!   it is also the actors' queue;
 //! - [`rows`]: the marketplace rows by key (stores, customers, products, prices, orders);
-//! - [`changes`]: writing what [`crate::domain`] decides for an event, and the pages;
+//! - [`changes`]: writing what [`crate::domain`] decides for an event;
+//! - [`payments`]: payment snapshots, and the orders derived from them;
+//! - [`pages`]: rebuilding a store's pages from its rows;
 //! - [`admin`]: the admin API's reads (filtered, paginated lists, lookups by id) and the
 //!   replay that puts events back in the queue.
 
@@ -13,4 +15,6 @@ pub mod admin;
 pub mod changes;
 pub mod db;
 pub mod inbox;
+pub mod pages;
+pub mod payments;
 pub mod rows;

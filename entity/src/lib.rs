@@ -3,6 +3,7 @@
 
 pub mod customer;
 pub mod order;
+pub mod order_observation;
 pub mod price;
 pub mod product;
 pub mod status;

@@ -93,15 +93,24 @@ text_enum! {
 }
 
 text_enum! {
-    /// Where a payment stands. The declaration order is the merge rank: a merge never
-    /// lowers it, so a failed attempt can later succeed and a refund is never undone by a
-    /// late success.
+    /// Where a payment stands, derived from its observations (see `docs/API.md` for the
+    /// Stripe events that move it).
     OrderStatus {
+        /// Created, or being processed; nothing captured yet.
         Pending = "pending",
+        /// The customer must authenticate (3-D Secure and the like).
+        RequiresAction = "requires_action",
+        /// Authorized, not captured yet (`capture_method: manual`).
+        Authorized = "authorized",
+        /// The last attempt failed; the payment can still be retried.
         Failed = "failed",
+        /// Canceled, or an authorization that expired or was released.
         Canceled = "canceled",
+        /// Captured, nothing refunded.
         Completed = "completed",
+        /// Captured, part of it refunded.
         PartiallyRefunded = "partially_refunded",
+        /// Captured and refunded in full.
         Refunded = "refunded",
     }
 }

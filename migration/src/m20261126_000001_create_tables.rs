@@ -262,7 +262,7 @@ async fn create_orders(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     index(manager, O::Table, "idx_orders_created_at", &[O::CreatedAt]).await
 }
 
-async fn index<T: Iden + Copy + 'static>(
+pub(crate) async fn index<T: Iden + Copy + 'static>(
     manager: &SchemaManager<'_>,
     table: T,
     name: &str,
@@ -276,7 +276,7 @@ async fn index<T: Iden + Copy + 'static>(
     manager.create_index(stmt.to_owned()).await
 }
 
-async fn unique<T: Iden + Copy + 'static>(
+pub(crate) async fn unique<T: Iden + Copy + 'static>(
     manager: &SchemaManager<'_>,
     table: T,
     name: &str,

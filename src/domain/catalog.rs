@@ -18,12 +18,31 @@ use super::{DomainError, EventRef};
 use crate::stripe::object::{bool_field, expandable_id, i64_field, json_field, str_at, str_field};
 
 /// The default price of `product` among `prices`: known and not deleted.
+///
+/// A product that names no default price (every product read with an API version before
+/// 2022-08-01, which had no `default_price`) shows its earliest active price instead.
 pub fn default_price_in<'a>(
     product: &product::Model,
     prices: &'a HashMap<String, price::Model>,
 ) -> Option<&'a price::Model> {
-    let price = prices.get(product.default_price.as_deref()?)?;
+    let Some(id) = product.default_price.as_deref() else {
+        return prices
+            .values()
+            .filter(|price| price.product.as_deref() == Some(product.id.as_str()))
+            .filter(|price| price.active && price.deleted_at.is_none())
+            .min_by_key(|price| (price.created, &price.id));
+    };
+    let price = prices.get(id)?;
     price.deleted_at.is_none().then_some(price)
+}
+
+/// The ids of the products that name no default price (see [`default_price_in`]).
+pub fn without_default_price(products: &[product::Model]) -> Vec<String> {
+    products
+        .iter()
+        .filter(|product| product.default_price.is_none())
+        .map(|product| product.id.clone())
+        .collect()
 }
 
 version::impl_guarded!(product::Model, on_delete: |row| row.active = false);
@@ -295,5 +314,32 @@ mod tests {
         assert!(default_price_in(&product, &prices).is_none());
         product.default_price = None;
         assert!(default_price_in(&product, &prices).is_none());
+    }
+
+    #[test]
+    fn a_product_without_a_default_price_shows_its_earliest_active_price() {
+        let mut product = final_product(&product_events()[..1]).expect("row");
+        product.default_price = None;
+        let price = |id: &str, created: i64, active: bool| {
+            let mut price = final_price(&price_events()[..1]).expect("row");
+            (price.id, price.created, price.active) = (id.to_owned(), Some(created), active);
+            price.product = Some(product.id.clone());
+            (id.to_owned(), price)
+        };
+        let mut prices = HashMap::from([
+            price("price_old_archived", 100, false),
+            price("price_b", 200, true),
+            price("price_a", 200, true),
+            price("price_late", 300, true),
+        ]);
+        let mut other = price("price_other", 50, true).1;
+        other.product = Some("prod_other".to_owned());
+        prices.insert(other.id.clone(), other);
+        let shown = default_price_in(&product, &prices).expect("a price");
+        assert_eq!(shown.id, "price_a");
+        assert_eq!(
+            without_default_price(std::slice::from_ref(&product)),
+            [product.id.clone()]
+        );
     }
 }

@@ -19,16 +19,6 @@ pub const FEATURED_PRODUCTS: usize = 8;
 /// The Products page category of products without `metadata.category`.
 pub const DEFAULT_CATEGORY: &str = "All";
 
-/// The default prices the pages of `products` show: those of the active products.
-pub fn shown_price_ids(products: &[product::Model]) -> Vec<String> {
-    let ids: BTreeSet<String> = products
-        .iter()
-        .filter(|product| product.active)
-        .filter_map(|product| product.default_price.clone())
-        .collect();
-    ids.into_iter().collect()
-}
-
 /// The store row with its pages and payment settings rebuilt from `products` and
 /// `prices`; `None` when they are already up to date.
 pub fn rebuilt(

@@ -26,7 +26,7 @@ use entity::status::EventStatus;
 use crate::domain::{self, DomainError, EventRef, Outcome};
 use crate::metrics;
 use crate::store::changes::{self, WriteError};
-use crate::store::{db as database, inbox, rows};
+use crate::store::{db as database, inbox, pages, rows};
 
 /// What one attempt at an event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,7 +249,7 @@ async fn claim_and_apply(
     // change of the batch, rather than once per event.
     for livemode in [false, true] {
         if pages_due[usize::from(livemode)] {
-            changes::rebuild_pages(txn, store_key, livemode)
+            pages::rebuild_pages(txn, store_key, livemode)
                 .await
                 .map_err(db_error)?;
         }

@@ -1,15 +1,13 @@
 //! Applying the domain's decisions to the rows, inside the caller's transaction: load the
 //! row an event concerns, let [`crate::domain`] compute the next one, save it. Pages are
-//! rebuilt separately ([`rebuild_pages`]), once per batch that touched them.
+//! rebuilt separately ([`super::pages::rebuild_pages`]), once per batch that touched them.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, order, price, product, store};
+use entity::{customer, price, product, store};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::rows;
-use crate::domain::{
-    Change, DomainError, EventRef, Outcome, catalog, customers, orders::Order, pages,
-};
+use crate::domain::{Change, DomainError, EventRef, Outcome, catalog, customers};
 
 /// Why an event's change could not be written; the caller's transaction rolls back.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +76,7 @@ pub async fn apply(
             )
             .await
         }
-        Change::Order(observation) => merge_order(db, event, *observation, now).await,
+        Change::Payment(snapshots) => Ok(super::payments::apply(db, event, snapshots).await?),
     }
 }
 
@@ -120,49 +118,4 @@ where
     row.touch(now);
     rows::save::<A>(db, row, is_new).await?;
     Ok(Outcome::Processed)
-}
-
-/// Merges an order observation into its row (see [`Order::merge`]).
-async fn merge_order(
-    db: &impl ConnectionTrait,
-    event: &EventRef<'_>,
-    observation: Order,
-    now: DateTime<Utc>,
-) -> Result<Outcome, WriteError> {
-    let existing = rows::find_order(db, event.store_key, event.livemode, &observation.id).await?;
-    let is_new = existing.is_none();
-    let (mut row, order) = match existing {
-        Some(row) => {
-            let merged = Order::from_row(&row).merge(&observation);
-            (row, merged)
-        }
-        None => (
-            crate::domain::orders::blank(event, &observation.id, now),
-            observation,
-        ),
-    };
-    order.write(&mut row);
-    row.updated_at = now;
-    rows::save::<order::ActiveModel>(db, row, is_new).await?;
-    Ok(Outcome::Processed)
-}
-
-/// Recomputes and stores the pages and payment settings of a store; does nothing when the
-/// store does not exist or its pages are up to date.
-pub async fn rebuild_pages(
-    db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
-) -> Result<(), DbErr> {
-    let Some(store) = rows::find_store(db, store_key, livemode).await? else {
-        return Ok(());
-    };
-    let products = rows::products(db, store_key, livemode).await?;
-    let prices =
-        rows::prices_by_id(db, store_key, livemode, &pages::shown_price_ids(&products)).await?;
-    let Some(mut store) = pages::rebuilt(&store, &products, &prices) else {
-        return Ok(());
-    };
-    store.updated_at = Utc::now();
-    rows::save::<store::ActiveModel>(db, store, false).await
 }

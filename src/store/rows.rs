@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{customer, order, price, product, store};
+use entity::{customer, price, product, store};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
@@ -106,11 +106,6 @@ find_in_store!(
     find_price,
     price
 );
-find_in_store!(
-    /// An order of the store, if known.
-    find_order,
-    order
-);
 
 /// The live (not deleted) products of a store.
 pub async fn products(
@@ -149,19 +144,42 @@ pub async fn prices_by_id(
         .collect())
 }
 
+/// The prices `products` (of one store and mode) show: their default prices, and every
+/// price of a product that names none (see [`catalog::default_price_in`]).
+pub async fn prices_shown(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+    products: &[product::Model],
+) -> Result<HashMap<String, price::Model>, DbErr> {
+    let defaults: Vec<String> = products
+        .iter()
+        .filter_map(|product| product.default_price.clone())
+        .collect();
+    let mut prices = prices_by_id(db, store_key, livemode, &defaults).await?;
+    let without = catalog::without_default_price(products);
+    if !without.is_empty() {
+        let found = price::Entity::find()
+            .filter(price::Column::StoreKey.eq(store_key))
+            .filter(price::Column::Livemode.eq(livemode))
+            .filter(price::Column::Product.is_in(without.iter().map(String::as_str)))
+            .all(db)
+            .await?;
+        prices.extend(found.into_iter().map(|price| (price.id.clone(), price)));
+    }
+    Ok(prices)
+}
+
 /// The default price of `product`, loaded from its store's prices.
 pub async fn default_price(
     db: &impl ConnectionTrait,
     product: &product::Model,
 ) -> Result<Option<price::Model>, DbErr> {
-    let Some(id) = &product.default_price else {
-        return Ok(None);
-    };
-    let prices = prices_by_id(
+    let prices = prices_shown(
         db,
         &product.store_key,
         product.livemode,
-        std::slice::from_ref(id),
+        std::slice::from_ref(product),
     )
     .await?;
     Ok(catalog::default_price_in(product, &prices).cloned())

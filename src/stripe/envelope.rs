@@ -88,41 +88,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
     }
 }
 
-/// The parts of `data.object` that decide the store key and name the object.
+/// The part of `data.object` that names the object.
 #[derive(Deserialize, Default)]
 struct ObjectRefs {
     id: Option<serde_json::Value>,
-    transfer_data: Option<TransferData>,
-    on_behalf_of: Option<IdOrObject>,
-}
-
-#[derive(Deserialize)]
-struct TransferData {
-    destination: Option<IdOrObject>,
-}
-
-/// An expandable field: an id string, or the expanded object carrying an `id`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum IdOrObject {
-    Id(String),
-    Object { id: String },
-    Other(serde::de::IgnoredAny),
-}
-
-impl IdOrObject {
-    fn id(self) -> Option<String> {
-        match self {
-            Self::Id(id) | Self::Object { id } => Some(id),
-            Self::Other(_) => None,
-        }
-    }
 }
 
 impl Envelope {
-    /// Parses `body`. The store key is `account` for Connect events; else, for a platform
-    /// event about a payment, the seller named by `transfer_data.destination` or
-    /// `on_behalf_of`; else [`PLATFORM_STORE`].
+    /// Parses `body`. The store key is `account` for Connect events, else
+    /// [`PLATFORM_STORE`]: a destination or `on_behalf_of` charge lives on the platform,
+    /// and so do its refunds, disputes and transfers, which do not name the seller. They
+    /// are applied in series by the platform's actor; the order names the seller.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
         // Checked up front: serde_json skips the bytes of ignored fields without checking
         // them, and the webhook stores accepted bodies as text.
@@ -150,11 +126,7 @@ impl Envelope {
             .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
         let refs: ObjectRefs = serde_json::from_str(object.get()).unwrap_or_default();
         let account = as_string(raw.account).filter(|account| !account.is_empty());
-        let store_key = account
-            .clone()
-            .or_else(|| refs.transfer_data.and_then(|t| t.destination?.id()))
-            .or_else(|| refs.on_behalf_of.and_then(IdOrObject::id))
-            .unwrap_or_else(|| PLATFORM_STORE.to_owned());
+        let store_key = account.clone().unwrap_or_else(|| PLATFORM_STORE.to_owned());
         Ok(Self {
             id,
             event_type,
@@ -272,16 +244,15 @@ mod tests {
     }
 
     #[test]
-    fn destination_charge_is_keyed_by_its_seller() {
+    fn platform_events_are_keyed_by_the_platform_even_for_a_seller() {
+        // The seller of a destination charge is derived with its order; its refunds and
+        // disputes do not name it, so every event of the payment goes to one actor.
         let body = br#"{"id":"evt_1","type":"charge.succeeded",
             "data":{"object":{"id":"ch_1","transfer_data":{"destination":"acct_2"}}}}"#;
-        assert_eq!(Envelope::parse(body).unwrap().store_key, "acct_2");
-        let expanded = br#"{"id":"evt_1","type":"charge.succeeded",
-            "data":{"object":{"transfer_data":{"destination":{"id":"acct_3"}}}}}"#;
-        assert_eq!(Envelope::parse(expanded).unwrap().store_key, "acct_3");
+        assert_eq!(Envelope::parse(body).unwrap().store_key, PLATFORM_STORE);
         let obo = br#"{"id":"evt_1","type":"payment_intent.created",
             "data":{"object":{"transfer_data":null,"on_behalf_of":"acct_4"}}}"#;
-        assert_eq!(Envelope::parse(obo).unwrap().store_key, "acct_4");
+        assert_eq!(Envelope::parse(obo).unwrap().store_key, PLATFORM_STORE);
     }
 
     #[test]

@@ -65,6 +65,7 @@ async fn build_marketplace(app: &TestApp) {
         object["latest_charge"] = json!("ch_second");
         object["customer"] = json!("cus_second");
         object["amount"] = json!(5500);
+        object["amount_received"] = json!(5500);
         object["metadata"] = json!({
             "items": r#"[{"product":"prod_shirt","quantity":2},{"product":"prod_gone","quantity":1}]"#
         });
@@ -156,8 +157,8 @@ async fn orders_resolve_their_items_and_filter() {
     assert_eq!(
         order["items"],
         json!([
-            {"product": "prod_shirt", "quantity": 2, "name": "T-shirt", "unit_amount": 2500, "currency": "usd"},
-            {"product": "prod_gone", "quantity": 1, "name": null, "unit_amount": null, "currency": null},
+            {"product": "prod_shirt", "price": null, "quantity": 2, "name": "T-shirt", "unit_amount": 2500, "currency": "usd"},
+            {"product": "prod_gone", "price": null, "quantity": 1, "name": null, "unit_amount": null, "currency": null},
         ])
     );
 

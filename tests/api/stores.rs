@@ -141,7 +141,9 @@ async fn fixture_events_build_the_customer_catalogue_and_order() {
             .unwrap()
             .starts_with("https://pay.stripe.com/")
     );
-    assert_eq!(order.failure_code.as_deref(), Some("card_declined"));
+    // The first attempt was declined, the second paid: Stripe clears the failure.
+    assert_eq!(order.failure_code, None);
+    assert_eq!(order.amount_captured, 1099);
 }
 
 #[tokio::test]
@@ -177,6 +179,7 @@ async fn destination_charge_on_the_platform_lands_in_the_sellers_store() {
     app.wait_until_applied().await;
     let order = order::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(order.store_key, "acct_seller_dest");
+    assert_eq!(order.source_store, "platform");
     assert_eq!(order.status, "completed");
     let store = the_store(&app, "acct_seller_dest").await;
     assert_eq!(

@@ -20,22 +20,41 @@ pub struct Order {
     pub id: String,
     /// Always `order`.
     pub object: String,
-    /// The store (connected account id, or `platform`).
+    /// The seller's store: the transfer destination or `on_behalf_of` account of a
+    /// marketplace charge, else `source_store`.
     pub store: String,
+    /// The store whose events carry the payment, where its customer and catalogue live
+    /// (`platform` for destination charges).
+    pub source_store: String,
     pub livemode: bool,
-    /// `pending`, `failed`, `canceled`, `completed`, `partially_refunded` or `refunded`.
+    /// `pending`, `requires_action`, `authorized`, `failed`, `canceled`, `completed`,
+    /// `partially_refunded` or `refunded` (see docs/API.md for the events that move it).
     pub status: String,
-    /// Smallest currency unit.
+    /// The amount asked for (authorized), smallest currency unit.
     pub amount: i64,
+    /// What was captured; 0 until captured.
+    pub amount_captured: i64,
+    /// Succeeded and pending refunds; failed and canceled refunds do not count.
     pub amount_refunded: i64,
     pub currency: Option<String>,
     pub customer: Option<String>,
     pub payment_intent: Option<String>,
     pub charge: Option<String>,
     pub receipt_url: Option<String>,
+    /// The last failed attempt's code; cleared once the payment goes through.
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
-    /// From the payment's `metadata.items`, with each product's current name and price.
+    /// The payment's latest dispute, if any.
+    pub dispute: Option<OrderDispute>,
+    /// The platform's fee on a marketplace charge.
+    pub application_fee_amount: Option<i64>,
+    /// What goes to the seller: the transfers made less reversals, else what the charge's
+    /// `transfer_data` promises.
+    pub transfer_amount: Option<i64>,
+    /// The connected account that receives the transfer.
+    pub transfer_destination: Option<String>,
+    /// From the payment's line items or `metadata.items`, as paid; the current catalogue
+    /// fills in what a line does not say.
     pub items: Vec<OrderItem>,
     /// Stripe's `created` of the payment (Unix seconds).
     pub created: Option<i64>,
@@ -43,11 +62,25 @@ pub struct Order {
     pub updated_at: i64,
 }
 
-/// One line of an order; `name`, `unit_amount` and `currency` are null when the product
-/// (or its default price) is not known to the store.
+/// A dispute of an order's payment.
+#[derive(Serialize, ToSchema)]
+pub struct OrderDispute {
+    /// Stripe's dispute status: `warning_needs_response`, `needs_response`,
+    /// `under_review`, `won`, `lost`, ...
+    pub status: String,
+    /// The disputed amount.
+    pub amount: i64,
+    /// What was lost to disputes (withdrawn for good).
+    pub amount_lost: i64,
+}
+
+/// One line of an order. `unit_amount` and `currency` are as paid when the payment said
+/// them, else the product's current default price; `name` is the line's description, else
+/// the product's current name; null when unknown.
 #[derive(Serialize, ToSchema)]
 pub struct OrderItem {
-    pub product: String,
+    pub product: Option<String>,
+    pub price: Option<String>,
     pub quantity: i64,
     pub name: Option<String>,
     pub unit_amount: Option<i64>,
@@ -57,12 +90,19 @@ pub struct OrderItem {
 impl Order {
     fn from_row(row: order::Model, catalog: &ItemCatalog) -> Self {
         let items = items(&row, catalog);
+        let dispute = row.dispute_status.map(|status| OrderDispute {
+            status,
+            amount: row.amount_disputed,
+            amount_lost: row.amount_lost,
+        });
         Self {
             object: "order".to_owned(),
             store: row.store_key,
+            source_store: row.source_store,
             livemode: row.livemode,
             status: row.status.to_string(),
             amount: row.amount,
+            amount_captured: row.amount_captured,
             amount_refunded: row.amount_refunded,
             currency: row.currency,
             customer: row.customer,
@@ -71,6 +111,10 @@ impl Order {
             receipt_url: row.receipt_url,
             failure_code: row.failure_code,
             failure_message: row.failure_message,
+            dispute,
+            application_fee_amount: row.application_fee_amount,
+            transfer_amount: row.transfer_amount,
+            transfer_destination: row.transfer_destination,
             items,
             created: row.created,
             updated_at: row.updated_at.timestamp(),
@@ -85,16 +129,22 @@ fn items(row: &order::Model, catalog: &ItemCatalog) -> Vec<OrderItem> {
         .into_iter()
         .flatten()
         .filter_map(|item| {
-            let product = item.get("product")?.as_str()?.to_owned();
+            let text = |key: &str| item.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+            let product = text("product");
             let quantity = item.get("quantity")?.as_i64()?;
-            let key = (row.store_key.clone(), row.livemode, product.clone());
-            let known = catalog.get(&key);
-            let price = known.and_then(|known| known.price.as_ref());
+            let price = text("price");
+            let known = catalog.product_of(row, product.as_deref(), price.as_deref());
+            let current = known.and_then(|known| known.price.as_ref());
+            let paid = item.get("unit_amount").and_then(|v| v.as_i64());
             Some(OrderItem {
-                name: known.and_then(|known| known.product.name.clone()),
-                unit_amount: price.and_then(|price| price.unit_amount),
-                currency: price.and_then(|price| price.currency.clone()),
-                product,
+                name: text("name").or_else(|| known.and_then(|k| k.product.name.clone())),
+                unit_amount: paid.or_else(|| current.and_then(|price| price.unit_amount)),
+                currency: match paid {
+                    Some(_) => text("currency"),
+                    None => current.and_then(|price| price.currency.clone()),
+                },
+                product: product.or_else(|| known.map(|k| k.product.id.clone())),
+                price,
                 quantity,
             })
         })
@@ -120,7 +170,8 @@ impl AdminResource for Orders {
     const FILTERS: &[Param<OrderFilter>] = &[
         Param::new(
             "status",
-            "`pending`, `failed`, `canceled`, `completed`, `partially_refunded` or `refunded`.",
+            "`pending`, `requires_action`, `authorized`, `failed`, `canceled`, `completed`, \
+             `partially_refunded` or `refunded`.",
             Kind::OneOf(OrderStatus::NAMES, |filter, status| {
                 filter.status = Some(status)
             }),

@@ -6,7 +6,6 @@ use entity::{customer, order};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
 use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
-use crate::domain::orders::OrderStatus;
 
 /// Filters of `GET /customers` (all optional).
 #[derive(Debug, Default, Clone)]
@@ -16,8 +15,8 @@ pub struct CustomerFilter {
     pub email: Option<String>,
 }
 
-/// A customer's orders: how many, and what they spent per currency (paid amounts less
-/// refunds, over the orders that were paid).
+/// A customer's orders: how many were paid, and what they spent per currency (captured
+/// amounts less succeeded and pending refunds and lost disputes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spending {
     pub order_count: i64,
@@ -59,15 +58,17 @@ pub async fn spending(
     customer: &customer::Model,
 ) -> Result<Spending, QueryError> {
     use order::Column;
-    let orders: Vec<(String, i64, i64, Option<String>)> = order::Entity::find()
+    // Orders are counted where the customer lives: a marketplace charge made on the
+    // platform for a seller still belongs to the platform's customer.
+    let orders: Vec<(i64, i64, i64, Option<String>)> = order::Entity::find()
         .select_only()
         .columns([
-            Column::Status,
-            Column::Amount,
+            Column::AmountCaptured,
             Column::AmountRefunded,
+            Column::AmountLost,
             Column::Currency,
         ])
-        .filter(Column::StoreKey.eq(customer.store_key.as_str()))
+        .filter(Column::SourceStore.eq(customer.store_key.as_str()))
         .filter(Column::Livemode.eq(customer.livemode))
         .filter(Column::Customer.eq(customer.id.as_str()))
         .into_tuple()
@@ -76,16 +77,18 @@ pub async fn spending(
     Ok(sum_spending(&orders))
 }
 
-/// Sums `(status, amount, amount_refunded, currency)` of a customer's orders.
-fn sum_spending(orders: &[(String, i64, i64, Option<String>)]) -> Spending {
-    let mut spending = Spending {
-        order_count: orders.len() as i64,
-        ..Spending::default()
-    };
-    for (status, amount, refunded, currency) in orders {
-        let paid = OrderStatus::parse(status).is_some_and(|s| s >= OrderStatus::Completed);
-        if let (true, Some(currency)) = (paid, currency) {
-            *spending.total_spent.entry(currency.clone()).or_default() += amount - refunded;
+/// Sums `(captured, refunded, lost to disputes, currency)` of a customer's orders: the
+/// paid orders, and what they kept.
+fn sum_spending(orders: &[(i64, i64, i64, Option<String>)]) -> Spending {
+    let mut spending = Spending::default();
+    for (captured, refunded, lost, currency) in orders {
+        if *captured <= 0 {
+            continue;
+        }
+        spending.order_count += 1;
+        if let Some(currency) = currency {
+            let kept = (captured - refunded - lost).max(0);
+            *spending.total_spent.entry(currency.clone()).or_default() += kept;
         }
     }
     spending
@@ -96,21 +99,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spending_counts_every_order_but_sums_only_paid_ones_less_refunds() {
-        let row = |status: &str, amount, refunded, currency: &str| {
-            (
-                status.to_owned(),
-                amount,
-                refunded,
-                Some(currency.to_owned()),
-            )
+    fn spending_counts_paid_orders_less_refunds_and_lost_disputes() {
+        let row = |captured, refunded, lost, currency: &str| {
+            (captured, refunded, lost, Some(currency.to_owned()))
         };
         let spending = sum_spending(&[
-            row("completed", 1000, 0, "usd"),
-            row("partially_refunded", 500, 200, "usd"),
-            row("refunded", 700, 700, "usd"),
-            row("failed", 9999, 0, "usd"),
-            row("completed", 300, 0, "eur"),
+            row(1000, 0, 0, "usd"),
+            row(500, 200, 0, "usd"),
+            row(700, 700, 0, "usd"),
+            row(0, 0, 0, "usd"),
+            row(300, 0, 0, "eur"),
+            row(400, 0, 400, "eur"),
         ]);
         assert_eq!(spending.order_count, 5);
         let expected = BTreeMap::from([("eur".to_owned(), 300), ("usd".to_owned(), 1300)]);

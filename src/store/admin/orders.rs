@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::products::{self, PricedProduct};
 use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
+use crate::store::rows;
 
 /// Filters of `GET /orders` (all optional).
 #[derive(Debug, Default, Clone)]
@@ -22,8 +23,31 @@ pub struct OrderFilter {
     pub created_lte: Option<i64>,
 }
 
-/// Products of the orders' items, by (store key, livemode, product id).
-pub type ItemCatalog = HashMap<(String, bool, String), PricedProduct>;
+/// The current catalogue of the orders' items, in the stores where their payments live.
+#[derive(Debug, Default)]
+pub struct ItemCatalog {
+    /// By (store key, livemode, product id).
+    products: HashMap<(String, bool, String), PricedProduct>,
+    /// The product of each price an item names, by (store key, livemode, price id).
+    price_products: HashMap<(String, bool, String), String>,
+}
+
+impl ItemCatalog {
+    /// The product of an item of `order`: the one it names, else its price's.
+    pub fn product_of(
+        &self,
+        order: &order::Model,
+        product: Option<&str>,
+        price: Option<&str>,
+    ) -> Option<&PricedProduct> {
+        let key = |id: &str| (order.source_store.clone(), order.livemode, id.to_owned());
+        let product = match product {
+            Some(product) => product.to_owned(),
+            None => self.price_products.get(&key(price?))?.clone(),
+        };
+        self.products.get(&key(&product))
+    }
+}
 
 fn select(filter: &OrderFilter) -> Select<Entity> {
     let mut select = scoped(
@@ -93,38 +117,48 @@ fn one_of(rows: Vec<order::Model>, id: &str) -> Result<order::Model, QueryError>
         })
 }
 
-/// The product ids an order's items name.
-pub fn item_products(order: &order::Model) -> impl Iterator<Item = &str> {
+/// The ids of one field (`product` or `price`) of an order's items.
+pub fn item_ids<'a>(order: &'a order::Model, field: &'a str) -> impl Iterator<Item = &'a str> {
     order
         .items
         .iter()
         .filter_map(Value::as_array)
         .flatten()
-        .filter_map(|item| item.get("product")?.as_str())
+        .filter_map(move |item| item.get(field)?.as_str())
 }
 
-/// The current products (with default prices) of every item of `orders`: names and prices
-/// are resolved when read, never frozen when the payment happened to arrive.
+/// The current products (with default prices) of every item of `orders`, from the store
+/// where the payment's catalogue lives: the fallback for what an item does not say itself.
 pub async fn item_catalog(
     db: &impl ConnectionTrait,
     orders: &[order::Model],
 ) -> Result<ItemCatalog, QueryError> {
-    let mut wanted: HashMap<(String, bool), BTreeSet<String>> = HashMap::new();
+    let mut wanted: HashMap<(String, bool), (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
     for order in orders {
-        let ids = wanted
-            .entry((order.store_key.clone(), order.livemode))
+        let (products, prices) = wanted
+            .entry((order.source_store.clone(), order.livemode))
             .or_default();
-        ids.extend(item_products(order).map(str::to_owned));
+        products.extend(item_ids(order, "product").map(str::to_owned));
+        prices.extend(item_ids(order, "price").map(str::to_owned));
     }
-    let mut catalog = ItemCatalog::new();
-    for ((store_key, livemode), ids) in wanted {
-        if ids.is_empty() {
+    let mut catalog = ItemCatalog::default();
+    for ((store_key, livemode), (mut products, prices)) in wanted {
+        let prices: Vec<String> = prices.into_iter().collect();
+        for (id, price) in rows::prices_by_id(db, &store_key, livemode, &prices).await? {
+            if let Some(product) = price.product {
+                products.insert(product.clone());
+                catalog
+                    .price_products
+                    .insert((store_key.clone(), livemode, id), product);
+            }
+        }
+        if products.is_empty() {
             continue;
         }
-        let ids: Vec<String> = ids.into_iter().collect();
+        let ids: Vec<String> = products.into_iter().collect();
         for priced in products::by_ids(db, &store_key, livemode, &ids).await? {
             let key = (store_key.clone(), livemode, priced.product.id.clone());
-            catalog.insert(key, priced);
+            catalog.products.insert(key, priced);
         }
     }
     Ok(catalog)

@@ -1,6 +1,6 @@
 //! Products with their default prices: the filtered list, one product, and products by id.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use entity::{price, product};
 use product::{Column, Entity};
@@ -79,22 +79,20 @@ pub async fn by_ids(
     with_prices(db, products).await
 }
 
-/// Pairs each product with its default price, one price query per store and mode.
+/// Pairs each product with its default price (see [`catalog::default_price_in`]), the
+/// prices of each store and mode read together.
 pub async fn with_prices(
     db: &impl ConnectionTrait,
     products: Vec<product::Model>,
 ) -> Result<Vec<PricedProduct>, QueryError> {
-    let mut wanted: HashMap<(String, bool), BTreeSet<String>> = HashMap::new();
+    let mut by_store: HashMap<(String, bool), Vec<product::Model>> = HashMap::new();
     for product in &products {
-        if let Some(price) = &product.default_price {
-            let key = (product.store_key.clone(), product.livemode);
-            wanted.entry(key).or_default().insert(price.clone());
-        }
+        let key = (product.store_key.clone(), product.livemode);
+        by_store.entry(key).or_default().push(product.clone());
     }
     let mut prices = HashMap::new();
-    for ((store_key, livemode), ids) in wanted {
-        let ids: Vec<String> = ids.into_iter().collect();
-        let found = crate::store::rows::prices_by_id(db, &store_key, livemode, &ids).await?;
+    for ((store_key, livemode), products) in by_store {
+        let found = crate::store::rows::prices_shown(db, &store_key, livemode, &products).await?;
         prices.insert((store_key, livemode), found);
     }
     let none = HashMap::new();

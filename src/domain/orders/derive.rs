@@ -1,0 +1,455 @@
+//! The order of a payment, derived from the latest snapshots of its objects.
+//!
+//! A pure function of the set of snapshots: whatever the order in which they arrived, and
+//! however often, the same snapshots give the same order. Values may go down when Stripe
+//! says so (a refund that failed, a dispute that was won), which a merge of events could
+//! not allow.
+
+use serde_json::Value;
+
+use super::items::{self, Item};
+use super::observe::{Snapshot, SourceKind, last_embedded_charge};
+use super::{Order, OrderStatus};
+use crate::stripe::object::{bool_field, expandable_id, i64_field, str_at, str_field};
+
+/// The snapshots of one payment, and the transfers linked to it only by its transfer group.
+pub struct Payment<'a> {
+    /// The order id: the PaymentIntent id, else the charge id.
+    pub id: &'a str,
+    /// The store whose events carry the payment.
+    pub source_store: &'a str,
+    pub snapshots: &'a [Snapshot],
+    pub group_transfers: &'a [Snapshot],
+}
+
+impl Payment<'_> {
+    fn of_kind(&self, kind: SourceKind) -> impl Iterator<Item = &Snapshot> {
+        self.snapshots.iter().filter(move |s| s.kind == kind)
+    }
+
+    /// The PaymentIntent (the one with the smallest id, should a payment show two).
+    fn intent(&self) -> Option<&Value> {
+        let intent = self
+            .of_kind(SourceKind::PaymentIntent)
+            .min_by_key(|s| &s.id);
+        intent.map(|snapshot| &snapshot.object)
+    }
+
+    fn legacy(&self) -> Option<&Value> {
+        self.of_kind(SourceKind::Legacy).next().map(|s| &s.object)
+    }
+
+    fn session(&self) -> Option<&Value> {
+        let session = self
+            .of_kind(SourceKind::CheckoutSession)
+            .max_by_key(|s| &s.id);
+        session.map(|snapshot| &snapshot.object)
+    }
+
+    /// The charge that decides the payment: the PaymentIntent's latest charge when it is
+    /// known, else a succeeded charge, else the newest attempt.
+    fn charge(&self) -> Option<&Value> {
+        let latest = self.intent().and_then(|intent| {
+            expandable_id(intent, "latest_charge").or_else(|| last_embedded_charge(intent))
+        });
+        let charges: Vec<&Snapshot> = self.of_kind(SourceKind::Charge).collect();
+        let named = latest.and_then(|id| charges.iter().find(|c| c.id == id));
+        let succeeded = || {
+            charges
+                .iter()
+                .filter(|c| str_field(&c.object, "status").as_deref() == Some("succeeded"))
+                .max_by_key(|c| (i64_field(&c.object, "created"), &c.id))
+        };
+        let newest = || {
+            charges
+                .iter()
+                .max_by_key(|c| (i64_field(&c.object, "created"), &c.id))
+        };
+        named
+            .or_else(succeeded)
+            .or_else(newest)
+            .map(|snapshot| &snapshot.object)
+    }
+
+    /// The transfers to the seller: those naming one of the payment's charges, and those
+    /// linked by its transfer group.
+    fn transfers(&self) -> impl Iterator<Item = &Value> {
+        self.of_kind(SourceKind::Transfer)
+            .chain(self.group_transfers)
+            .map(|s| &s.object)
+    }
+}
+
+/// The order of `payment`.
+pub fn derive(payment: &Payment<'_>) -> Order {
+    let intent = payment.intent();
+    let charge = payment.charge();
+    let legacy = payment.legacy();
+    let money = Money::of(payment, intent, charge, legacy);
+    let status = status(intent, charge, legacy, &money);
+    let (failure_code, failure_message) = failure(intent, charge, status);
+    let dispute = Dispute::of(payment);
+    let transfer = Transfer::of(payment, intent, charge);
+    // The amount asked for and its currency follow the PaymentIntent, which can change
+    // both until it is paid; a charge is one attempt at it.
+    let priced = intent.or(charge).or(legacy);
+    Order {
+        id: payment.id.to_owned(),
+        seller: seller(payment, intent, charge, &transfer),
+        payment_intent: intent
+            .and_then(|i| str_field(i, "id"))
+            .or_else(|| charge.and_then(|c| expandable_id(c, "payment_intent")))
+            .or_else(|| legacy.and_then(|l| str_field(l, "payment_intent"))),
+        charge: charge
+            .and_then(|c| str_field(c, "id"))
+            .or_else(|| intent.and_then(|i| expandable_id(i, "latest_charge")))
+            .or_else(|| intent.and_then(last_embedded_charge))
+            .or_else(|| legacy.and_then(|l| str_field(l, "charge"))),
+        customer: [intent, charge, payment.session(), legacy]
+            .into_iter()
+            .flatten()
+            .find_map(|object| expandable_id(object, "customer")),
+        amount: priced.and_then(|o| i64_field(o, "amount")).unwrap_or(0),
+        amount_captured: money.captured,
+        amount_refunded: money.refunded,
+        currency: priced.and_then(|o| str_field(o, "currency")),
+        status,
+        dispute_status: dispute.status,
+        amount_disputed: dispute.amount,
+        amount_lost: dispute.lost,
+        items: line_items(payment, intent, charge, legacy),
+        receipt_url: charge
+            .and_then(|c| str_field(c, "receipt_url"))
+            .or_else(|| legacy.and_then(|l| str_field(l, "receipt_url"))),
+        failure_code,
+        failure_message,
+        application_fee_amount: [charge, intent]
+            .into_iter()
+            .flatten()
+            .find_map(|object| i64_field(object, "application_fee_amount")),
+        transfer_amount: transfer.amount,
+        transfer_destination: transfer.destination,
+        created: [intent, charge, legacy]
+            .into_iter()
+            .flatten()
+            .filter_map(|object| i64_field(object, "created"))
+            .min(),
+    }
+}
+
+/// Authorized, captured and refunded amounts.
+struct Money {
+    /// Authorized and neither captured, released nor expired.
+    authorized: bool,
+    captured: i64,
+    refunded: i64,
+}
+
+impl Money {
+    fn of(
+        payment: &Payment<'_>,
+        intent: Option<&Value>,
+        charge: Option<&Value>,
+        legacy: Option<&Value>,
+    ) -> Self {
+        let captured = captured(intent, charge, legacy);
+        let uncaptured_refund = charge.map_or(0, uncaptured_release);
+        let refunded = match refunds_counted(payment) {
+            Some(total) => total,
+            // Without refund objects the charge's own total is all there is; on a partial
+            // capture it includes the uncaptured rest that Stripe released.
+            None => charge
+                .and_then(|c| i64_field(c, "amount_refunded"))
+                .map(|total| total - uncaptured_refund)
+                .or_else(|| legacy.and_then(|l| i64_field(l, "amount_refunded")))
+                .unwrap_or(0),
+        };
+        let charge_authorized = charge.is_some_and(|c| {
+            str_field(c, "status").as_deref() == Some("succeeded")
+                && bool_field(c, "captured") == Some(false)
+                && bool_field(c, "refunded") != Some(true)
+                && i64_field(c, "amount_refunded").unwrap_or(0) == 0
+        });
+        let intent_authorized =
+            intent.is_some_and(|i| str_field(i, "status").as_deref() == Some("requires_capture"));
+        Self {
+            authorized: captured == 0 && (charge_authorized || intent_authorized),
+            captured,
+            refunded: refunded.clamp(0, captured),
+        }
+    }
+}
+
+/// What was captured: the charge's `amount_captured` (its `amount` on API versions
+/// without that field), else what the PaymentIntent received.
+fn captured(intent: Option<&Value>, charge: Option<&Value>, legacy: Option<&Value>) -> i64 {
+    if let Some(charge) = charge {
+        let succeeded = str_field(charge, "status").as_deref() == Some("succeeded");
+        // Charges before capture existed as an option have no `captured` field.
+        if succeeded && bool_field(charge, "captured") != Some(false) {
+            return i64_field(charge, "amount_captured")
+                .or_else(|| i64_field(charge, "amount"))
+                .unwrap_or(0);
+        }
+    }
+    if let Some(received) = intent.and_then(|i| i64_field(i, "amount_received"))
+        && received > 0
+    {
+        return received;
+    }
+    let paid_legacy = legacy.is_some_and(|l| {
+        matches!(
+            str_field(l, "status").as_deref(),
+            Some("completed" | "partially_refunded" | "refunded")
+        )
+    });
+    if paid_legacy && intent.is_none() && charge.is_none() {
+        return legacy.and_then(|l| i64_field(l, "amount")).unwrap_or(0);
+    }
+    0
+}
+
+/// The part of a partially captured charge that Stripe released back to the customer,
+/// which its `amount_refunded` includes.
+fn uncaptured_release(charge: &Value) -> i64 {
+    if bool_field(charge, "captured") != Some(true) {
+        return 0;
+    }
+    match (
+        i64_field(charge, "amount"),
+        i64_field(charge, "amount_captured"),
+    ) {
+        (Some(amount), Some(captured)) => (amount - captured).max(0),
+        _ => 0,
+    }
+}
+
+/// The refunds that count: succeeded and pending ones (and those waiting on the customer);
+/// failed and canceled refunds gave the money back to the seller. `None` when the payment
+/// has no refund objects.
+fn refunds_counted(payment: &Payment<'_>) -> Option<i64> {
+    let mut refunds = payment.of_kind(SourceKind::Refund).peekable();
+    refunds.peek()?;
+    let total = refunds
+        .filter(|refund| {
+            matches!(
+                str_field(&refund.object, "status").as_deref(),
+                Some("succeeded" | "pending" | "requires_action") | None
+            )
+        })
+        .filter_map(|refund| i64_field(&refund.object, "amount"))
+        .sum();
+    Some(total)
+}
+
+fn status(
+    intent: Option<&Value>,
+    charge: Option<&Value>,
+    legacy: Option<&Value>,
+    money: &Money,
+) -> OrderStatus {
+    if money.captured > 0 {
+        return if money.refunded >= money.captured {
+            OrderStatus::Refunded
+        } else if money.refunded > 0 {
+            OrderStatus::PartiallyRefunded
+        } else {
+            OrderStatus::Completed
+        };
+    }
+    let intent_status = intent.and_then(|i| str_field(i, "status"));
+    if intent_status.as_deref() == Some("canceled") {
+        return OrderStatus::Canceled;
+    }
+    if money.authorized {
+        return OrderStatus::Authorized;
+    }
+    let charge_status = charge.and_then(|c| str_field(c, "status"));
+    // An authorization that expired or was released: the charge succeeded, was never
+    // captured, and was refunded in full.
+    let released = charge.is_some_and(|c| {
+        charge_status.as_deref() == Some("succeeded") && bool_field(c, "captured") == Some(false)
+    });
+    match intent_status.as_deref() {
+        Some("requires_action") => return OrderStatus::RequiresAction,
+        Some("requires_payment_method") if has_error(intent) => return OrderStatus::Failed,
+        Some("processing") => return OrderStatus::Pending,
+        _ => {}
+    }
+    if released {
+        return OrderStatus::Canceled;
+    }
+    if charge_status.as_deref() == Some("failed") && intent.is_none() {
+        return OrderStatus::Failed;
+    }
+    if intent.is_none()
+        && charge.is_none()
+        && let Some(status) = legacy.and_then(|l| str_field(l, "status"))
+    {
+        return OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending);
+    }
+    OrderStatus::Pending
+}
+
+fn has_error(intent: Option<&Value>) -> bool {
+    intent
+        .and_then(|i| i.get("last_payment_error"))
+        .is_some_and(|error| !error.is_null())
+}
+
+/// Failure code and message, from one failure: the PaymentIntent's `last_payment_error`
+/// (which Stripe clears when a later attempt succeeds), else a failed charge's. None once
+/// the payment went through.
+fn failure(
+    intent: Option<&Value>,
+    charge: Option<&Value>,
+    status: OrderStatus,
+) -> (Option<String>, Option<String>) {
+    if !matches!(
+        status,
+        OrderStatus::Failed | OrderStatus::Pending | OrderStatus::RequiresAction
+    ) {
+        return (None, None);
+    }
+    if let Some(intent) = intent {
+        return (
+            str_at(intent, "/last_payment_error/code"),
+            str_at(intent, "/last_payment_error/message"),
+        );
+    }
+    match charge {
+        Some(charge) if str_field(charge, "status").as_deref() == Some("failed") => (
+            str_field(charge, "failure_code"),
+            str_field(charge, "failure_message"),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// The state of the payment's disputes.
+#[derive(Default)]
+struct Dispute {
+    status: Option<String>,
+    amount: i64,
+    lost: i64,
+}
+
+impl Dispute {
+    fn of(payment: &Payment<'_>) -> Self {
+        let disputes: Vec<&Value> = payment
+            .of_kind(SourceKind::Dispute)
+            .map(|s| &s.object)
+            .collect();
+        let latest = disputes
+            .iter()
+            .max_by_key(|d| (i64_field(d, "created"), str_field(d, "id")));
+        let Some(latest) = latest else {
+            return Self::default();
+        };
+        let lost = disputes
+            .iter()
+            .filter(|d| str_field(d, "status").as_deref() == Some("lost"))
+            .filter_map(|d| i64_field(d, "amount"))
+            .sum();
+        Self {
+            status: str_field(latest, "status"),
+            amount: i64_field(latest, "amount").unwrap_or(0),
+            lost,
+        }
+    }
+}
+
+/// What goes to the seller of a marketplace charge.
+#[derive(Default)]
+struct Transfer {
+    amount: Option<i64>,
+    destination: Option<String>,
+}
+
+impl Transfer {
+    /// The transfers made when they are known (less reversals), else what the charge's
+    /// `transfer_data` promises: its `amount`, or for a destination charge without one,
+    /// the charge less the application fee.
+    fn of(payment: &Payment<'_>, intent: Option<&Value>, charge: Option<&Value>) -> Self {
+        let made: Vec<&Value> = payment.transfers().collect();
+        if !made.is_empty() {
+            let net = |t: &&Value| {
+                i64_field(t, "amount").unwrap_or(0) - i64_field(t, "amount_reversed").unwrap_or(0)
+            };
+            // The seller of a cart split between sellers is the one who received most.
+            let main = made
+                .iter()
+                .max_by_key(|t| (net(t), std::cmp::Reverse(expandable_id(t, "destination"))));
+            return Self {
+                amount: Some(made.iter().map(net).sum()),
+                destination: main.and_then(|t| expandable_id(t, "destination")),
+            };
+        }
+        let promised = [charge, intent]
+            .into_iter()
+            .flatten()
+            .find(|o| o.get("transfer_data").is_some_and(|data| !data.is_null()));
+        let Some(promised) = promised else {
+            return Self::default();
+        };
+        let destination = promised
+            .get("transfer_data")
+            .and_then(|data| expandable_id(data, "destination"));
+        let amount = promised
+            .pointer("/transfer_data/amount")
+            .and_then(Value::as_i64)
+            .or_else(|| {
+                let total = i64_field(promised, "amount")?;
+                Some(total - i64_field(promised, "application_fee_amount").unwrap_or(0))
+            });
+        Self {
+            amount,
+            destination,
+        }
+    }
+}
+
+/// The seller: the transfer destination, else the `on_behalf_of` account, else the store
+/// whose events carry the payment.
+fn seller(
+    payment: &Payment<'_>,
+    intent: Option<&Value>,
+    charge: Option<&Value>,
+    transfer: &Transfer,
+) -> String {
+    transfer
+        .destination
+        .clone()
+        .or_else(|| {
+            [charge, intent]
+                .into_iter()
+                .flatten()
+                .find_map(|o| expandable_id(o, "on_behalf_of"))
+        })
+        .unwrap_or_else(|| payment.source_store.to_owned())
+}
+
+/// The lines as paid: a Checkout Session's expanded `line_items`, else the `metadata.items`
+/// of the session, the PaymentIntent or the charge, else what a legacy row held.
+fn line_items(
+    payment: &Payment<'_>,
+    intent: Option<&Value>,
+    charge: Option<&Value>,
+    legacy: Option<&Value>,
+) -> Option<Value> {
+    let session = payment.session();
+    let lines: Option<Vec<Item>> = session
+        .and_then(items::from_line_items)
+        .or_else(|| {
+            [session, intent, charge]
+                .into_iter()
+                .flatten()
+                .find_map(items::from_metadata)
+        })
+        .or_else(|| {
+            legacy
+                .and_then(|l| l.get("items"))
+                .and_then(items::from_list)
+        });
+    lines.map(items::to_json)
+}

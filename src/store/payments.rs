@@ -1,0 +1,314 @@
+//! Payment snapshots and the orders derived from them, inside the caller's transaction.
+//!
+//! Each snapshot replaces the stored one of its object when it is not older (see
+//! [`SnapshotVersion`]); then every order it can change is derived again from all the
+//! snapshots of its payment ([`derive`]) and saved.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use entity::order;
+use entity::order_observation::{self as observation, Column};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+
+use super::pages::rebuild_pages;
+use super::rows;
+use crate::domain::orders::derive::{Payment, derive};
+use crate::domain::orders::observe::{Snapshot, SnapshotVersion, SourceKind};
+use crate::domain::orders::{self, Order};
+use crate::domain::{EventRef, Outcome};
+
+/// The payment objects of one event's store and mode.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    store: &'a str,
+    livemode: bool,
+}
+
+impl Source<'_> {
+    fn filter<S: QueryFilter>(self, select: S) -> S {
+        select
+            .filter(Column::SourceStore.eq(self.store))
+            .filter(Column::Livemode.eq(self.livemode))
+    }
+}
+
+/// Stores the snapshots `event` carries and derives the orders they belong to again.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    event: &EventRef<'_>,
+    snapshots: Vec<Snapshot>,
+) -> Result<Outcome, DbErr> {
+    let source = Source {
+        store: event.store_key,
+        livemode: event.livemode,
+    };
+    let now = Utc::now();
+    let mut due = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    let mut written = false;
+    for snapshot in snapshots {
+        let existing = find(db, source, snapshot.kind, &snapshot.id).await?;
+        if existing
+            .as_ref()
+            .is_some_and(|row| version_of(row) > snapshot.version)
+        {
+            continue;
+        }
+        let order_id = order_key(db, source, &snapshot).await?;
+        if let (Some(charge), Some(intent)) = (snapshot.charge(), snapshot.payment_intent()) {
+            // What was filed under the charge before its PaymentIntent was known moves to
+            // the PaymentIntent's order.
+            if rekey(db, source, &charge, &intent).await? {
+                due.insert(charge);
+            }
+        }
+        due.extend(existing.as_ref().and_then(|row| row.order_id.clone()));
+        due.extend(order_id.clone());
+        groups.extend(snapshot.transfer_group());
+        save(db, source, existing, snapshot, order_id, now).await?;
+        written = true;
+    }
+    if !written {
+        return Ok(Outcome::Skipped);
+    }
+    for group in groups {
+        due.extend(orders_in_group(db, source, &group).await?);
+    }
+    for id in due {
+        derive_order(db, source, &id, now).await?;
+    }
+    Ok(Outcome::Processed)
+}
+
+fn version_of(row: &observation::Model) -> SnapshotVersion {
+    SnapshotVersion {
+        created: row.version,
+        progress: row.progress,
+        event_id: row.version_event.clone(),
+    }
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    kind: SourceKind,
+    id: &str,
+) -> Result<Option<observation::Model>, DbErr> {
+    source
+        .filter(observation::Entity::find())
+        .filter(Column::Kind.eq(kind.as_str()))
+        .filter(Column::SourceId.eq(id))
+        .one(db)
+        .await
+}
+
+/// The order a snapshot belongs to: its PaymentIntent, else the order its charge was filed
+/// under, else the charge itself.
+async fn order_key(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    snapshot: &Snapshot,
+) -> Result<Option<String>, DbErr> {
+    if let Some(intent) = snapshot.payment_intent() {
+        return Ok(Some(intent));
+    }
+    let Some(charge) = snapshot.charge() else {
+        return Ok(None);
+    };
+    if snapshot.kind == SourceKind::Charge {
+        return Ok(Some(charge));
+    }
+    if let Some(filed) = find(db, source, SourceKind::Charge, &charge).await? {
+        return Ok(Some(filed.order_id.unwrap_or(charge)));
+    }
+    // A PaymentIntent seen without its charge names it as its latest charge.
+    let order = order::Entity::find()
+        .filter(order::Column::SourceStore.eq(source.store))
+        .filter(order::Column::Livemode.eq(source.livemode))
+        .filter(order::Column::Charge.eq(charge.as_str()))
+        .one(db)
+        .await?;
+    Ok(Some(order.map_or(charge, |order| order.id)))
+}
+
+/// Moves the snapshots filed under `charge` to `intent`; `true` when there were any.
+async fn rekey(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    charge: &str,
+    intent: &str,
+) -> Result<bool, DbErr> {
+    let moved = source
+        .filter(observation::Entity::update_many())
+        .col_expr(Column::OrderId, Expr::value(intent))
+        .filter(Column::OrderId.eq(charge))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected > 0)
+}
+
+async fn save(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    existing: Option<observation::Model>,
+    snapshot: Snapshot,
+    order_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let is_new = existing.is_none();
+    let row = observation::Model {
+        pk: existing.as_ref().map_or(0, |row| row.pk),
+        source_store: source.store.to_owned(),
+        livemode: source.livemode,
+        kind: snapshot.kind.as_str().to_owned(),
+        transfer_group: snapshot.transfer_group(),
+        source_id: snapshot.id,
+        order_id,
+        version: snapshot.version.created,
+        progress: snapshot.version.progress,
+        version_event: snapshot.version.event_id,
+        object: snapshot.object,
+        created_at: existing.map_or(now, |row| row.created_at),
+        updated_at: now,
+    };
+    rows::save::<observation::ActiveModel>(db, row, is_new).await
+}
+
+/// The orders whose payment objects carry `group`.
+async fn orders_in_group(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    group: &str,
+) -> Result<Vec<String>, DbErr> {
+    let ids: Vec<Option<String>> = source
+        .filter(observation::Entity::find())
+        .select_only()
+        .column(Column::OrderId)
+        .distinct()
+        .filter(Column::TransferGroup.eq(group))
+        .filter(Column::OrderId.is_not_null())
+        .filter(
+            Column::Kind
+                .is_in([SourceKind::PaymentIntent, SourceKind::Charge].map(SourceKind::as_str)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
+/// Derives the order `id` from its snapshots and saves it; deletes the row when no
+/// snapshot is filed under `id` any more (it moved to its PaymentIntent's order).
+async fn derive_order(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let snapshots = snapshots(
+        db,
+        source
+            .filter(observation::Entity::find())
+            .filter(Column::OrderId.eq(id)),
+    )
+    .await?;
+    let existing = find_order(db, source, id).await?;
+    if snapshots.is_empty() {
+        if let Some(row) = existing {
+            order::Entity::delete_by_id(row.pk).exec(db).await?;
+        }
+        return Ok(());
+    }
+    let group_transfers = group_transfers(db, source, &snapshots).await?;
+    let order = derive(&Payment {
+        id,
+        source_store: source.store,
+        snapshots: &snapshots,
+        group_transfers: &group_transfers,
+    });
+    save_order(db, source, existing, order, now).await
+}
+
+/// The transfers linked to the payment only by its transfer group, when that group funds
+/// this payment alone (a group shared by several payments cannot say which one a transfer
+/// belongs to).
+async fn group_transfers(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    snapshots: &[Snapshot],
+) -> Result<Vec<Snapshot>, DbErr> {
+    let groups: BTreeSet<String> = snapshots
+        .iter()
+        .filter(|s| s.is_payment())
+        .filter_map(Snapshot::transfer_group)
+        .collect();
+    let mut transfers = Vec::new();
+    for group in groups {
+        if orders_in_group(db, source, &group).await?.len() != 1 {
+            continue;
+        }
+        let select = source
+            .filter(observation::Entity::find())
+            .filter(Column::TransferGroup.eq(group.as_str()))
+            .filter(Column::OrderId.is_null())
+            .filter(Column::Kind.eq(SourceKind::Transfer.as_str()));
+        transfers.extend(self::snapshots(db, select).await?);
+    }
+    Ok(transfers)
+}
+
+async fn snapshots(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<observation::Entity>,
+) -> Result<Vec<Snapshot>, DbErr> {
+    let rows = select.all(db).await?;
+    Ok(rows.into_iter().filter_map(snapshot_of).collect())
+}
+
+/// The snapshot a row holds; `None` for a kind this version does not know.
+fn snapshot_of(row: observation::Model) -> Option<Snapshot> {
+    Some(Snapshot {
+        kind: SourceKind::parse(&row.kind)?,
+        version: version_of(&row),
+        id: row.source_id,
+        object: row.object,
+    })
+}
+
+async fn find_order(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    id: &str,
+) -> Result<Option<order::Model>, DbErr> {
+    order::Entity::find()
+        .filter(order::Column::SourceStore.eq(source.store))
+        .filter(order::Column::Livemode.eq(source.livemode))
+        .filter(order::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// Saves the derived order. A seller the service has not seen yet gets its stub store, so
+/// that the order is listed under a store that exists.
+async fn save_order(
+    db: &impl ConnectionTrait,
+    source: Source<'_>,
+    existing: Option<order::Model>,
+    order: Order,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let is_new = existing.is_none();
+    let mut row =
+        existing.unwrap_or_else(|| orders::blank(source.store, source.livemode, &order.id, now));
+    if order.seller != source.store
+        && rows::ensure_store(db, &order.seller, source.livemode).await?
+    {
+        rebuild_pages(db, &order.seller, source.livemode).await?;
+    }
+    order.write(&mut row);
+    row.updated_at = now;
+    rows::save::<order::ActiveModel>(db, row, is_new).await?;
+    Ok(())
+}

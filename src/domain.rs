@@ -33,6 +33,8 @@ pub struct EventRef<'a> {
     pub livemode: bool,
     /// Stripe's `created` (Unix seconds).
     pub created: i64,
+    /// The API version the payload is written in (the endpoint's), such as `2024-06-20`.
+    pub api_version: Option<&'a str>,
     /// `data.object`.
     pub object: &'a Value,
 }

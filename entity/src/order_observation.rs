@@ -31,6 +31,10 @@ pub struct Model {
     pub progress: i64,
     /// Last tie-break: the event id.
     pub version_event: String,
+    /// The type of the event that carried the snapshot.
+    pub event_type: String,
+    /// The API version the snapshot is written in.
+    pub api_version: Option<String>,
     /// The object as Stripe sent it.
     pub object: Json,
     pub created_at: DateTimeUtc,

@@ -111,6 +111,8 @@ async fn create_observations(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(big_integer(O::Version))
                 .col(big_integer(O::Progress))
                 .col(text(O::VersionEvent))
+                .col(text(O::EventType))
+                .col(text_null(O::ApiVersion))
                 .col(json_binary(O::Object))
                 .col(timestamp_with_time_zone(O::CreatedAt))
                 .col(timestamp_with_time_zone(O::UpdatedAt))
@@ -205,6 +207,7 @@ async fn carry_orders_forward(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 Observations::Version,
                 Observations::Progress,
                 Observations::VersionEvent,
+                Observations::EventType,
                 Observations::Object,
                 Observations::CreatedAt,
                 Observations::UpdatedAt,
@@ -220,6 +223,7 @@ async fn carry_orders_forward(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 id.into(),
                 0_i64.into(),
                 0_i64.into(),
+                "".into(),
                 "".into(),
                 legacy_object(row)?.into(),
                 Expr::current_timestamp(),
@@ -289,6 +293,8 @@ enum Observations {
     Version,
     Progress,
     VersionEvent,
+    EventType,
+    ApiVersion,
     Object,
     CreatedAt,
     UpdatedAt,

@@ -178,6 +178,7 @@ mod tests {
             store_key: "acct_1",
             livemode: false,
             created: event.2,
+            api_version: None,
             object: &event.3,
         }
     }

@@ -95,6 +95,7 @@ mod tests {
                 store_key: "acct_1",
                 livemode: false,
                 created: *created,
+                api_version: None,
                 object,
             };
             let current = row.clone().unwrap_or_else(|| {
@@ -164,6 +165,7 @@ mod tests {
                 store_key: "acct_1",
                 livemode: false,
                 created: 1,
+                api_version: None,
                 object: &Value::Null,
             },
             "cus_1".to_owned(),

@@ -323,6 +323,7 @@ mod tests {
             store_key: "acct_1",
             livemode: false,
             created: 1,
+            api_version: None,
             object: &bank,
         };
         assert!(change_of(&event).is_none());
@@ -338,6 +339,7 @@ mod tests {
                 store_key: "acct_1",
                 livemode: false,
                 created,
+                api_version: None,
                 object,
             };
             let change = change_of(&event).expect("handled");

@@ -189,6 +189,7 @@ mod tests {
             store_key: "acct_1",
             livemode: false,
             created,
+            api_version: None,
             object,
         }
     }

@@ -121,6 +121,7 @@ fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
         store_key: &row.store_key,
         livemode: row.livemode,
         created: row.created,
+        api_version: row.api_version.as_deref(),
         object: payload.pointer("/data/object").unwrap_or(&Value::Null),
     }
 }

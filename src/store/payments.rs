@@ -169,6 +169,8 @@ async fn save(
         version: snapshot.version.created,
         progress: snapshot.version.progress,
         version_event: snapshot.version.event_id,
+        event_type: snapshot.event_type,
+        api_version: snapshot.api_version,
         object: snapshot.object,
         created_at: existing.map_or(now, |row| row.created_at),
         updated_at: now,
@@ -273,6 +275,8 @@ fn snapshot_of(row: observation::Model) -> Option<Snapshot> {
         kind: SourceKind::parse(&row.kind)?,
         version: version_of(&row),
         id: row.source_id,
+        event_type: row.event_type,
+        api_version: row.api_version,
         object: row.object,
     })
 }

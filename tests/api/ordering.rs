@@ -160,10 +160,6 @@ fn strip_bookkeeping(value: Value) -> Value {
 
 #[tokio::test]
 async fn final_rows_do_not_depend_on_delivery_order_or_duplicates() {
-    let seed = std::env::var("PERMUTATION_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().next_u64());
     let db = sea_orm::Database::connect(fresh_database_url().await.as_str())
         .await
         .unwrap();
@@ -176,14 +172,31 @@ async fn final_rows_do_not_depend_on_delivery_order_or_duplicates() {
     assert_eq!(expected["orders"].as_array().unwrap().len(), 2);
     assert_eq!(expected["orders"][1]["status"], "partially_refunded");
 
+    every_permutation_agrees(&db, &stream, PERMUTATIONS, "perm", &expected, final_rows).await;
+}
+
+/// Applies `rounds` seeded random permutations of `stream`, each under its own tag, and
+/// checks that `rows` reads `expected` after each. `PERMUTATION_SEED` replays a failure.
+async fn every_permutation_agrees(
+    db: &DatabaseConnection,
+    stream: &[Value],
+    rounds: usize,
+    name: &str,
+    expected: &Value,
+    rows: impl AsyncFn(&DatabaseConnection, &str) -> Value,
+) {
+    let seed = std::env::var("PERMUTATION_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().next_u64());
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    for round in 0..PERMUTATIONS {
-        let mut events = stream.clone();
+    for round in 0..rounds {
+        let mut events = stream.to_vec();
         events.shuffle(&mut rng);
-        let tag = format!("__perm{round}__");
-        deliver_and_apply(&db, &tagged(&events, &tag)).await;
-        let actual = final_rows(&db, &tag).await;
-        if actual != expected {
+        let tag = format!("__{name}{round}__");
+        deliver_and_apply(db, &tagged(&events, &tag)).await;
+        let actual = rows(db, &tag).await;
+        if actual != *expected {
             let order: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
             panic!(
                 "permutation {round} (PERMUTATION_SEED={seed}) differs.\norder: {order:?}\n\
@@ -254,7 +267,7 @@ fn marketplace_stream() -> Vec<Value> {
         event("evt_m07", "transfer.reversed", 102, transfer(100)),
         event("evt_m08", "refund.created", 150, refund("pending")),
         event("evt_m09", "charge.refunded", 150, charge(true, 800, 500)),
-        event("evt_m10", "refund.failed", 150, refund("failed")),
+        event("evt_m10", "refund.failed", 151, refund("failed")),
         event(
             "evt_m11",
             "charge.dispute.created",
@@ -284,10 +297,6 @@ async fn marketplace_orders(db: &DatabaseConnection, tag: &str) -> Value {
 
 #[tokio::test]
 async fn marketplace_orders_do_not_depend_on_delivery_order_or_duplicates() {
-    let seed = std::env::var("PERMUTATION_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().next_u64());
     let db = sea_orm::Database::connect(fresh_database_url().await.as_str())
         .await
         .unwrap();
@@ -310,19 +319,13 @@ async fn marketplace_orders_do_not_depend_on_delivery_order_or_duplicates() {
     assert_eq!(order["transfer_amount"], 600);
     assert_eq!(order["store_key"], "acct_seller_m");
 
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    for round in 0..PERMUTATIONS / 2 {
-        let mut events = stream.clone();
-        events.shuffle(&mut rng);
-        let tag = format!("__mperm{round}__");
-        deliver_and_apply(&db, &tagged(&events, &tag)).await;
-        let actual = marketplace_orders(&db, &tag).await;
-        if actual != expected {
-            let order: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
-            panic!(
-                "permutation {round} (PERMUTATION_SEED={seed}) differs.\norder: {order:?}\n\
-                 expected: {expected:#}\nactual: {actual:#}"
-            );
-        }
-    }
+    every_permutation_agrees(
+        &db,
+        &stream,
+        PERMUTATIONS / 2,
+        "mperm",
+        &expected,
+        marketplace_orders,
+    )
+    .await;
 }

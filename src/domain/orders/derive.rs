@@ -46,29 +46,28 @@ impl Payment<'_> {
         session.map(|snapshot| &snapshot.object)
     }
 
-    /// The charge that decides the payment: the PaymentIntent's latest charge when it is
-    /// known, else a succeeded charge, else the newest attempt.
-    fn charge(&self) -> Option<&Value> {
+    /// The charge that decides the payment: a succeeded one (the PaymentIntent's latest
+    /// charge first: a PaymentIntent snapshot older than its charges may still name a
+    /// failed attempt), else the PaymentIntent's latest charge, else the newest attempt.
+    fn charge(&self) -> Option<&Snapshot> {
         let latest = self.intent().and_then(|intent| {
             expandable_id(intent, "latest_charge").or_else(|| last_embedded_charge(intent))
         });
         let charges: Vec<&Snapshot> = self.of_kind(SourceKind::Charge).collect();
-        let named = latest.and_then(|id| charges.iter().find(|c| c.id == id));
-        let succeeded = || {
+        let newest = |succeeded: bool| {
             charges
                 .iter()
-                .filter(|c| str_field(&c.object, "status").as_deref() == Some("succeeded"))
-                .max_by_key(|c| (i64_field(&c.object, "created"), &c.id))
+                .filter(|c| !succeeded || is_succeeded(&c.object))
+                .max_by_key(|c| {
+                    (
+                        latest.as_deref() == Some(c.id.as_str()),
+                        i64_field(&c.object, "created"),
+                        &c.id,
+                    )
+                })
+                .copied()
         };
-        let newest = || {
-            charges
-                .iter()
-                .max_by_key(|c| (i64_field(&c.object, "created"), &c.id))
-        };
-        named
-            .or_else(succeeded)
-            .or_else(newest)
-            .map(|snapshot| &snapshot.object)
+        newest(true).or_else(|| newest(false))
     }
 
     /// The transfers to the seller: those naming one of the payment's charges, and those
@@ -80,16 +79,21 @@ impl Payment<'_> {
     }
 }
 
+fn is_succeeded(object: &Value) -> bool {
+    str_field(object, "status").as_deref() == Some("succeeded")
+}
+
 /// The order of `payment`.
 pub fn derive(payment: &Payment<'_>) -> Order {
     let intent = payment.intent();
-    let charge = payment.charge();
+    let charge_snapshot = payment.charge();
+    let charge = charge_snapshot.map(|snapshot| &snapshot.object);
     let legacy = payment.legacy();
-    let money = Money::of(payment, intent, charge, legacy);
-    let status = status(intent, charge, legacy, &money);
+    let money = Money::of(payment, intent, charge_snapshot, legacy);
+    let status = status(intent, charge_snapshot, legacy, &money);
     let (failure_code, failure_message) = failure(intent, charge, status);
     let dispute = Dispute::of(payment);
-    let transfer = Transfer::of(payment, intent, charge);
+    let transfer = Transfer::of(payment, intent, charge, money.captured);
     // The amount asked for and its currency follow the PaymentIntent, which can change
     // both until it is paid; a charge is one attempt at it.
     let priced = intent.or(charge).or(legacy);
@@ -149,26 +153,20 @@ impl Money {
     fn of(
         payment: &Payment<'_>,
         intent: Option<&Value>,
-        charge: Option<&Value>,
+        charge: Option<&Snapshot>,
         legacy: Option<&Value>,
     ) -> Self {
-        let captured = captured(intent, charge, legacy);
-        let uncaptured_refund = charge.map_or(0, uncaptured_release);
-        let refunded = match refunds_counted(payment) {
-            Some(total) => total,
-            // Without refund objects the charge's own total is all there is; on a partial
-            // capture it includes the uncaptured rest that Stripe released.
-            None => charge
-                .and_then(|c| i64_field(c, "amount_refunded"))
-                .map(|total| total - uncaptured_refund)
-                .or_else(|| legacy.and_then(|l| i64_field(l, "amount_refunded")))
+        let captured = captured(intent, charge.map(|c| &c.object), legacy);
+        let refunded = match charge {
+            Some(charge) => refunded(payment, charge),
+            None => legacy
+                .and_then(|l| i64_field(l, "amount_refunded"))
                 .unwrap_or(0),
         };
         let charge_authorized = charge.is_some_and(|c| {
-            str_field(c, "status").as_deref() == Some("succeeded")
-                && bool_field(c, "captured") == Some(false)
-                && bool_field(c, "refunded") != Some(true)
-                && i64_field(c, "amount_refunded").unwrap_or(0) == 0
+            is_succeeded(&c.object)
+                && bool_field(&c.object, "captured") == Some(false)
+                && !is_released(c)
         });
         let intent_authorized =
             intent.is_some_and(|i| str_field(i, "status").as_deref() == Some("requires_capture"));
@@ -178,6 +176,62 @@ impl Money {
             refunded: refunded.clamp(0, captured),
         }
     }
+}
+
+/// Whether an uncaptured charge's authorization was released or expired: older API
+/// versions refund it in full; from 2025-03-31 only the `charge.expired` event says so.
+fn is_released(charge: &Snapshot) -> bool {
+    bool_field(&charge.object, "captured") == Some(false)
+        && (charge.event_type == "charge.expired"
+            || bool_field(&charge.object, "refunded") == Some(true)
+            || i64_field(&charge.object, "amount_refunded").unwrap_or(0) > 0)
+}
+
+/// What was refunded to the customer: the larger of what the charge counts and what the
+/// known refund objects add up to, since either can lag (Stripe sends no event when a
+/// refund is created from 2022-11-15 on, only `charge.refunded`; and a charge snapshot
+/// can predate a refund's failure).
+///
+/// On API versions before 2025-03-31 a partial capture refunds the uncaptured rest: the
+/// charge counts it, and a Refund object of that amount may be known. Neither is a refund
+/// to the customer, so both views leave it out.
+fn refunded(payment: &Payment<'_>, charge: &Snapshot) -> i64 {
+    let rest = if charge.refunds_uncaptured_rest() {
+        uncaptured_rest(&charge.object)
+    } else {
+        0
+    };
+    let refunds: Vec<&Snapshot> = payment.of_kind(SourceKind::Refund).collect();
+    // Refunds that failed or were canceled after the charge snapshot was taken still
+    // count in its total. Versions of different objects compare by time alone: within one
+    // second the charge is taken to be the later (a failure comes days after a refund).
+    let undone_since: i64 = refunds
+        .iter()
+        .filter(|r| !counts(&r.object) && r.version.created > charge.version.created)
+        .filter_map(|r| i64_field(&r.object, "amount"))
+        .sum();
+    let charge_view =
+        i64_field(&charge.object, "amount_refunded").unwrap_or(0) - rest - undone_since;
+    let mut active: Vec<i64> = refunds
+        .iter()
+        .filter(|r| counts(&r.object))
+        .filter_map(|r| i64_field(&r.object, "amount"))
+        .collect();
+    if rest > 0
+        && let Some(index) = active.iter().position(|amount| *amount == rest)
+    {
+        active.remove(index);
+    }
+    charge_view.max(active.iter().sum())
+}
+
+/// Whether a refund counts: succeeded, pending, or waiting for the customer; failed and
+/// canceled refunds gave the money back to the seller.
+fn counts(refund: &Value) -> bool {
+    matches!(
+        str_field(refund, "status").as_deref(),
+        Some("succeeded" | "pending" | "requires_action") | None
+    )
 }
 
 /// What was captured: the charge's `amount_captured` (its `amount` on API versions
@@ -209,9 +263,8 @@ fn captured(intent: Option<&Value>, charge: Option<&Value>, legacy: Option<&Valu
     0
 }
 
-/// The part of a partially captured charge that Stripe released back to the customer,
-/// which its `amount_refunded` includes.
-fn uncaptured_release(charge: &Value) -> i64 {
+/// The uncaptured rest of a partially captured charge.
+fn uncaptured_rest(charge: &Value) -> i64 {
     if bool_field(charge, "captured") != Some(true) {
         return 0;
     }
@@ -224,30 +277,13 @@ fn uncaptured_release(charge: &Value) -> i64 {
     }
 }
 
-/// The refunds that count: succeeded and pending ones (and those waiting on the customer);
-/// failed and canceled refunds gave the money back to the seller. `None` when the payment
-/// has no refund objects.
-fn refunds_counted(payment: &Payment<'_>) -> Option<i64> {
-    let mut refunds = payment.of_kind(SourceKind::Refund).peekable();
-    refunds.peek()?;
-    let total = refunds
-        .filter(|refund| {
-            matches!(
-                str_field(&refund.object, "status").as_deref(),
-                Some("succeeded" | "pending" | "requires_action") | None
-            )
-        })
-        .filter_map(|refund| i64_field(&refund.object, "amount"))
-        .sum();
-    Some(total)
-}
-
 fn status(
     intent: Option<&Value>,
-    charge: Option<&Value>,
+    charge_snapshot: Option<&Snapshot>,
     legacy: Option<&Value>,
     money: &Money,
 ) -> OrderStatus {
+    let charge = charge_snapshot.map(|snapshot| &snapshot.object);
     if money.captured > 0 {
         return if money.refunded >= money.captured {
             OrderStatus::Refunded
@@ -265,11 +301,8 @@ fn status(
         return OrderStatus::Authorized;
     }
     let charge_status = charge.and_then(|c| str_field(c, "status"));
-    // An authorization that expired or was released: the charge succeeded, was never
-    // captured, and was refunded in full.
-    let released = charge.is_some_and(|c| {
-        charge_status.as_deref() == Some("succeeded") && bool_field(c, "captured") == Some(false)
-    });
+    // An authorization that expired or was released.
+    let released = charge_snapshot.is_some_and(|c| is_succeeded(&c.object) && is_released(c));
     match intent_status.as_deref() {
         Some("requires_action") => return OrderStatus::RequiresAction,
         Some("requires_payment_method") if has_error(intent) => return OrderStatus::Failed,
@@ -369,8 +402,13 @@ struct Transfer {
 impl Transfer {
     /// The transfers made when they are known (less reversals), else what the charge's
     /// `transfer_data` promises: its `amount`, or for a destination charge without one,
-    /// the charge less the application fee.
-    fn of(payment: &Payment<'_>, intent: Option<&Value>, charge: Option<&Value>) -> Self {
+    /// what was captured (else asked for) less the application fee.
+    fn of(
+        payment: &Payment<'_>,
+        intent: Option<&Value>,
+        charge: Option<&Value>,
+        captured: i64,
+    ) -> Self {
         let made: Vec<&Value> = payment.transfers().collect();
         if !made.is_empty() {
             let net = |t: &&Value| {
@@ -399,7 +437,10 @@ impl Transfer {
             .pointer("/transfer_data/amount")
             .and_then(Value::as_i64)
             .or_else(|| {
-                let total = i64_field(promised, "amount")?;
+                // What a partial capture took, once captured.
+                let total = Some(captured)
+                    .filter(|captured| *captured > 0)
+                    .or_else(|| i64_field(promised, "amount"))?;
                 Some(total - i64_field(promised, "application_fee_amount").unwrap_or(0))
             });
         Self {

@@ -97,6 +97,11 @@ pub struct Snapshot {
     pub kind: SourceKind,
     pub id: String,
     pub version: SnapshotVersion,
+    /// The type of the event that carried it: `charge.expired` says what the charge
+    /// alone does not on newer API versions.
+    pub event_type: String,
+    /// The API version the object is written in.
+    pub api_version: Option<String>,
     pub object: Value,
 }
 
@@ -146,6 +151,8 @@ impl Snapshot {
                 progress: progress(kind, object),
                 event_id: event.id.to_owned(),
             },
+            event_type: event.event_type.to_owned(),
+            api_version: event.api_version.map(str::to_owned),
             object: object.clone(),
         })
     }
@@ -195,6 +202,16 @@ impl Snapshot {
     pub fn is_payment(&self) -> bool {
         matches!(self.kind, SourceKind::PaymentIntent | SourceKind::Charge)
     }
+
+    /// Whether the object is written in an API version before 2025-03-31 ("basil"). Those
+    /// versions refund the uncaptured rest of a partial capture (a Refund object, counted
+    /// in the charge's `amount_refunded`); later ones release it without a refund. An
+    /// unknown version is taken to be an older one.
+    pub fn refunds_uncaptured_rest(&self) -> bool {
+        self.api_version
+            .as_deref()
+            .is_none_or(|version| version < "2025-03-31")
+    }
 }
 
 /// The id of the newest charge of a PaymentIntent's `charges.data` (API versions before
@@ -222,8 +239,9 @@ fn progress(kind: SourceKind, object: &Value) -> i64 {
                 + i64::from(bool_field(object, "captured") == Some(true));
             STAGE * stage + amount("amount_refunded")
         }
+        // requires_action, then pending, then an outcome.
         SourceKind::Refund => match status.as_str() {
-            "requires_action" => 1,
+            "pending" => 1,
             "succeeded" => 2,
             "failed" | "canceled" => 3,
             _ => 0,
@@ -235,7 +253,7 @@ fn progress(kind: SourceKind, object: &Value) -> i64 {
                 "warning_closed" => 2,
                 "needs_response" => 3,
                 "under_review" => 4,
-                "won" | "lost" | "prevented" => 5,
+                "won" | "lost" | "prevented" | "charge_refunded" => 5,
                 _ => 0,
             };
             // Funds withdrawn, then reinstated, each add a balance transaction.

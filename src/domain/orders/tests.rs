@@ -16,7 +16,7 @@ use crate::domain::version::permutations;
 struct Delivery(&'static str, &'static str, i64, Value);
 
 /// What the store layer keeps: the latest snapshot of each object.
-fn latest(deliveries: &[Delivery]) -> Vec<Snapshot> {
+fn latest(api_version: Option<&str>, deliveries: &[Delivery]) -> Vec<Snapshot> {
     let mut kept: BTreeMap<(SourceKind, String), Snapshot> = BTreeMap::new();
     for Delivery(id, event_type, created, object) in deliveries {
         let event = EventRef {
@@ -25,6 +25,7 @@ fn latest(deliveries: &[Delivery]) -> Vec<Snapshot> {
             store_key: "platform",
             livemode: false,
             created: *created,
+            api_version,
             object,
         };
         for snapshot in observe(&event).expect("valid") {
@@ -40,8 +41,8 @@ fn latest(deliveries: &[Delivery]) -> Vec<Snapshot> {
     kept.into_values().collect()
 }
 
-fn order_of(deliveries: &[Delivery]) -> Order {
-    let snapshots = latest(deliveries);
+fn order_of(api_version: Option<&str>, deliveries: &[Delivery]) -> Order {
+    let snapshots = latest(api_version, deliveries);
     let (transfers, payment): (Vec<Snapshot>, Vec<Snapshot>) = snapshots
         .into_iter()
         .partition(|s| s.kind == SourceKind::Transfer && s.own_order_key().is_none());
@@ -56,14 +57,22 @@ fn order_of(deliveries: &[Delivery]) -> Order {
 /// The order of `deliveries`, checked to be the same for every delivery order, with the
 /// first delivery also redelivered.
 fn settled(deliveries: &[Delivery]) -> Order {
+    settled_in(None, deliveries)
+}
+
+/// [`settled`], for payloads written in `api_version`.
+fn settled_in(api_version: Option<&str>, deliveries: &[Delivery]) -> Order {
     let mut with_duplicate = deliveries.to_vec();
     with_duplicate.push(deliveries[0].clone());
-    let expected = order_of(deliveries);
+    let expected = order_of(api_version, deliveries);
     for order in permutations(&with_duplicate) {
-        assert_eq!(order_of(&order), expected);
+        assert_eq!(order_of(api_version, &order), expected);
     }
     expected
 }
+
+const BASIL: Option<&str> = Some("2025-03-31.basil");
+const ACACIA: Option<&str> = Some("2024-06-20");
 
 fn intent(status: &str, extra: Value) -> Value {
     let mut intent = json!({"id": "pi_1", "object": "payment_intent", "amount": 1000,
@@ -528,6 +537,7 @@ fn objects_are_recognised_by_their_object_field_or_their_event_type() {
             store_key: "platform",
             livemode: false,
             created: 1,
+            api_version: None,
             object,
         };
         observe(&event).expect("valid").first().map(|s| s.kind)
@@ -557,4 +567,131 @@ fn objects_are_recognised_by_their_object_field_or_their_event_type() {
         event("transfer.created", &json!({"id": "x", "object": "balance"})),
         None
     );
+}
+
+#[test]
+fn from_basil_on_a_partial_capture_releases_the_rest_without_a_refund() {
+    let captured = json!({"amount_captured": 600, "amount_refunded": 0});
+    let refunded = json!({"amount_captured": 600, "amount_refunded": 200});
+    let order = settled_in(
+        BASIL,
+        &[
+            Delivery(
+                "evt_1",
+                "charge.captured",
+                101,
+                charge("succeeded", captured),
+            ),
+            Delivery(
+                "evt_2",
+                "charge.refunded",
+                150,
+                charge("succeeded", refunded),
+            ),
+        ],
+    );
+    assert_eq!((order.amount_captured, order.amount_refunded), (600, 200));
+    assert_eq!(order.status, OrderStatus::PartiallyRefunded);
+}
+
+#[test]
+fn before_basil_the_refund_of_the_uncaptured_rest_is_no_refund_to_the_customer() {
+    // The rest (400) is a Refund object, counted by the charge; then a real refund of 100.
+    let rest = refund("re_rest", "succeeded", 400);
+    let captured = json!({"amount_captured": 600, "amount_refunded": 400});
+    let refunded = json!({"amount_captured": 600, "amount_refunded": 500});
+    let order = settled_in(
+        ACACIA,
+        &[
+            Delivery(
+                "evt_1",
+                "charge.captured",
+                101,
+                charge("succeeded", captured),
+            ),
+            Delivery("evt_2", "charge.refund.updated", 101, rest),
+            Delivery(
+                "evt_3",
+                "charge.refunded",
+                150,
+                charge("succeeded", refunded),
+            ),
+            Delivery(
+                "evt_4",
+                "refund.created",
+                150,
+                refund("re_2", "succeeded", 100),
+            ),
+        ],
+    );
+    assert_eq!((order.amount_captured, order.amount_refunded), (600, 100));
+}
+
+#[test]
+fn from_basil_an_expired_authorization_is_told_by_its_event() {
+    let uncaptured = json!({"captured": false, "amount_captured": 0});
+    let order = settled_in(
+        BASIL,
+        &[
+            Delivery(
+                "evt_1",
+                "charge.succeeded",
+                101,
+                charge("succeeded", uncaptured.clone()),
+            ),
+            Delivery(
+                "evt_2",
+                "charge.expired",
+                900,
+                charge("succeeded", uncaptured),
+            ),
+        ],
+    );
+    assert_eq!(order.status, OrderStatus::Canceled);
+}
+
+#[test]
+fn refunds_missing_from_the_known_objects_still_count_through_the_charge() {
+    // Two refunds, 300 and 200; only the second one's object was delivered.
+    let order = settled(&[
+        Delivery(
+            "evt_1",
+            "charge.refunded",
+            150,
+            charge("succeeded", json!({"amount_refunded": 500})),
+        ),
+        Delivery(
+            "evt_2",
+            "charge.refund.updated",
+            150,
+            refund("re_2", "pending", 200),
+        ),
+    ]);
+    assert_eq!(order.amount_refunded, 500);
+}
+
+#[test]
+fn a_stale_payment_intent_does_not_bring_back_its_failed_attempt() {
+    let failed = json!({"id": "ch_0", "status": "failed", "captured": false,
+                        "amount_captured": 0, "created": 100});
+    let order = settled(&[
+        Delivery(
+            "evt_1",
+            "payment_intent.payment_failed",
+            100,
+            intent(
+                "requires_payment_method",
+                json!({"latest_charge": "ch_0", "last_payment_error": {"code": "card_declined"}}),
+            ),
+        ),
+        Delivery("evt_2", "charge.failed", 100, charge("failed", failed)),
+        Delivery(
+            "evt_3",
+            "charge.succeeded",
+            130,
+            charge("succeeded", json!({})),
+        ),
+    ]);
+    assert_eq!(order.charge.as_deref(), Some("ch_1"));
+    assert_eq!(order.status, OrderStatus::Completed);
 }

@@ -21,7 +21,12 @@ pub mod version;
 use entity::status::EventStatus;
 use serde_json::Value;
 
-use crate::stripe::object;
+use crate::stripe::{envelope, object};
+
+/// The event log's reason for a thin (v2) notification: it names no object snapshot to
+/// apply, and fetching the object from Stripe is not this service's way.
+pub const THIN_EVENT_IGNORED: &str = "thin (v2) event notification: not handled; the service \
+     needs a snapshot (v1) event destination";
 
 /// The event being applied, as its actor read it from the inbox.
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +94,12 @@ impl Change {
     pub fn touches_pages(&self) -> bool {
         matches!(self, Self::Account(_) | Self::Product(_) | Self::Price(_))
     }
+}
+
+/// Why a stored event cannot be applied whatever its type (it is then `ignored`, with
+/// this reason in the event log): a thin (v2) notification carries no snapshot.
+pub fn not_applicable(payload: &Value) -> Option<&'static str> {
+    envelope::is_thin(payload).then_some(THIN_EVENT_IGNORED)
 }
 
 /// What `event` asks of the rows; `None` when the service does not handle it (an event

@@ -104,10 +104,15 @@ pub fn not_applicable(payload: &Value) -> Option<&'static str> {
 
 /// What `event` asks of the rows; `None` when the service does not handle it (an event
 /// type outside the handled families, or one of them carrying another kind of object).
-pub fn change_of(event: &EventRef<'_>) -> Result<Option<Change>, DomainError> {
+/// `previous` is the event's `data.previous_attributes`, which orders same-second account
+/// updates (see [`stores`]).
+pub fn change_of(
+    event: &EventRef<'_>,
+    previous: Option<&Value>,
+) -> Result<Option<Change>, DomainError> {
     let family = event.event_type.split('.').next().unwrap_or_default();
     let change = match family {
-        "account" => stores::change_of(event).map(Change::Account),
+        "account" => stores::change_of(event, previous).map(Change::Account),
         "customer" if object::is_kind(event.object, "customer") => {
             // The short form of a deleted customer has nothing else, so the id is all we
             // rely on.

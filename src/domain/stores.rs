@@ -9,6 +9,25 @@
 //! Stripe has no v1 `account.created`, so events of other families may name a store first:
 //! its row starts as a [`stub`], and later account events fill it in. `status` is derived
 //! from the whole row on every write, so it never depends on which guard moved last.
+//!
+//! # Same-second account updates
+//!
+//! Onboarding sends bursts of `account.updated` within one second, and the account object
+//! has no `updated` of its own, so the version (the event's `created`) ties. The tie is
+//! broken by the snapshot's [`progress`] before the event id: a key computed from the event
+//! alone, so the order stays total and independent of arrival order. It reads:
+//! - how far onboarding got ([`standing`]): `charges_enabled`, then `details_submitted`,
+//!   then `payouts_enabled`, then the number of active capabilities, then fewer
+//!   `requirements.currently_due`. Each only moves forward while an account onboards, so
+//!   in such a burst a later snapshot never stands lower;
+//! - `data.previous_attributes` (the old values of what changed): laid over the snapshot,
+//!   they give where the account stood just before. An update that did not raise the
+//!   standing (it changed other fields, or lowered it) ranks after the update that
+//!   reached the higher of its two standings, since it started from there.
+//!
+//! What stays undecidable from the events alone, and is decided by the event id: two
+//! same-second updates that leave the standing where it was (say the name, then the
+//! website), and an account whose standing goes down and up again within one second.
 
 use chrono::{DateTime, Utc};
 use entity::status::StoreStatus;
@@ -19,21 +38,106 @@ use super::EventRef;
 use super::version::{self, VersionKey};
 use crate::stripe::object::{bool_field, json_field, str_at, str_field};
 
-/// What an account event does to a store row: the next row, or `None` when the row is
-/// newer.
-pub type AccountChange = fn(store::Model, &EventRef<'_>) -> Option<store::Model>;
+/// What an account event does to a store row ([`AccountChange::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// The account fields, under the `version` guard; `progress` breaks same-second ties.
+    Account { progress: u64 },
+    /// The connection state, under the `connection_version` guard.
+    Connection,
+}
 
-/// The change an `account.*` event makes, if the service handles it. Events about other
-/// objects of the account (external accounts, persons, ...) are not handled.
-pub fn change_of(event: &EventRef<'_>) -> Option<AccountChange> {
+impl AccountChange {
+    /// The next row, or `None` when the row is newer.
+    pub fn apply(self, row: store::Model, event: &EventRef<'_>) -> Option<store::Model> {
+        match self {
+            Self::Account { progress } => update_account(row, event, progress),
+            Self::Connection => update_connection(row, event),
+        }
+    }
+}
+
+/// The change an `account.*` event makes, if the service handles it; `previous` is its
+/// `data.previous_attributes`. Events about other objects of the account (external
+/// accounts, persons, ...) are not handled.
+pub fn change_of(event: &EventRef<'_>, previous: Option<&Value>) -> Option<AccountChange> {
     match event.event_type {
         "account.application.authorized" | "account.application.deauthorized" => {
-            Some(update_connection)
+            Some(AccountChange::Connection)
         }
         _ if event.object.get("object").and_then(Value::as_str) == Some("account") => {
-            Some(update_account)
+            Some(AccountChange::Account {
+                progress: progress(event.object, previous),
+            })
         }
         _ => None,
+    }
+}
+
+/// The same-second tie-break of an account snapshot (see the module's documentation):
+/// twice the higher of its standing and the standing before it, plus one when the update
+/// did not raise the standing (it started from that higher standing). Without
+/// `previous` (a creation), the snapshot's own standing.
+pub fn progress(account: &Value, previous: Option<&Value>) -> u64 {
+    let now = standing(account);
+    let Some(previous) = previous.filter(|previous| previous.is_object()) else {
+        return now * 2;
+    };
+    let before = standing(&overlaid(account, previous));
+    now.max(before) * 2 + u64::from(before >= now)
+}
+
+/// How far an account got in onboarding, as one number ordered like the tuple
+/// (`charges_enabled`, `details_submitted`, `payouts_enabled`, active capabilities, fewer
+/// `requirements.currently_due`). `charges_enabled` comes first: some flows enable
+/// charges before the details are submitted, and taking payments is what a store is for.
+pub fn standing(account: &Value) -> u64 {
+    const COUNT_BITS: u32 = 11;
+    const MAX_COUNT: u64 = (1 << COUNT_BITS) - 1;
+    let flag = |key| u64::from(bool_field(account, key).unwrap_or(false));
+    let active = account
+        .get("capabilities")
+        .and_then(Value::as_object)
+        .map_or(0, |capabilities| {
+            capabilities
+                .values()
+                .filter(|state| state.as_str() == Some("active"))
+                .count()
+        });
+    let due = account
+        .pointer("/requirements/currently_due")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let clamp = |count: usize| u64::try_from(count).unwrap_or(MAX_COUNT).min(MAX_COUNT);
+    let mut standing = 0;
+    for flag in [
+        flag("charges_enabled"),
+        flag("details_submitted"),
+        flag("payouts_enabled"),
+    ] {
+        standing = standing << 1 | flag;
+    }
+    standing = standing << COUNT_BITS | clamp(active);
+    standing << COUNT_BITS | (MAX_COUNT - clamp(due))
+}
+
+/// `current` with `previous` laid over it: the object as it was before the update.
+/// Stripe lists nested changes as partial objects, so objects merge key by key; anything
+/// else is replaced.
+fn overlaid(current: &Value, previous: &Value) -> Value {
+    match (current, previous) {
+        (Value::Object(current), Value::Object(previous)) => {
+            let mut merged = current.clone();
+            for (key, old) in previous {
+                let value = match current.get(key) {
+                    Some(now) => overlaid(now, old),
+                    None => old.clone(),
+                };
+                merged.insert(key.clone(), value);
+            }
+            Value::Object(merged)
+        }
+        (_, previous) => previous.clone(),
     }
 }
 
@@ -169,8 +273,12 @@ fn address(account: &Value, pointer: &str) -> Option<Value> {
 }
 
 /// The account fields under the store's `version` guard; `None` when the row is newer.
-fn update_account(mut row: store::Model, event: &EventRef<'_>) -> Option<store::Model> {
-    let key = VersionKey::from_event(event);
+fn update_account(
+    mut row: store::Model,
+    event: &EventRef<'_>,
+    progress: u64,
+) -> Option<store::Model> {
+    let key = VersionKey::from_event(event).with_progress(progress);
     let stored = VersionKey::from_row(row.version, row.version_event.as_deref());
     if !version::is_newer_or_same(&key, stored.as_ref()) {
         return None;
@@ -190,6 +298,7 @@ fn update_connection(mut row: store::Model, event: &EventRef<'_>) -> Option<stor
     let key = VersionKey {
         version: event.created,
         rank: if disconnected { 2 } else { 1 },
+        progress: 0,
         event_id: event.id.to_owned(),
     };
     let stored = VersionKey::from_row(row.connection_version, row.connection_event.as_deref());
@@ -325,13 +434,24 @@ mod tests {
             created: 1,
             object: &bank,
         };
-        assert!(change_of(&event).is_none());
+        assert!(change_of(&event, None).is_none());
     }
 
     /// The events of one store, with the row each order of them leaves.
     fn final_row(events: &[(&str, &str, i64, &Value)]) -> store::Model {
+        let with_previous: Vec<_> = events
+            .iter()
+            .map(|&(id, event_type, created, object)| (id, event_type, created, object, None))
+            .collect();
+        final_row_with(&with_previous)
+    }
+
+    /// An event: id, type, created, `data.object` and `data.previous_attributes`.
+    type Delivery<'a> = (&'a str, &'a str, i64, &'a Value, Option<&'a Value>);
+
+    fn final_row_with(events: &[Delivery<'_>]) -> store::Model {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
-        for &(id, event_type, created, object) in events {
+        for &(id, event_type, created, object, previous) in events {
             let event = EventRef {
                 id,
                 event_type,
@@ -340,8 +460,8 @@ mod tests {
                 created,
                 object,
             };
-            let change = change_of(&event).expect("handled");
-            if let Some(next) = change(row.clone(), &event) {
+            let change = change_of(&event, previous).expect("handled");
+            if let Some(next) = change.apply(row.clone(), &event) {
                 row = next;
             }
         }
@@ -393,6 +513,139 @@ mod tests {
         let row = final_row(&[("evt_b", "account.updated", 1_721_949_100, &updated)]);
         assert_eq!(row.status, StoreStatus::Active);
         assert_eq!(row.version, 1_721_949_100);
-        assert_eq!(row.version_event.as_deref(), Some("1|evt_b"));
+        let key = VersionKey::from_row(row.version, row.version_event.as_deref()).unwrap();
+        assert_eq!((key.rank, key.event_id.as_str()), (1, "evt_b"));
+        assert_eq!(key.progress, progress(&updated, None));
+        assert!(
+            key.progress > 0,
+            "the snapshot's progress is kept for same-second ties"
+        );
+    }
+
+    /// An account as Stripe sends it during onboarding, shaped like Stripe's `account`
+    /// fixture (`business_profile`, `capabilities`, `requirements`, `settings`).
+    fn onboarding(charges: bool, details: bool, payouts: bool, due: &[&str]) -> Value {
+        let capability = if charges { "active" } else { "inactive" };
+        json!({
+            "id": "acct_1", "object": "account", "created": 1_721_948_451,
+            "business_profile": {"name": "Rosen Threads", "url": null, "support_phone": null},
+            "capabilities": {"card_payments": capability, "transfers": capability},
+            "charges_enabled": charges, "details_submitted": details, "payouts_enabled": payouts,
+            "requirements": {
+                "currently_due": due,
+                "disabled_reason": if charges { Value::Null } else { json!("requirements.past_due") },
+            },
+            "settings": {"dashboard": {"display_name": null}},
+        })
+    }
+
+    #[test]
+    fn a_same_second_onboarding_burst_ends_active_in_any_order_with_redeliveries() {
+        let second = 1_721_949_100;
+        // Stripe's order: details submitted, then charges (and capabilities), then payouts,
+        // then the seller renames the store. The ids run the other way, so the event id
+        // alone would pick the wrong snapshot.
+        let submitted = onboarding(false, true, false, &["external_account"]);
+        let submitted_before = json!({"details_submitted": false,
+            "requirements": {"currently_due": ["external_account", "tos_acceptance.date"]}});
+        let charging = onboarding(true, true, false, &["external_account"]);
+        let charging_before = json!({"charges_enabled": false,
+            "capabilities": {"card_payments": "inactive", "transfers": "inactive"},
+            "requirements": {"disabled_reason": "requirements.past_due"}});
+        let paying = onboarding(true, true, true, &[]);
+        let paying_before = json!({"payouts_enabled": false,
+            "requirements": {"currently_due": ["external_account"]}});
+        let mut renamed = paying.clone();
+        renamed["business_profile"]["name"] = json!("Rosen Threads & Co");
+        let renamed_before = json!({"business_profile": {"name": "Rosen Threads"}});
+        let events: [Delivery<'_>; 6] = [
+            (
+                "evt_4",
+                "account.updated",
+                second,
+                &submitted,
+                Some(&submitted_before),
+            ),
+            (
+                "evt_3",
+                "account.updated",
+                second,
+                &charging,
+                Some(&charging_before),
+            ),
+            (
+                "evt_2",
+                "account.updated",
+                second,
+                &paying,
+                Some(&paying_before),
+            ),
+            (
+                "evt_1",
+                "account.updated",
+                second,
+                &renamed,
+                Some(&renamed_before),
+            ),
+            (
+                "evt_3",
+                "account.updated",
+                second,
+                &charging,
+                Some(&charging_before),
+            ),
+            (
+                "evt_4",
+                "account.updated",
+                second,
+                &submitted,
+                Some(&submitted_before),
+            ),
+        ];
+        let expected = final_row_with(&events);
+        assert_eq!(expected.status, StoreStatus::Active);
+        assert_eq!(expected.name.as_deref(), Some("Rosen Threads & Co"));
+        assert!(expected.payouts_enabled);
+        for order in version::permutations(&events) {
+            assert_eq!(final_row_with(&order), expected);
+        }
+    }
+
+    #[test]
+    fn progress_ranks_an_update_after_the_one_that_reached_its_standing() {
+        let submitted = onboarding(false, true, false, &[]);
+        let charging = onboarding(true, true, false, &[]);
+        let charging_before = json!({"charges_enabled": false});
+        let reached = progress(&charging, Some(&charging_before));
+        assert!(reached > progress(&submitted, None));
+        // Same standing, other fields: after the update that reached it.
+        let mut renamed = charging.clone();
+        renamed["business_profile"]["name"] = json!("New name");
+        let renamed_before = json!({"business_profile": {"name": "Rosen Threads"}});
+        assert_eq!(progress(&renamed, Some(&renamed_before)), reached + 1);
+        // Charges disabled again: it started from the enabled state, so it comes after.
+        let stopped_before = json!({"charges_enabled": true,
+            "capabilities": {"card_payments": "active", "transfers": "active"}});
+        assert_eq!(progress(&submitted, Some(&stopped_before)), reached + 1);
+    }
+
+    #[test]
+    fn standing_orders_charges_then_details_then_payouts_then_capabilities_then_due() {
+        let charges_only = standing(&json!({"charges_enabled": true}));
+        let everything_else = standing(&json!({"details_submitted": true, "payouts_enabled": true,
+            "capabilities": {"card_payments": "active"}}));
+        assert!(charges_only > everything_else);
+        assert!(
+            standing(&json!({"details_submitted": true}))
+                > standing(&json!({"payouts_enabled": true}))
+        );
+        assert!(
+            standing(&json!({"capabilities": {"a": "active", "b": "pending"}}))
+                > standing(&json!({"capabilities": {"a": "inactive"}}))
+        );
+        assert!(
+            standing(&json!({"requirements": {"currently_due": ["a"]}}))
+                > standing(&json!({"requirements": {"currently_due": ["a", "b"]}}))
+        );
     }
 }

@@ -313,7 +313,7 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
     let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
     crate::faults::check(event.object.get("id").and_then(Value::as_str));
-    let Some(change) = domain::change_of(&event)? else {
+    let Some(change) = domain::change_of(&event, previous_attributes(&payload))? else {
         return Ok(Done {
             outcome: Outcome::Ignored,
             touches_pages: false,
@@ -327,4 +327,11 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
         touches_pages: touches_pages && outcome == Outcome::Processed,
         reason: None,
     })
+}
+
+/// `data.previous_attributes` of a `*.updated` event: the old values of what changed.
+fn previous_attributes(payload: &Value) -> Option<&Value> {
+    payload
+        .pointer("/data/previous_attributes")
+        .filter(|previous| previous.is_object())
 }

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::EventRef;
 use super::version::{self, VersionKey};
-use crate::stripe::object::{bool_field, json_field, str_at, str_field};
+use crate::stripe::object::{bool_field, i64_field, json_field, str_at, str_field};
 
 /// What an account event does to a store row ([`AccountChange::apply`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +188,7 @@ pub fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store::Model
         disconnected: false,
         connection_version: 0,
         connection_event: None,
+        account_created: None,
         created_at: now,
         updated_at: now,
     }
@@ -210,6 +211,8 @@ pub struct AccountFields {
     pub details_submitted: bool,
     pub capabilities: Option<Value>,
     pub disabled_reason: Option<String>,
+    /// The account's `created` at Stripe (Unix seconds).
+    pub account_created: Option<i64>,
 }
 
 impl AccountFields {
@@ -236,6 +239,7 @@ impl AccountFields {
             details_submitted: bool_field(account, "details_submitted").unwrap_or(false),
             capabilities: json_field(account, "capabilities").filter(Value::is_object),
             disabled_reason: str_at(account, "/requirements/disabled_reason"),
+            account_created: i64_field(account, "created"),
         }
     }
 
@@ -254,6 +258,7 @@ impl AccountFields {
         row.details_submitted = self.details_submitted;
         row.capabilities = self.capabilities;
         row.disabled_reason = self.disabled_reason;
+        row.account_created = self.account_created;
     }
 }
 
@@ -647,5 +652,12 @@ mod tests {
             standing(&json!({"requirements": {"currently_due": ["a"]}}))
                 > standing(&json!({"requirements": {"currently_due": ["a", "b"]}}))
         );
+    }
+
+    #[test]
+    fn the_account_created_time_is_stripes() {
+        let fields = AccountFields::from_object(&fixture("account.updated"));
+        assert_eq!(fields.account_created, Some(1_721_948_451));
+        assert_eq!(AccountFields::from_object(&json!({})).account_created, None);
     }
 }

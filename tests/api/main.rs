@@ -15,6 +15,7 @@ mod hostile;
 mod layout;
 mod logs;
 mod metrics;
+mod migrations;
 mod openapi;
 mod ordering;
 mod outage;

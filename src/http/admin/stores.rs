@@ -43,9 +43,11 @@ pub struct Store {
     pub pages: Option<Value>,
     pub payment_settings: Option<Value>,
     pub counts: StoreCounts,
-    /// When the service first saw the account (Unix seconds): account events do not give
-    /// the store a Stripe `created` of its own.
+    /// When the service first saw the account (Unix seconds).
     pub created: i64,
+    /// When the connected account was created at Stripe (its `created`, Unix seconds);
+    /// `null` until an account event carried it.
+    pub account_created: Option<i64>,
     /// When the service last changed the store (Unix seconds).
     pub updated_at: i64,
 }
@@ -90,6 +92,7 @@ impl From<StoreWithCounts> for Store {
                 orders,
             },
             created: store.created_at.timestamp(),
+            account_created: store.account_created,
             updated_at: store.updated_at.timestamp(),
             id: store.id,
         }

@@ -216,24 +216,47 @@ pub struct AccountFields {
 }
 
 impl AccountFields {
-    /// Reads an account object; Standard accounts often have no `company`, so
-    /// `business_profile` comes first.
+    /// Reads an account object. Each field takes the first candidate that says something:
+    /// `business_profile` (what the seller shows buyers; Standard and Express accounts
+    /// often have no `company`), then the dashboard's display name, then the legal entity
+    /// (`company`, or `individual` for sole sellers), then the top-level fields of API
+    /// versions before 2019-02-19 (`business_name`, `support_phone`, ...).
     pub fn from_object(account: &Value) -> Self {
-        let email = str_field(account, "email");
-        let name = non_empty(str_at(account, "/business_profile/name"))
-            .or_else(|| non_empty(str_at(account, "/settings/dashboard/display_name")))
-            .or_else(|| email.clone());
+        let email = text(account, &["/email", "/individual/email"]);
         Self {
-            name,
+            name: name(account).or_else(|| email.clone()),
             email,
-            support_email: str_at(account, "/business_profile/support_email"),
-            phone: str_at(account, "/business_profile/support_phone"),
+            support_email: text(
+                account,
+                &["/business_profile/support_email", "/support_email"],
+            ),
+            phone: text(
+                account,
+                &[
+                    "/business_profile/support_phone",
+                    "/company/phone",
+                    "/individual/phone",
+                    "/support_phone",
+                ],
+            ),
             country: str_field(account, "country"),
-            address: address(account, "/business_profile/support_address")
-                .or_else(|| address(account, "/company/address")),
+            address: [
+                "/business_profile/support_address",
+                "/company/address",
+                "/individual/address",
+                "/support_address",
+            ]
+            .into_iter()
+            .find_map(|pointer| address(account, pointer)),
             currency: str_field(account, "default_currency"),
-            description: str_at(account, "/business_profile/product_description"),
-            website: str_at(account, "/business_profile/url"),
+            description: text(
+                account,
+                &[
+                    "/business_profile/product_description",
+                    "/product_description",
+                ],
+            ),
+            website: text(account, &["/business_profile/url", "/business_url"]),
             charges_enabled: bool_field(account, "charges_enabled").unwrap_or(false),
             payouts_enabled: bool_field(account, "payouts_enabled").unwrap_or(false),
             details_submitted: bool_field(account, "details_submitted").unwrap_or(false),
@@ -262,7 +285,39 @@ impl AccountFields {
     }
 }
 
-/// A display name must say something: an empty one falls through to the next candidate.
+/// The store's display name: business profile, dashboard, company, individual, then the
+/// pre-2019 `business_name`.
+fn name(account: &Value) -> Option<String> {
+    text(
+        account,
+        &[
+            "/business_profile/name",
+            "/settings/dashboard/display_name",
+            "/company/name",
+        ],
+    )
+    .or_else(|| person_name(account))
+    .or_else(|| text(account, &["/business_name"]))
+}
+
+/// `individual.first_name last_name`, or whichever of the two is given.
+fn person_name(account: &Value) -> Option<String> {
+    let parts: Vec<String> = ["/individual/first_name", "/individual/last_name"]
+        .into_iter()
+        .filter_map(|pointer| non_empty(str_at(account, pointer)))
+        .map(|part| part.trim().to_owned())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The first of `pointers` holding a string that says something.
+fn text(account: &Value, pointers: &[&str]) -> Option<String> {
+    pointers
+        .iter()
+        .find_map(|pointer| non_empty(str_at(account, pointer)))
+}
+
+/// A shown value must say something: an empty one falls through to the next candidate.
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|value| !value.trim().is_empty())
 }
@@ -659,5 +714,110 @@ mod tests {
         let fields = AccountFields::from_object(&fixture("account.updated"));
         assert_eq!(fields.account_created, Some(1_721_948_451));
         assert_eq!(AccountFields::from_object(&json!({})).account_created, None);
+    }
+
+    #[test]
+    fn a_company_gives_its_name_phone_and_address_without_a_business_profile() {
+        let account = json!({
+            "object": "account", "email": "owner@example.com",
+            "business_profile": {"name": null, "support_phone": null,
+                "support_address": {"city": null, "line1": null}},
+            "settings": {"dashboard": {"display_name": null}},
+            "company": {"name": "Rosen Threads LLC", "phone": "+15555550100",
+                "address": {"city": "Portland", "country": "US", "line1": "1 Main St",
+                    "line2": null, "postal_code": "97201", "state": "OR"}},
+        });
+        let fields = AccountFields::from_object(&account);
+        assert_eq!(fields.name.as_deref(), Some("Rosen Threads LLC"));
+        assert_eq!(fields.phone.as_deref(), Some("+15555550100"));
+        assert_eq!(
+            fields.address.as_ref().and_then(|a| a.get("city")),
+            Some(&json!("Portland"))
+        );
+        assert_eq!(fields.email.as_deref(), Some("owner@example.com"));
+    }
+
+    #[test]
+    fn the_dashboard_name_comes_before_the_company_name() {
+        let account = json!({"settings": {"dashboard": {"display_name": "Rosen"}},
+            "company": {"name": "Rosen Threads LLC"}});
+        assert_eq!(
+            AccountFields::from_object(&account).name.as_deref(),
+            Some("Rosen")
+        );
+    }
+
+    #[test]
+    fn an_individual_gives_the_name_phone_address_and_email() {
+        let account = json!({
+            "object": "account", "business_type": "individual", "email": null,
+            "business_profile": {"name": "", "support_phone": null},
+            "individual": {"object": "person", "first_name": "Jenny", "last_name": "Rosen",
+                "phone": "+15555550111", "email": "jenny@example.com",
+                "address": {"city": "Austin", "country": "US", "line1": null, "line2": null,
+                    "postal_code": null, "state": "TX"}},
+        });
+        let fields = AccountFields::from_object(&account);
+        assert_eq!(fields.name.as_deref(), Some("Jenny Rosen"));
+        assert_eq!(fields.phone.as_deref(), Some("+15555550111"));
+        assert_eq!(fields.email.as_deref(), Some("jenny@example.com"));
+        assert_eq!(
+            fields.address.as_ref().and_then(|a| a.get("state")),
+            Some(&json!("TX"))
+        );
+        let first_only = json!({"individual": {"first_name": "Jenny", "last_name": null}});
+        assert_eq!(
+            AccountFields::from_object(&first_only).name.as_deref(),
+            Some("Jenny")
+        );
+    }
+
+    #[test]
+    fn a_company_comes_before_an_individual() {
+        let account = json!({
+            "company": {"name": "Rosen Threads LLC", "phone": null},
+            "individual": {"first_name": "Jenny", "last_name": "Rosen", "phone": "+15555550111"},
+        });
+        let fields = AccountFields::from_object(&account);
+        assert_eq!(fields.name.as_deref(), Some("Rosen Threads LLC"));
+        assert_eq!(fields.phone.as_deref(), Some("+15555550111"));
+    }
+
+    #[test]
+    fn pre_2019_accounts_give_their_top_level_business_fields() {
+        // API versions before 2019-02-19 had these at the top level of the account.
+        let account = json!({
+            "id": "acct_1", "object": "account", "email": "site@example.com",
+            "business_name": "Old Threads", "business_url": "https://old.example.com",
+            "support_phone": "+15555550122", "support_email": "help@old.example.com",
+            "support_address": {"city": "Boston", "line1": null},
+            "product_description": "T-shirts",
+        });
+        let fields = AccountFields::from_object(&account);
+        assert_eq!(fields.name.as_deref(), Some("Old Threads"));
+        assert_eq!(fields.website.as_deref(), Some("https://old.example.com"));
+        assert_eq!(fields.phone.as_deref(), Some("+15555550122"));
+        assert_eq!(
+            fields.support_email.as_deref(),
+            Some("help@old.example.com")
+        );
+        assert_eq!(fields.description.as_deref(), Some("T-shirts"));
+        assert_eq!(
+            fields.address.as_ref().and_then(|a| a.get("city")),
+            Some(&json!("Boston"))
+        );
+    }
+
+    #[test]
+    fn the_business_profile_comes_before_the_legal_entity_and_old_fields() {
+        let account = json!({
+            "business_profile": {"name": "Shop", "support_phone": "+1", "url": "https://new"},
+            "company": {"name": "Legal LLC", "phone": "+2"},
+            "business_name": "Old", "support_phone": "+3", "business_url": "https://old",
+        });
+        let fields = AccountFields::from_object(&account);
+        assert_eq!(fields.name.as_deref(), Some("Shop"));
+        assert_eq!(fields.phone.as_deref(), Some("+1"));
+        assert_eq!(fields.website.as_deref(), Some("https://new"));
     }
 }

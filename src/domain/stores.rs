@@ -141,23 +141,39 @@ fn overlaid(current: &Value, previous: &Value) -> Value {
     }
 }
 
-/// The store status the rest of a row implies: a disconnected seller first, then a store
-/// whose details are not submitted yet, then one Stripe restricted, then one that can take
-/// payments; anything else is still onboarding (details under verification).
+/// Stripe's `disabled_reason` while it verifies submitted details: not a restriction yet.
+const PENDING_VERIFICATION: &str = "requirements.pending_verification";
+
+/// The store status the rest of a row implies, in order of precedence:
+/// 1. `disconnected`: the seller disconnected the platform, whatever the account says;
+/// 2. charges enabled: `active`, or `restricted` when Stripe still gives a
+///    `disabled_reason` (something else, such as payouts, is disabled). Details need not
+///    be submitted: some flows enable charges first;
+/// 3. charges not enabled, details submitted and a `disabled_reason` (other than pending
+///    verification): `restricted`;
+/// 4. anything else is `onboarding`: details not submitted yet (Stripe sets a
+///    `disabled_reason` on every new account, so it means nothing before that), or
+///    submitted and under verification.
 pub fn derive_status(row: &store::Model) -> StoreStatus {
-    // Stripe sets `disabled_reason` on every new account until onboarding is done, so a
-    // store is `onboarding` until its details are submitted, whatever the reason says.
+    let reason = row.disabled_reason.as_deref();
     if row.disconnected {
         StoreStatus::Disconnected
-    } else if !row.details_submitted {
-        StoreStatus::Onboarding
-    } else if row.disabled_reason.is_some() {
-        StoreStatus::Restricted
     } else if row.charges_enabled {
-        StoreStatus::Active
+        match reason {
+            Some(_) => StoreStatus::Restricted,
+            None => StoreStatus::Active,
+        }
+    } else if row.details_submitted && reason.is_some_and(|reason| reason != PENDING_VERIFICATION) {
+        StoreStatus::Restricted
     } else {
         StoreStatus::Onboarding
     }
+}
+
+/// Whether the store can take payments now: Stripe enabled charges and the seller has not
+/// disconnected the platform (Stripe's flag stays as it was after a deauthorization).
+pub fn payments_enabled(row: &store::Model) -> bool {
+    row.charges_enabled && !row.disconnected
 }
 
 /// A store nothing is known about yet but its key.
@@ -459,21 +475,56 @@ mod tests {
         assert_eq!(fields.capabilities, None);
     }
 
-    fn status_of(disconnected: bool, disabled_reason: Option<&str>, charges: bool) -> StoreStatus {
+    fn status_of(
+        disconnected: bool,
+        charges: bool,
+        details: bool,
+        disabled_reason: Option<&str>,
+    ) -> StoreStatus {
         let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
-        row.details_submitted = true;
         row.disconnected = disconnected;
-        row.disabled_reason = disabled_reason.map(str::to_owned);
         row.charges_enabled = charges;
+        row.details_submitted = details;
+        row.disabled_reason = disabled_reason.map(str::to_owned);
         derive_status(&row)
     }
 
     #[test]
     fn status_is_derived_in_order_of_precedence() {
-        assert_eq!(status_of(true, Some("x"), true), StoreStatus::Disconnected);
-        assert_eq!(status_of(false, Some("x"), true), StoreStatus::Restricted);
-        assert_eq!(status_of(false, None, true), StoreStatus::Active);
-        assert_eq!(status_of(false, None, false), StoreStatus::Onboarding);
+        use StoreStatus::*;
+        let pending = Some(PENDING_VERIFICATION);
+        let past_due = Some("requirements.past_due");
+        // (disconnected, charges_enabled, details_submitted, disabled_reason) -> status
+        let table = [
+            ((true, true, true, None), Disconnected),
+            ((true, false, false, past_due), Disconnected),
+            ((false, true, true, None), Active),
+            ((false, true, false, None), Active),
+            ((false, true, true, past_due), Restricted),
+            ((false, true, false, past_due), Restricted),
+            ((false, false, true, past_due), Restricted),
+            ((false, false, true, Some("rejected.fraud")), Restricted),
+            ((false, false, true, pending), Onboarding),
+            ((false, false, true, None), Onboarding),
+            ((false, false, false, past_due), Onboarding),
+            ((false, false, false, None), Onboarding),
+        ];
+        for ((disconnected, charges, details, reason), expected) in table {
+            assert_eq!(
+                status_of(disconnected, charges, details, reason),
+                expected,
+                "disconnected {disconnected}, charges {charges}, details {details}, {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_disconnected_store_cannot_take_payments() {
+        let mut row = stub("acct_1", false, DateTime::UNIX_EPOCH);
+        row.charges_enabled = true;
+        assert!(payments_enabled(&row));
+        row.disconnected = true;
+        assert!(!payments_enabled(&row));
     }
 
     #[test]

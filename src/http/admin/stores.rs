@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::list::{LOOKUP, List, MODE};
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Paths};
+use crate::domain::stores;
 use crate::error::ApiError;
 use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -33,6 +34,8 @@ pub struct Store {
     pub website: Option<String>,
     /// `onboarding`, `active`, `restricted` or `disconnected`.
     pub status: String,
+    /// Whether the store can take payments: Stripe's `charges_enabled`, reported `false`
+    /// while the seller is disconnected (the platform can no longer charge for it).
     pub charges_enabled: bool,
     pub payouts_enabled: bool,
     pub details_submitted: bool,
@@ -67,6 +70,7 @@ impl From<StoreWithCounts> for Store {
             customers,
             orders,
         } = counts;
+        let charges_enabled = stores::payments_enabled(&store);
         Self {
             object: "store".to_owned(),
             livemode: store.livemode,
@@ -80,7 +84,7 @@ impl From<StoreWithCounts> for Store {
             description: store.description,
             website: store.website,
             status: store.status.to_string(),
-            charges_enabled: store.charges_enabled,
+            charges_enabled,
             payouts_enabled: store.payouts_enabled,
             details_submitted: store.details_submitted,
             disabled_reason: store.disabled_reason,

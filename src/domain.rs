@@ -22,7 +22,12 @@ pub mod version;
 use entity::status::EventStatus;
 use serde_json::Value;
 
-use crate::stripe::object;
+use crate::stripe::{envelope, object};
+
+/// The event log's reason for a thin (v2) notification: it names no object snapshot to
+/// apply, and fetching the object from Stripe is not this service's way.
+pub const THIN_EVENT_IGNORED: &str = "thin (v2) event notification: not handled; the service \
+     needs a snapshot (v1) event destination";
 
 /// The event being applied, as its actor read it from the inbox.
 #[derive(Debug, Clone, Copy)]
@@ -94,12 +99,23 @@ impl Change {
     }
 }
 
+/// Why a stored event cannot be applied whatever its type (it is then `ignored`, with
+/// this reason in the event log): a thin (v2) notification carries no snapshot.
+pub fn not_applicable(payload: &Value) -> Option<&'static str> {
+    envelope::is_thin(payload).then_some(THIN_EVENT_IGNORED)
+}
+
 /// What `event` asks of the rows; `None` when the service does not handle it (an event
 /// type outside the handled families, or one of them carrying another kind of object).
-pub fn change_of(event: &EventRef<'_>) -> Result<Option<Change>, DomainError> {
+/// `previous` is the event's `data.previous_attributes`, which orders same-second account
+/// updates (see [`stores`]).
+pub fn change_of(
+    event: &EventRef<'_>,
+    previous: Option<&Value>,
+) -> Result<Option<Change>, DomainError> {
     let family = event.event_type.split('.').next().unwrap_or_default();
     let change = match family {
-        "account" => stores::change_of(event).map(Change::Account),
+        "account" => stores::change_of(event, previous).map(Change::Account),
         "customer" if object::is_kind(event.object, "customer") => {
             // The short form of a deleted customer has nothing else, so the id is all we
             // rely on.

@@ -28,7 +28,6 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     InvalidPayload,
-    UnsupportedEventFormat,
     MissingSignature,
     MalformedSignature,
     NoMatchingSignature,
@@ -52,7 +51,6 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidPayload => "invalid_payload",
-            Self::UnsupportedEventFormat => "unsupported_event_format",
             Self::MissingSignature => "missing_signature",
             Self::MalformedSignature => "malformed_signature",
             Self::NoMatchingSignature => "no_matching_signature",
@@ -87,7 +85,6 @@ impl From<&EnvelopeError> for ErrorCode {
     fn from(err: &EnvelopeError) -> Self {
         match err {
             EnvelopeError::Invalid(_) => Self::InvalidPayload,
-            EnvelopeError::ThinEvent => Self::UnsupportedEventFormat,
         }
     }
 }

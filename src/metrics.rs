@@ -66,6 +66,9 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 5
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookOutcome {
     Accepted,
+    /// Stored, but a thin (v2) notification: it will be `ignored` (the endpoint should send
+    /// snapshot events).
+    ThinEvent,
     Duplicate,
     InvalidSignature,
     InvalidPayload,
@@ -76,8 +79,9 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Accepted,
+        Self::ThinEvent,
         Self::Duplicate,
         Self::InvalidSignature,
         Self::InvalidPayload,
@@ -89,6 +93,7 @@ impl WebhookOutcome {
     fn label(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
+            Self::ThinEvent => "thin_event",
             Self::Duplicate => "duplicate",
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidPayload => "invalid_payload",

@@ -40,6 +40,10 @@ pub struct Model {
     /// Version guard of the authorization state, apart from the account fields.
     pub connection_version: i64,
     pub connection_event: Option<String>,
+    /// The account's `created` at Stripe (Unix seconds); `None` until an account event
+    /// carried it.
+    pub account_created: Option<i64>,
+    /// When the service first saw the store.
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

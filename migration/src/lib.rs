@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_tables;
 mod m20261126_000002_store_connection;
+mod m20261130_000003_store_account_facts;
 mod m20261130_000004_order_observations;
 
 /// Every migration of the service, oldest first.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261126_000002_store_connection::Migration),
+            Box::new(m20261130_000003_store_account_facts::Migration),
             Box::new(m20261130_000004_order_observations::Migration),
         ]
     }

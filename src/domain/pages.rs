@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use entity::{price, product, store};
 use serde_json::{Value, json};
 
-use super::catalog;
+use super::{catalog, stores};
 
 /// How many products the Home page features.
 pub const FEATURED_PRODUCTS: usize = 8;
@@ -72,19 +72,22 @@ pub fn build_pages(
 
 /// The payment settings of `store`: whether it can take payments, in what currency, and
 /// with which payment methods (its active `*_payments` capabilities, such as
-/// `card_payments` → `card`).
+/// `card_payments` → `card`). A disconnected store takes none: the platform can no longer
+/// charge for it, whatever Stripe last said about the account.
 pub fn build_payment_settings(store: &store::Model) -> Value {
+    let enabled = stores::payments_enabled(store);
     let payment_methods: BTreeSet<&str> = store
         .capabilities
         .as_ref()
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
+        .filter(|_| !store.disconnected)
         .filter(|(_, state)| state.as_str() == Some("active"))
         .filter_map(|(name, _)| name.strip_suffix("_payments"))
         .collect();
     json!({
-        "stripe_enabled": store.charges_enabled,
+        "stripe_enabled": enabled,
         "currency": store.currency,
         "country": store.country,
         "payment_methods": payment_methods,
@@ -155,7 +158,6 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
-    use crate::domain::stores;
 
     fn store() -> store::Model {
         let mut store = stores::stub("acct_1", false, DateTime::UNIX_EPOCH);
@@ -373,6 +375,17 @@ mod tests {
             build_payment_settings(&store()),
             json!({"stripe_enabled": true, "currency": "usd", "country": "US",
                    "payment_methods": ["card", "us_bank_account_ach"]})
+        );
+    }
+
+    #[test]
+    fn a_disconnected_store_shows_payments_disabled() {
+        let mut store = store();
+        store.disconnected = true;
+        assert_eq!(
+            build_payment_settings(&store),
+            json!({"stripe_enabled": false, "currency": "usd", "country": "US",
+                   "payment_methods": []})
         );
     }
 }

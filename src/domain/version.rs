@@ -3,8 +3,10 @@
 //!
 //! Stripe delivers in any order and its `created` has one-second resolution, so "newer" is
 //! decided by a total order on a [`VersionKey`] computed from the event alone: the object's
-//! version, then the event type's rank (created < updated < deleted), then the event id. The
-//! final row is then the one written by the greatest key, whatever the arrival order.
+//! version, then the event type's rank (created < updated < deleted), then, for objects
+//! that define one, the snapshot's progress (a store's onboarding, see
+//! `stores::progress`), then the event id. The final row is then the one written by the
+//! greatest key, whatever the arrival order.
 //!
 //! Deletions do not take part in that order: they only set `deleted_at`, keeping the
 //! earliest, which commutes with every update (see [`earliest`]).
@@ -17,14 +19,18 @@ use serde_json::Value;
 use super::{DomainError, EventRef};
 
 /// Where an event stands among the events about one object. Ordered by `version`, then
-/// `rank`, then `event_id`, so two different events never compare equal.
+/// `rank`, then `progress`, then `event_id`, so two different events never compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VersionKey {
     /// The object's `updated` when it has one, else the event's `created` (Unix seconds).
     pub version: i64,
     /// Tie-break of equal versions: `created` = 0, `updated` = 1, `deleted` = 2.
     pub rank: u8,
-    /// Last tie-break, so that equal versions and ranks still order deterministically.
+    /// Tie-break of equal ranks read from the snapshot itself, for objects whose state only
+    /// moves one way within a second (a store's onboarding); 0 for the others.
+    pub progress: u64,
+    /// Last tie-break, so that equal versions, ranks and progress still order
+    /// deterministically (though not necessarily as Stripe made the changes).
     pub event_id: String,
 }
 
@@ -38,24 +44,43 @@ impl VersionKey {
                 .and_then(Value::as_i64)
                 .unwrap_or(event.created),
             rank: type_rank(event.event_type),
+            progress: 0,
             event_id: event.id.to_owned(),
         }
     }
 
+    /// The key with its `progress` tie-break set.
+    pub fn with_progress(self, progress: u64) -> Self {
+        Self { progress, ..self }
+    }
+
     /// The key stored in a row, or `None` when the row holds none yet (a stub or a
-    /// tombstone), which any event may overwrite.
+    /// tombstone), which any event may overwrite. `version_event` is `rank|event_id`, or
+    /// `rank|progress|event_id` when the progress is not 0 (rows written before progress
+    /// existed read as progress 0).
     pub fn from_row(version: i64, version_event: Option<&str>) -> Option<Self> {
-        let (rank, event_id) = version_event?.split_once('|')?;
+        let (rank, rest) = version_event?.split_once('|')?;
+        let (progress, event_id) = match rest.split_once('|') {
+            Some((progress, event_id)) if progress.bytes().all(|b| b.is_ascii_digit()) => {
+                (progress.parse().ok()?, event_id)
+            }
+            _ => (0, rest),
+        };
         Some(Self {
             version,
             rank: rank.parse().ok()?,
+            progress,
             event_id: event_id.to_owned(),
         })
     }
 
     /// The `(version, version_event)` column values.
     pub fn to_columns(&self) -> (i64, String) {
-        (self.version, format!("{}|{}", self.rank, self.event_id))
+        let event = match self.progress {
+            0 => format!("{}|{}", self.rank, self.event_id),
+            progress => format!("{}|{progress}|{}", self.rank, self.event_id),
+        };
+        (self.version, event)
     }
 }
 
@@ -198,6 +223,7 @@ mod tests {
         VersionKey {
             version,
             rank,
+            progress: 0,
             event_id: event_id.to_owned(),
         }
     }
@@ -251,6 +277,33 @@ mod tests {
         assert_eq!(
             VersionKey::from_row(version, Some(&version_event)),
             Some(original)
+        );
+    }
+
+    #[test]
+    fn progress_orders_after_rank_and_before_the_event_id() {
+        assert!(key(1, 1, "evt_a").with_progress(2) > key(1, 1, "evt_z").with_progress(1));
+        assert!(key(1, 2, "evt_a") > key(1, 1, "evt_z").with_progress(9));
+        assert!(key(2, 0, "evt_a") > key(1, 1, "evt_z").with_progress(9));
+    }
+
+    #[test]
+    fn columns_with_progress_round_trip_and_old_columns_read_as_progress_0() {
+        let original = key(10, 1, "evt_1").with_progress(4_097);
+        let (version, version_event) = original.to_columns();
+        assert_eq!(version_event, "1|4097|evt_1");
+        assert_eq!(
+            VersionKey::from_row(version, Some(&version_event)),
+            Some(original)
+        );
+        assert_eq!(
+            VersionKey::from_row(10, Some("1|evt_1")),
+            Some(key(10, 1, "evt_1"))
+        );
+        // An id with a `|` (not Stripe's, but possible in a test) is still read whole.
+        assert_eq!(
+            VersionKey::from_row(10, Some("1|evt|x")),
+            Some(key(10, 1, "evt|x"))
         );
     }
 

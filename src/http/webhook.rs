@@ -20,7 +20,7 @@ use super::{AppState, body, with_state};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::metrics::{self, WebhookOutcome};
 use crate::store::inbox::{self, Stored};
-use crate::stripe::envelope::Envelope;
+use crate::stripe::envelope::{Envelope, EventFormat};
 
 /// The acknowledgement of a delivery.
 #[derive(Serialize, ToSchema)]
@@ -33,14 +33,15 @@ pub struct Receipt {
     id: String,
 }
 
-/// Receive a Stripe event (a snapshot event, signed by Stripe).
+/// Receive a Stripe event, signed by Stripe. Snapshot events are applied; thin (v2)
+/// notifications are stored and acknowledged, and end `ignored`.
 #[utoipa::path(
     post, path = "/webhooks/stripe", tag = "webhooks",
     params(("Stripe-Signature" = String, Header, description = "Stripe's signature: `t=...,v1=...`")),
     request_body(content = Object, content_type = "application/json", description = "The event, byte for byte as Stripe sent it"),
     responses(
         (status = 200, description = "Stored (or already stored)", body = Receipt),
-        (status = 400, description = "`missing_signature`, `malformed_signature`, `no_matching_signature`, `timestamp_outside_tolerance`, `invalid_payload` or `unsupported_event_format`", body = ErrorBody),
+        (status = 400, description = "`missing_signature`, `malformed_signature`, `no_matching_signature`, `timestamp_outside_tolerance` or `invalid_payload`", body = ErrorBody),
         (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
@@ -65,10 +66,11 @@ where
 {
     let started = Instant::now();
     let (outcome, response) = match accept(&state, &headers, body).await {
-        Ok((stored, reply)) => {
-            let outcome = match stored {
-                Stored::New => WebhookOutcome::Accepted,
-                Stored::Duplicate => WebhookOutcome::Duplicate,
+        Ok((stored, format, reply)) => {
+            let outcome = match (stored, format) {
+                (Stored::Duplicate, _) => WebhookOutcome::Duplicate,
+                (Stored::New, EventFormat::Snapshot) => WebhookOutcome::Accepted,
+                (Stored::New, EventFormat::Thin) => WebhookOutcome::ThinEvent,
             };
             (outcome, reply)
         }
@@ -111,7 +113,7 @@ async fn accept<S, B>(
     state: &AppState,
     headers: &HeaderMap,
     body: S,
-) -> Result<(Stored, Response), ApiError>
+) -> Result<(Stored, EventFormat, Response), ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -154,13 +156,22 @@ where
         duplicate,
         "webhook accepted"
     );
+    if envelope.format == EventFormat::Thin && !duplicate {
+        // Acknowledged so Stripe does not retry it for days, but nothing will come of it:
+        // the endpoint is misconfigured.
+        warn!(
+            event_id = %envelope.id,
+            event_type = %envelope.event_type,
+            "thin (v2) event notification stored and ignored: the endpoint should send snapshot events"
+        );
+    }
     let receipt = Receipt {
         received: true,
         duplicate,
         id: envelope.id,
     };
     let reply = warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK);
-    Ok((stored, reply.into_response()))
+    Ok((stored, envelope.format, reply.into_response()))
 }
 
 /// Stripe sends `application/json; charset=utf-8`; a body declared as anything else is

@@ -236,15 +236,19 @@ async fn claim_and_apply(
         }
     }
     let mut applied = Vec::with_capacity(claimed.len());
+    let mut reasons = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if !claimed.contains(&row.id) {
             continue;
         }
-        let (outcome, touches_pages) = apply_one(txn, row)
+        let done = apply_one(txn, row)
             .await
             .map_err(|source| failure(&row.id, source))?;
-        pages_due[usize::from(row.livemode)] |= touches_pages;
-        applied.push((index, outcome));
+        pages_due[usize::from(row.livemode)] |= done.touches_pages;
+        applied.push((index, done.outcome));
+        if let Some(reason) = done.reason {
+            reasons.push((row.id.as_str(), reason));
+        }
     }
     // The pages depend on the store and its whole catalogue: rebuilt once, after every
     // change of the batch, rather than once per event.
@@ -267,6 +271,12 @@ async fn claim_and_apply(
                 .map_err(db_error)?;
         }
     }
+    // Rare (a misconfigured endpoint), so one statement per event is fine.
+    for (id, reason) in reasons {
+        inbox::record_reason(txn, id, reason)
+            .await
+            .map_err(db_error)?;
+    }
     Ok(applied)
 }
 
@@ -282,16 +292,47 @@ fn failure(event_id: &str, source: WriteError) -> BatchError {
     }
 }
 
-/// Applies one claimed event: its outcome, and whether it may have changed the pages.
-async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<(Outcome, bool), WriteError> {
+/// What applying one claimed event came to.
+struct Done {
+    outcome: Outcome,
+    /// Whether it may have changed the store's pages.
+    touches_pages: bool,
+    /// Why an event of any type was not applied, for the event log.
+    reason: Option<&'static str>,
+}
+
+/// Applies one claimed event.
+async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, WriteError> {
     let payload = parse_payload(row)?;
+    if let Some(reason) = domain::not_applicable(&payload) {
+        return Ok(Done {
+            outcome: Outcome::Ignored,
+            touches_pages: false,
+            reason: Some(reason),
+        });
+    }
     let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
     crate::faults::check(event.object.get("id").and_then(Value::as_str));
-    let Some(change) = domain::change_of(&event)? else {
-        return Ok((Outcome::Ignored, false));
+    let Some(change) = domain::change_of(&event, previous_attributes(&payload))? else {
+        return Ok(Done {
+            outcome: Outcome::Ignored,
+            touches_pages: false,
+            reason: None,
+        });
     };
     let touches_pages = change.touches_pages();
     let outcome = changes::apply(txn, &event, change).await?;
-    Ok((outcome, touches_pages && outcome == Outcome::Processed))
+    Ok(Done {
+        outcome,
+        touches_pages: touches_pages && outcome == Outcome::Processed,
+        reason: None,
+    })
+}
+
+/// `data.previous_attributes` of a `*.updated` event: the old values of what changed.
+fn previous_attributes(payload: &Value) -> Option<&Value> {
+    payload
+        .pointer("/data/previous_attributes")
+        .filter(|previous| previous.is_object())
 }

@@ -33,7 +33,7 @@ pub async fn apply(
             let row = rows::find_store(db, event.store_key, event.livemode)
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(format!("store {}", event.store_key)))?;
-            let Some(mut row) = change(row, event) else {
+            let Some(mut row) = change.apply(row, event) else {
                 return Ok(Outcome::Skipped);
             };
             row.updated_at = now;

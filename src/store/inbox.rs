@@ -169,6 +169,17 @@ pub async fn set_status(
         .map(drop)
 }
 
+/// Records, in the caller's transaction, why an applied event came to nothing (its final
+/// status is set apart), so the event log shows it.
+pub async fn record_reason(db: &impl ConnectionTrait, id: &str, reason: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::LastError, Expr::value(reason))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
 /// Records why an attempt failed; the event stays waiting for the next attempt.
 pub async fn record_error(db: &impl ConnectionTrait, id: &str, error: &str) -> Result<(), DbErr> {
     Entity::update_many()

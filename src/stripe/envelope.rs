@@ -18,11 +18,18 @@ pub const PLATFORM_STORE: &str = "platform";
 pub enum EnvelopeError {
     #[error("the body is not a Stripe event: {0}")]
     Invalid(String),
-    #[error(
-        "thin (v2) event notifications are not supported: configure the endpoint to send \
-         snapshot events (payload style \"snapshot\")"
-    )]
-    ThinEvent,
+}
+
+/// How Stripe shaped the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFormat {
+    /// A v1 event carrying a snapshot of its object in `data.object`.
+    Snapshot,
+    /// A thin (v2) event notification (`"object": "v2.core.event"`): ids and a link to
+    /// the object, no snapshot. The service cannot apply it, but it is acknowledged and
+    /// stored (so Stripe does not retry it for days and disable the endpoint), and the
+    /// event log says why nothing came of it.
+    Thin,
 }
 
 /// The envelope fields the service keeps beside the raw payload.
@@ -38,6 +45,7 @@ pub struct Envelope {
     pub object_id: Option<String>,
     /// Which store the event belongs to; see [`Envelope::parse`].
     pub store_key: String,
+    pub format: EventFormat,
 }
 
 #[derive(Deserialize)]
@@ -52,8 +60,14 @@ struct RawEnvelope<'a> {
     livemode: Option<serde_json::Value>,
     api_version: Option<serde_json::Value>,
     created: Option<serde_json::Value>,
+    /// Thin events: the connected account the event is about, if any.
+    context: Option<serde_json::Value>,
+    /// Thin events: `{id, type, url}` of the object the event is about.
+    related_object: Option<serde_json::Value>,
+    // Read as a struct only for snapshot events: a thin event's `data`, if any, is not
+    // the service's business and must not get it refused.
     #[serde(borrow)]
-    data: Option<ObjectOnly<RawData<'a>>>,
+    data: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +112,8 @@ impl Envelope {
     /// Parses `body`. The store key is `account` for Connect events, else
     /// [`PLATFORM_STORE`]: a destination or `on_behalf_of` charge lives on the platform,
     /// and so do its refunds, disputes and transfers, which do not name the seller. They
-    /// are applied in series by the platform's actor; the order names the seller.
+    /// are applied in series by the platform's actor; the order names the seller. A thin
+    /// event is keyed by its `context` when that is a connected account.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
         // Checked up front: serde_json skips the bytes of ignored fields without checking
         // them, and the webhook stores accepted bodies as text.
@@ -114,13 +129,21 @@ impl Envelope {
         let object_kind = raw
             .object
             .and_then(|o| serde_json::from_str::<&str>(o.get()).ok());
-        if object_kind.is_some_and(|kind| kind.starts_with("v2.")) {
-            return Err(EnvelopeError::ThinEvent);
+        if object_kind.is_some_and(is_thin_kind) {
+            return Self::thin(raw, object_kind.unwrap_or_default());
         }
+        Self::snapshot(raw)
+    }
+
+    fn snapshot(raw: RawEnvelope<'_>) -> Result<Self, EnvelopeError> {
+        let data = match raw.data {
+            Some(data) => serde_json::from_str::<Option<ObjectOnly<RawData<'_>>>>(data.get())
+                .map_err(json_error)?,
+            None => None,
+        };
         let id = non_empty_string(raw.id, "id")?;
         let event_type = non_empty_string(raw.event_type, "type")?;
-        let object = raw
-            .data
+        let object = data
             .and_then(|ObjectOnly(data)| data.object)
             .filter(|object| object.get().starts_with('{'))
             .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
@@ -136,7 +159,61 @@ impl Envelope {
             created: raw.created.and_then(|v| v.as_i64()).unwrap_or(0),
             object_id: refs.id.and_then(|id| id.as_str().map(str::to_owned)),
             store_key,
+            format: EventFormat::Snapshot,
         })
+    }
+
+    /// A thin event needs nothing but its id to be stored: anything else it lacks or has
+    /// in an odd shape only makes the event log poorer, never gets the delivery refused.
+    fn thin(raw: RawEnvelope<'_>, kind: &str) -> Result<Self, EnvelopeError> {
+        let id = non_empty_string(raw.id, "id")?;
+        let event_type = as_string(raw.event_type)
+            .filter(|event_type| !event_type.is_empty())
+            .unwrap_or_else(|| kind.to_owned());
+        // `context` names the account the event is about; other contexts (none, or a
+        // future non-account one) belong to the platform.
+        let account = as_string(raw.context).filter(|context| context.starts_with("acct_"));
+        Ok(Self {
+            id,
+            event_type,
+            store_key: account.clone().unwrap_or_else(|| PLATFORM_STORE.to_owned()),
+            account,
+            livemode: raw.livemode.and_then(|v| v.as_bool()).unwrap_or(false),
+            api_version: as_string(raw.api_version),
+            created: raw.created.as_ref().and_then(unix_seconds).unwrap_or(0),
+            object_id: raw
+                .related_object
+                .as_ref()
+                .and_then(|object| object.get("id")?.as_str())
+                .map(str::to_owned),
+            format: EventFormat::Thin,
+        })
+    }
+}
+
+/// Whether an envelope's `object` names a thin (v2) event: `v2.core.event` today, any
+/// `v2.` kind tomorrow.
+fn is_thin_kind(kind: &str) -> bool {
+    kind.starts_with("v2.")
+}
+
+/// Whether a stored payload is a thin (v2) event notification, by the same rule as
+/// [`Envelope::parse`].
+pub fn is_thin(payload: &serde_json::Value) -> bool {
+    payload
+        .get("object")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(is_thin_kind)
+}
+
+/// A thin event's `created`: an RFC 3339 string in v2 (whole seconds kept, like v1's
+/// integer); an integer is taken as it is.
+fn unix_seconds(created: &serde_json::Value) -> Option<i64> {
+    match created {
+        serde_json::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| at.timestamp()),
+        other => other.as_i64(),
     }
 }
 
@@ -289,10 +366,65 @@ mod tests {
     }
 
     #[test]
-    fn thin_event_is_refused_as_unsupported() {
-        let body = br#"{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
-            "created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_1"}}"#;
-        assert_eq!(Envelope::parse(body), Err(EnvelopeError::ThinEvent));
+    fn thin_event_of_a_connected_account_is_keyed_by_its_context() {
+        let body = br#"{"id":"evt_test_65R9","object":"v2.core.event","type":"v2.core.account.updated",
+            "livemode":true,"created":"2024-09-17T06:20:52.246Z","context":"acct_9",
+            "related_object":{"id":"acct_9","type":"v2.core.account","url":"/v2/core/accounts/acct_9"}}"#;
+        let envelope = Envelope::parse(body).unwrap();
+        assert_eq!(envelope.format, EventFormat::Thin);
+        assert_eq!(envelope.id, "evt_test_65R9");
+        assert_eq!(envelope.event_type, "v2.core.account.updated");
+        assert_eq!(envelope.store_key, "acct_9");
+        assert_eq!(envelope.account.as_deref(), Some("acct_9"));
+        assert_eq!(envelope.object_id.as_deref(), Some("acct_9"));
+        assert_eq!(envelope.created, 1_726_554_052);
+        assert!(envelope.livemode);
+        let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert!(is_thin(&payload));
+    }
+
+    #[test]
+    fn thin_event_without_an_account_context_goes_to_the_platform_store() {
+        for context in [r#""#, r#","context":null"#, r#","context":"org_1""#] {
+            let body = format!(
+                r#"{{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered",
+                "created":"2024-09-17T06:20:52Z","related_object":{{"id":"mtr_1"}}{context}}}"#
+            );
+            let envelope = Envelope::parse(body.as_bytes()).unwrap();
+            assert_eq!(envelope.store_key, PLATFORM_STORE, "{context}");
+            assert_eq!(envelope.account, None);
+            assert_eq!(envelope.object_id.as_deref(), Some("mtr_1"));
+        }
+    }
+
+    #[test]
+    fn thin_event_needs_only_an_id() {
+        // Odd or missing fields make the log poorer but never refuse a signed delivery.
+        let body = br#"{"id":"evt_1","object":"v2.core.event","created":"yesterday",
+            "data":[1],"related_object":"mtr_1","livemode":"yes"}"#;
+        let envelope = Envelope::parse(body).unwrap();
+        assert_eq!(envelope.format, EventFormat::Thin);
+        assert_eq!(envelope.event_type, "v2.core.event");
+        assert_eq!((envelope.created, envelope.livemode), (0, false));
+        assert_eq!(envelope.object_id, None);
+        for body in [
+            &br#"{"object":"v2.core.event","type":"x"}"#[..],
+            br#"{"id":"","object":"v2.core.event"}"#,
+            br#"{"id":7,"object":"v2.core.event"}"#,
+        ] {
+            assert!(
+                Envelope::parse(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn snapshot_events_are_not_thin() {
+        let body = br#"{"id":"evt_1","object":"event","type":"x","data":{"object":{}}}"#;
+        assert_eq!(Envelope::parse(body).unwrap().format, EventFormat::Snapshot);
+        assert!(!is_thin(&serde_json::from_slice(body).unwrap()));
     }
 
     #[test]

@@ -30,6 +30,8 @@ async fn metrics_cover_intake_apply_and_failures_after_a_mixed_load() {
     app.post_with_signature(&fixture("price.created.json"), Some("t=1,v1=00".into()))
         .await; // invalid signature
     app.post_event(b"[]").await; // invalid payload
+    let thin = br#"{"id":"evt_metrics_thin","object":"v2.core.event","type":"v2.core.account.updated","created":"2024-09-17T06:20:52.246Z"}"#;
+    app.post_event(thin).await; // a thin notification: stored, then ignored
     let mut broken: Value = serde_json::from_slice(&fixture("customer.updated.json")).unwrap();
     broken["id"] = json!("evt_metrics_dead_letter");
     broken["data"]["object"]
@@ -74,6 +76,15 @@ async fn metrics_cover_intake_apply_and_failures_after_a_mixed_load() {
         )
         .unwrap()
             >= 4.0
+    );
+    assert!(
+        sample(
+            &text,
+            "payments_webhook_requests_total",
+            "outcome=\"thin_event\""
+        )
+        .unwrap()
+            >= 1.0
     );
     assert!(
         sample(

@@ -208,3 +208,37 @@ async fn test_mode_events_never_touch_live_rows() {
     assert_eq!(rows[0].email.as_deref(), Some("live@example.com"));
     assert_eq!(rows[0].metadata, Some(json!({})));
 }
+
+#[tokio::test]
+async fn a_disconnected_store_shows_payments_disabled_and_its_stripe_creation_time() {
+    let app = spawn_app().await;
+    send_all_fixtures(&app).await;
+    let api = crate::schema::Api::new(&app).await;
+    let path = format!("/stores/{ACCOUNT}?livemode=false");
+    let (_, store) = api.get(&path).await;
+    assert_eq!(store["status"], "active");
+    assert_eq!(store["charges_enabled"], true);
+    assert_eq!(store["account_created"], 1_721_948_451);
+
+    let deauthorized = json!({
+        "id": "evt_deauthorized_store", "object": "event",
+        "type": "account.application.deauthorized", "account": ACCOUNT,
+        "created": 1_721_960_000, "livemode": false,
+        "data": {"object": {"id": "ca_1", "object": "application", "name": "Market"}},
+    });
+    let response = app
+        .post_event(&serde_json::to_vec(&deauthorized).unwrap())
+        .await;
+    assert_eq!(response.status(), 200);
+    app.wait_until_applied().await;
+    let (_, store) = api.get(&path).await;
+    assert_eq!(store["status"], "disconnected");
+    assert_eq!(store["charges_enabled"], false);
+    assert_eq!(store["payment_settings"]["stripe_enabled"], false);
+    assert_eq!(store["payment_settings"]["payment_methods"], json!([]));
+    let row = the_store(&app, ACCOUNT).await;
+    assert!(
+        row.charges_enabled,
+        "Stripe's own flag is kept for a reconnection"
+    );
+}

@@ -4,6 +4,7 @@ use futures_util::stream;
 use serde_json::{Value, json};
 
 use crate::helpers::{event_id, fixture, fixture_event_names, now, sign_at, spawn_app};
+use crate::schema::Api;
 
 async fn error_code(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
@@ -291,21 +292,62 @@ async fn signed_bodies_that_are_not_events_are_rejected_as_invalid_payload() {
     assert_eq!(app.event_count().await, 0);
 }
 
+/// A thin (v2) notification as Stripe sends it (stripe-python `tests/test_v2_event.py`).
+const THIN_EVENT: &[u8] = br#"{"id":"evt_test_65R9Ijk8","object":"v2.core.event","type":"v2.core.account.updated","livemode":false,"created":"2024-09-17T06:20:52.246Z","context":"acct_thin","related_object":{"id":"acct_thin","type":"v2.core.account","url":"/v2/core/accounts/acct_thin"}}"#;
+
 #[tokio::test]
-async fn thin_v2_notification_is_rejected_with_a_snapshot_hint() {
+async fn thin_v2_notification_is_acknowledged_and_logged_as_ignored_with_the_reason() {
     let app = spawn_app().await;
-    let body = br#"{"id":"evt_test_65R9Ijk8","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","livemode":false,"created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_123","type":"billing.meter","url":"/v1/billing/meters/mtr_123"}}"#;
-    let response = app.post_event(body).await;
-    assert_eq!(response.status(), 400);
-    let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["code"], "unsupported_event_format");
+    let api = Api::new(&app).await;
+    let response = app.post_event(THIN_EVENT).await;
+    assert_eq!(response.status(), 200);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(
+        receipt,
+        json!({"received": true, "duplicate": false, "id": "evt_test_65R9Ijk8"})
+    );
+    app.wait_until_applied().await;
+
+    let (status, log) = api.get("/webhooks/stripe/logs?account=acct_thin").await;
+    assert_eq!(status, 200);
+    let logged = &log["data"][0];
+    assert_eq!(logged["id"], "evt_test_65R9Ijk8");
+    assert_eq!(logged["type"], "v2.core.account.updated");
+    assert_eq!(logged["status"], "ignored");
+    assert_eq!(logged["object_id"], "acct_thin");
+    assert_eq!(logged["created"], 1_726_554_052);
+    assert_eq!(logged["last_error"], payments::domain::THIN_EVENT_IGNORED);
     assert!(
-        error["error"]["message"]
+        logged["last_error"]
             .as_str()
             .unwrap()
-            .contains("snapshot")
+            .contains("snapshot (v1) event destination")
     );
-    assert_eq!(app.event_count().await, 0);
+
+    // Stripe's redelivery (new signature, same id) is deduplicated.
+    let again = app.post_event(THIN_EVENT).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["duplicate"], true);
+    assert_eq!(app.event_count().await, 1);
+    let (_, event) = api.get("/webhooks/stripe/events/evt_test_65R9Ijk8").await;
+    assert_eq!(event["status"], "ignored");
+    assert_eq!(event["attempts"], 1);
+    assert_eq!(event["payload"]["related_object"]["id"], "acct_thin");
+}
+
+#[tokio::test]
+async fn thin_v2_notification_without_an_account_context_is_the_platforms() {
+    let app = spawn_app().await;
+    let body = br#"{"id":"evt_thin_platform","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","livemode":false,"created":"2024-09-17T06:20:52.246Z","related_object":{"id":"mtr_123","type":"billing.meter","url":"/v1/billing/meters/mtr_123"}}"#;
+    assert_eq!(app.post_event(body).await.status(), 200);
+    app.wait_until_applied().await;
+    let stored = app.stored_event("evt_thin_platform").await.unwrap();
+    assert_eq!(stored.store_key, "platform");
+    assert_eq!(stored.status.to_string(), "ignored");
+    assert_eq!(
+        stored.last_error.as_deref(),
+        Some(payments::domain::THIN_EVENT_IGNORED)
+    );
 }
 
 #[tokio::test]

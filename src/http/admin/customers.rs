@@ -35,11 +35,13 @@ pub struct Customer {
     pub created: Option<i64>,
     /// When the service last changed the customer (Unix seconds).
     pub updated_at: i64,
-    /// Retrieve only: how many orders the customer has (its orders:
+    /// Retrieve only: how many of the customer's orders were paid (captured), including
+    /// marketplace charges made on the platform for a seller (its orders:
     /// `GET /orders?customer=`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_count: Option<i64>,
-    /// Retrieve only: paid amounts less refunds, per currency, smallest unit.
+    /// Retrieve only: captured amounts less succeeded and pending refunds and lost
+    /// disputes, per currency, smallest unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_spent: Option<BTreeMap<String, i64>>,
 }

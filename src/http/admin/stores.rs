@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::list::{LOOKUP, List, MODE};
 use super::params::{Kind, Param};
 use super::resource::{AdminResource, Docs, Paths};
+use crate::domain::stores;
 use crate::error::ApiError;
 use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
 use crate::store::admin::{Lookup, PageRequest, Scope};
@@ -33,6 +34,8 @@ pub struct Store {
     pub website: Option<String>,
     /// `onboarding`, `active`, `restricted` or `disconnected`.
     pub status: String,
+    /// Whether the store can take payments: Stripe's `charges_enabled`, reported `false`
+    /// while the seller is disconnected (the platform can no longer charge for it).
     pub charges_enabled: bool,
     pub payouts_enabled: bool,
     pub details_submitted: bool,
@@ -43,9 +46,11 @@ pub struct Store {
     pub pages: Option<Value>,
     pub payment_settings: Option<Value>,
     pub counts: StoreCounts,
-    /// When the service first saw the account (Unix seconds): account events do not give
-    /// the store a Stripe `created` of its own.
+    /// When the service first saw the account (Unix seconds).
     pub created: i64,
+    /// When the connected account was created at Stripe (its `created`, Unix seconds);
+    /// `null` until an account event carried it.
+    pub account_created: Option<i64>,
     /// When the service last changed the store (Unix seconds).
     pub updated_at: i64,
 }
@@ -65,6 +70,7 @@ impl From<StoreWithCounts> for Store {
             customers,
             orders,
         } = counts;
+        let charges_enabled = stores::payments_enabled(&store);
         Self {
             object: "store".to_owned(),
             livemode: store.livemode,
@@ -78,7 +84,7 @@ impl From<StoreWithCounts> for Store {
             description: store.description,
             website: store.website,
             status: store.status.to_string(),
-            charges_enabled: store.charges_enabled,
+            charges_enabled,
             payouts_enabled: store.payouts_enabled,
             details_submitted: store.details_submitted,
             disabled_reason: store.disabled_reason,
@@ -90,6 +96,7 @@ impl From<StoreWithCounts> for Store {
                 orders,
             },
             created: store.created_at.timestamp(),
+            account_created: store.account_created,
             updated_at: store.updated_at.timestamp(),
             id: store.id,
         }

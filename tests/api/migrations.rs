@@ -1,0 +1,160 @@
+//! Upgrading a database in place: a database migrated by an earlier release, holding rows,
+//! is migrated by the current service at start-up and keeps working.
+
+use chrono::{TimeZone, Utc};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Alias, Query};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use serde_json::json;
+
+use crate::helpers::{fixture, fresh_database_url, spawn_app_with, test_settings};
+use crate::ordering::deliver_and_apply;
+use crate::schema::Api;
+
+const ACCOUNT: &str = "acct_1PgafTB7WZ01zgkW";
+
+/// How many migrations the release before `m20261130_000003_store_account_facts` had.
+const BEFORE_ACCOUNT_FACTS: u32 = 2;
+
+#[tokio::test]
+async fn a_store_of_the_previous_schema_is_kept_and_gains_its_stripe_creation_time() {
+    let url = fresh_database_url().await;
+    let old = Database::connect(url.as_str()).await.unwrap();
+    Migrator::up(&old, Some(BEFORE_ACCOUNT_FACTS))
+        .await
+        .unwrap();
+    let seen = Utc.timestamp_opt(1_721_948_500, 0).unwrap();
+    // The row as the previous release wrote it: no `account_created`, and a version
+    // tie-break in the old `rank|event_id` form.
+    let insert = Query::insert()
+        .into_table(Alias::new("stripe_stores"))
+        .columns(
+            [
+                "id",
+                "livemode",
+                "name",
+                "status",
+                "charges_enabled",
+                "details_submitted",
+                "version",
+                "version_event",
+                "created_at",
+                "updated_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            ACCOUNT.into(),
+            false.into(),
+            "Old Name".into(),
+            "onboarding".into(),
+            false.into(),
+            false.into(),
+            1_721_948_451_i64.into(),
+            "0|evt_old".into(),
+            seen.into(),
+            seen.into(),
+        ])
+        .to_owned();
+    old.execute(&insert).await.unwrap();
+    old.close().await.unwrap();
+
+    // The service migrates at start-up.
+    let app = spawn_app_with(test_settings(&url), &url).await;
+    assert!(
+        Migrator::get_pending_migrations(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let api = Api::new(&app).await;
+    let (status, store) = api.get(&format!("/stores/{ACCOUNT}?livemode=false")).await;
+    assert_eq!(status, 200);
+    assert_eq!(store["name"], "Old Name");
+    assert_eq!(store["created"], 1_721_948_500);
+    assert_eq!(store["account_created"], serde_json::Value::Null);
+
+    // A later account event is applied over the old row and brings the Stripe time.
+    assert_eq!(
+        app.post_event(&fixture("account.updated.json"))
+            .await
+            .status(),
+        200
+    );
+    app.wait_until_applied().await;
+    let (_, store) = api.get(&format!("/stores/{ACCOUNT}?livemode=false")).await;
+    assert_eq!(store["name"], "Rosen Threads");
+    assert_eq!(store["status"], "active");
+    assert_eq!(store["account_created"], 1_721_948_451);
+    assert_eq!(store["created"], 1_721_948_500, "first seen is kept");
+    app.shutdown().await;
+}
+
+/// Orders written before observations existed keep what they knew, and the next event
+/// about them builds on it.
+#[tokio::test]
+async fn orders_written_before_observations_are_carried_forward() {
+    let db = Database::connect(fresh_database_url().await.as_str())
+        .await
+        .unwrap();
+    Migrator::up(&db, Some(BEFORE_ACCOUNT_FACTS)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO marketplace_orders (store_key, livemode, id, payment_intent, charge, \
+         customer, amount, amount_refunded, currency, status, items, receipt_url, created, \
+         created_at, updated_at) VALUES ('acct_up', false, 'pi_up', 'pi_up', 'ch_up', \
+         'cus_up', 1000, 0, 'usd', 'completed', '[{\"product\":\"prod_up\",\"quantity\":2}]', \
+         'https://pay.stripe.com/receipts/up', 1000, '2026-01-01 00:00:00+00:00', \
+         '2026-01-01 00:00:00+00:00')",
+    )
+    .await
+    .unwrap();
+
+    payments::store::db::migrate(&db).await.unwrap();
+    let order = entity::order::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (order.source_store.as_str(), order.store_key.as_str()),
+        ("acct_up", "acct_up")
+    );
+    assert_eq!(
+        order.amount_captured, 1000,
+        "a completed order was captured"
+    );
+    let observations = entity::order_observation::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(observations.len(), 1);
+    assert_eq!(observations[0].kind, "legacy");
+
+    // A refund of the old payment: its charge is new to the service, the items are not.
+    let refund = json!({"id": "evt_up_refund", "object": "event", "type": "charge.refunded",
+        "created": 2000, "livemode": false, "account": "acct_up", "data": {"object": {
+            "id": "ch_up", "object": "charge", "amount": 1000, "amount_captured": 1000,
+            "amount_refunded": 400, "captured": true, "refunded": false, "status": "succeeded",
+            "currency": "usd", "payment_intent": "pi_up", "customer": "cus_up",
+            "metadata": {}, "created": 1000}}});
+    deliver_and_apply(&db, &[serde_json::to_vec(&refund).unwrap()]).await;
+    let order = entity::order::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, "partially_refunded");
+    assert_eq!((order.amount_captured, order.amount_refunded), (1000, 400));
+    assert_eq!(
+        order.items,
+        Some(json!([{"product": "prod_up", "quantity": 2}]))
+    );
+    assert_eq!(
+        order.receipt_url.as_deref(),
+        Some("https://pay.stripe.com/receipts/up")
+    );
+
+    // And back down and up again.
+    Migrator::down(&db, Some(1)).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+}

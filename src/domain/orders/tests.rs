@@ -100,6 +100,25 @@ fn merge(target: &mut Value, extra: Value) {
     }
 }
 
+/// The charge of `pi_1`, paid in full.
+fn paid() -> Delivery {
+    Delivery(
+        "evt_1",
+        "charge.succeeded",
+        101,
+        charge("succeeded", json!({})),
+    )
+}
+
+fn dispute_opened() -> Delivery {
+    Delivery(
+        "evt_2",
+        "charge.dispute.created",
+        300,
+        dispute("needs_response"),
+    )
+}
+
 fn refund(id: &'static str, status: &str, amount: i64) -> Value {
     json!({"id": id, "object": "refund", "amount": amount, "charge": "ch_1",
            "payment_intent": "pi_1", "currency": "usd", "status": status, "created": 200})
@@ -329,18 +348,8 @@ fn an_authorization_is_not_a_sale_until_captured() {
 #[test]
 fn a_lost_dispute_is_recorded_beside_the_status() {
     let order = settled(&[
-        Delivery(
-            "evt_1",
-            "charge.succeeded",
-            101,
-            charge("succeeded", json!({})),
-        ),
-        Delivery(
-            "evt_2",
-            "charge.dispute.created",
-            300,
-            dispute("needs_response"),
-        ),
+        paid(),
+        dispute_opened(),
         Delivery("evt_3", "charge.dispute.funds_withdrawn", 300, {
             let mut d = dispute("needs_response");
             d["balance_transactions"] = json!([{"id": "txn_1"}]);
@@ -353,18 +362,8 @@ fn a_lost_dispute_is_recorded_beside_the_status() {
     assert_eq!((order.amount_disputed, order.amount_lost), (1000, 1000));
 
     let won = settled(&[
-        Delivery(
-            "evt_1",
-            "charge.succeeded",
-            101,
-            charge("succeeded", json!({})),
-        ),
-        Delivery(
-            "evt_2",
-            "charge.dispute.created",
-            300,
-            dispute("needs_response"),
-        ),
+        paid(),
+        dispute_opened(),
         Delivery("evt_4", "charge.dispute.closed", 400, dispute("won")),
     ]);
     assert_eq!(won.dispute_status.as_deref(), Some("won"));
@@ -375,12 +374,7 @@ fn a_lost_dispute_is_recorded_beside_the_status() {
 fn a_failed_refund_stops_counting() {
     let refunded = json!({"amount_refunded": 300});
     let pending = settled(&[
-        Delivery(
-            "evt_1",
-            "charge.succeeded",
-            101,
-            charge("succeeded", json!({})),
-        ),
+        paid(),
         Delivery(
             "evt_2",
             "charge.refunded",
@@ -398,12 +392,7 @@ fn a_failed_refund_stops_counting() {
     assert_eq!(pending.amount_refunded, 300);
 
     let failed = settled(&[
-        Delivery(
-            "evt_1",
-            "charge.succeeded",
-            101,
-            charge("succeeded", json!({})),
-        ),
+        paid(),
         Delivery(
             "evt_2",
             "charge.refunded",

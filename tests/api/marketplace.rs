@@ -464,3 +464,49 @@ async fn older_api_versions_and_items_as_paid() {
     let (_, lamp) = api.get("/products/prod_o").await;
     assert_eq!(lamp["price"]["id"], "price_o");
 }
+
+#[tokio::test]
+async fn a_cart_that_grew_shows_the_latest_cart_whatever_the_delivery_order() {
+    let app = spawn_app().await;
+    let acct = Some("acct_cart");
+    let cart = |items: &str, amount: i64| {
+        intent(
+            "pi_cart",
+            "requires_payment_method",
+            json!({"amount": amount,
+            "metadata": {"items": items}}),
+        )
+    };
+    // The grown cart (later) arrives first; the JSON of the old one sorts higher.
+    deliver(
+        &app,
+        &[
+            event(
+                "evt_cart_2",
+                "payment_intent.updated",
+                1100,
+                acct,
+                cart("price_a:1,price_b:2", 3000),
+            ),
+            event(
+                "evt_cart_1",
+                "payment_intent.created",
+                1000,
+                acct,
+                cart("prod_z:1", 1000),
+            ),
+        ],
+    )
+    .await;
+    let api = Api::new(&app).await;
+    let order = order(&api, "pi_cart").await;
+    let prices: Vec<&Value> = order["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["price"])
+        .collect();
+    assert_eq!(prices, [&json!("price_a"), &json!("price_b")]);
+    assert_eq!(order["amount"], 3000);
+    assert_eq!(order["status"], "pending");
+}

@@ -242,3 +242,64 @@ async fn a_disconnected_store_shows_payments_disabled_and_its_stripe_creation_ti
         "Stripe's own flag is kept for a reconnection"
     );
 }
+
+/// An account object in onboarding, shaped like Stripe's; `business_profile.name` is empty,
+/// so the store is named after the company.
+fn onboarding_account(details: bool, charges: bool, payouts: bool) -> Value {
+    json!({
+        "id": "acct_burst", "object": "account", "type": "express", "country": "FR",
+        "email": "owner@example.com", "default_currency": "eur", "created": 1_721_900_000,
+        "business_profile": {"name": null, "url": null, "support_email": null},
+        "company": {"name": "Atelier Burst", "phone": "+33100000000",
+                    "address": {"city": "Paris", "country": "FR"}},
+        "details_submitted": details, "charges_enabled": charges, "payouts_enabled": payouts,
+        "capabilities": {"card_payments": if charges { "active" } else { "pending" },
+                         "transfers": if payouts { "active" } else { "pending" }},
+        "requirements": {"currently_due": [], "disabled_reason":
+            if charges { Value::Null } else { json!("requirements.pending_verification") }},
+        "settings": {"dashboard": {"display_name": null}},
+    })
+}
+
+#[tokio::test]
+async fn a_same_second_onboarding_burst_delivered_backwards_leaves_the_store_active() {
+    let app = spawn_app().await;
+    let update = |id: &str, object: Value, previous: Value| {
+        let event = json!({"id": id, "object": "event", "type": "account.updated",
+            "account": "acct_burst", "created": 1_721_950_000, "livemode": false,
+            "data": {"object": object, "previous_attributes": previous}});
+        serde_json::to_vec(&event).unwrap()
+    };
+    // One second, three steps; the event ids sort against the order Stripe made them in.
+    let steps = [
+        update(
+            "evt_burst_c",
+            onboarding_account(true, false, false),
+            json!({"details_submitted": false}),
+        ),
+        update(
+            "evt_burst_b",
+            onboarding_account(true, true, false),
+            json!({"charges_enabled": false,
+                      "requirements": {"disabled_reason": "requirements.pending_verification"}}),
+        ),
+        update(
+            "evt_burst_a",
+            onboarding_account(true, true, true),
+            json!({"payouts_enabled": false}),
+        ),
+    ];
+    for body in steps.iter().rev().chain(steps.iter()) {
+        assert_eq!(app.post_event(body).await.status(), 200);
+    }
+    app.wait_until_applied().await;
+    let api = crate::schema::Api::new(&app).await;
+    let (_, store) = api.get("/stores/acct_burst").await;
+    assert_eq!(store["status"], "active");
+    assert_eq!(
+        (&store["charges_enabled"], &store["payouts_enabled"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(store["name"], "Atelier Burst", "the company name stands in");
+    assert_eq!(store["account_created"], 1_721_900_000);
+}

@@ -329,3 +329,82 @@ async fn marketplace_orders_do_not_depend_on_delivery_order_or_duplicates() {
     )
     .await;
 }
+
+/// Stripe's published example objects (tests/data/stripe-openapi), each delivered as the
+/// events that carry it, on one connected account.
+fn stripe_example_stream() -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/stripe-openapi/payment-objects.json");
+    let objects: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let events = [
+        ("payment_intent", "payment_intent.created", 100),
+        ("charge", "charge.succeeded", 101),
+        ("charge", "charge.updated", 101),
+        ("refund", "charge.refund.updated", 102),
+        ("refund", "refund.created", 102),
+        ("dispute", "charge.dispute.created", 103),
+        ("transfer", "transfer.created", 104),
+        ("checkout.session", "checkout.session.completed", 105),
+        ("application_fee", "application_fee.created", 106),
+    ];
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, (object, event_type, created))| {
+            json!({"id": format!("evt_example_{index}"), "object": "event", "type": event_type,
+                   "created": created, "livemode": false, "account": "acct_x",
+                   "api_version": "2024-06-20", "data": {"object": objects[object]}})
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stripe_example_objects_give_the_same_orders_in_any_order() {
+    let db = sea_orm::Database::connect(fresh_database_url().await.as_str())
+        .await
+        .unwrap();
+    payments::store::db::migrate(&db).await.unwrap();
+    let stream = stripe_example_stream();
+    deliver_and_apply(&db, &tagged(&stream, "__base__")).await;
+    let rows = |db: &DatabaseConnection, tag: &str| {
+        let (db, store) = (db.clone(), format!("acct_x{tag}"));
+        let tag = tag.to_owned();
+        async move {
+            let rows = entity::order::Entity::find()
+                .filter(entity::order::Column::SourceStore.eq(store))
+                .order_by_asc(entity::order::Column::Id)
+                .into_json()
+                .all(&db)
+                .await
+                .unwrap();
+            let text = serde_json::to_string(&strip_bookkeeping(json!(rows))).unwrap();
+            serde_json::from_str::<Value>(&text.replace(&tag, "")).unwrap()
+        }
+    };
+    let expected = rows(&db, "__base__").await;
+    // The example charge has no PaymentIntent: it is its own order, an authorization
+    // (captured: false) for the expanded destination `obj_123`, with a dispute opened.
+    let charge = &expected[0];
+    assert_eq!(charge["id"], "ch_1PgafuB7WZ01zgkWXYmPNZs8", "{expected:#}");
+    assert_eq!(charge["status"], "authorized");
+    assert_eq!(charge["store_key"], "obj_123");
+    assert_eq!(charge["dispute_status"], "warning_needs_response");
+    assert_eq!(
+        charge["amount_refunded"], 0,
+        "nothing captured, nothing to refund"
+    );
+    let intent = &expected[1];
+    assert_eq!(intent["id"], "pi_1PgafyB7WZ01zgkWSjxsAJo3");
+    // `requires_payment_method` with a `last_payment_error`: its last attempt failed.
+    assert_eq!(intent["status"], "failed");
+    assert_eq!(expected.as_array().unwrap().len(), 2);
+    every_permutation_agrees(
+        &db,
+        &stream,
+        PERMUTATIONS / 4,
+        "xperm",
+        &expected,
+        async |db, tag| rows(db, tag).await,
+    )
+    .await;
+}

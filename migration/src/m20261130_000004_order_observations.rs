@@ -22,11 +22,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_observations(manager).await?;
         add_order_columns(manager).await?;
-        // Existing orders were all filed under the store of their events.
-        manager
-            .get_connection()
-            .execute_unprepared("UPDATE marketplace_orders SET source_store = store_key")
-            .await?;
+        file_platform_payments_under_the_platform(manager).await?;
         // An order is now keyed where its payment lives; its seller (`store_key`) is
         // derived and may change as the payment's objects arrive.
         unique(
@@ -62,6 +58,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // The previous release knows neither status.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE marketplace_orders SET status = 'pending' \
+                 WHERE status IN ('authorized', 'requires_action')",
+            )
+            .await?;
         for name in [
             "uq_orders_source_id",
             "idx_orders_source_customer",
@@ -179,6 +183,33 @@ async fn add_order_columns(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Payment events that came without `account` (destination and `on_behalf_of` charges)
+/// used to be keyed by their seller, and their orders filed under it; they now belong to
+/// the platform's actor, with the order still naming the seller. An order whose events are
+/// gone from the log (retention) cannot be told apart and stays where it was.
+async fn file_platform_payments_under_the_platform(
+    manager: &SchemaManager<'_>,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    db.execute_unprepared("UPDATE marketplace_orders SET source_store = store_key")
+        .await?;
+    db.execute_unprepared(
+        "UPDATE marketplace_orders SET source_store = 'platform' \
+         WHERE store_key <> 'platform' AND EXISTS (\
+             SELECT 1 FROM stripe_webhook_events e \
+             WHERE e.account IS NULL AND e.store_key = marketplace_orders.store_key \
+             AND e.livemode = marketplace_orders.livemode \
+             AND (e.object_id = marketplace_orders.id OR e.object_id = marketplace_orders.charge))",
+    )
+    .await?;
+    db.execute_unprepared(
+        "UPDATE stripe_webhook_events SET store_key = 'platform' \
+         WHERE account IS NULL AND store_key <> 'platform'",
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes one `legacy` observation per existing order, a page of rows at a time.
 async fn carry_orders_forward(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = manager.get_connection();
@@ -216,7 +247,7 @@ async fn carry_orders_forward(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
         for row in &rows {
             let id: String = row.try_get("", "id")?;
             insert.values_panic([
-                row.try_get::<String>("", "store_key")?.into(),
+                row.try_get::<String>("", "source_store")?.into(),
                 row.try_get::<bool>("", "livemode")?.into(),
                 "legacy".into(),
                 id.clone().into(),
@@ -240,7 +271,7 @@ async fn carry_orders_forward(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
 /// The order columns a `legacy` observation keeps.
 const LEGACY_COLUMNS: &[&str] = &[
     "pk",
-    "store_key",
+    "source_store",
     "livemode",
     "id",
     "payment_intent",

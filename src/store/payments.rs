@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 use entity::order;
 use entity::order_observation::{self as observation, Column};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
 
 use super::pages::rebuild_pages;
 use super::rows;
@@ -56,7 +59,12 @@ pub async fn apply(
         {
             continue;
         }
-        let order_id = order_key(db, source, &snapshot).await?;
+        let order_id = match existing.as_ref().and_then(|row| row.order_id.clone()) {
+            // A charge that names no PaymentIntent stays where a PaymentIntent naming it
+            // as its latest charge moved it.
+            Some(filed) if snapshot.payment_intent().is_none() => Some(filed),
+            _ => order_key(db, source, &snapshot).await?,
+        };
         if let (Some(charge), Some(intent)) = (snapshot.charge(), snapshot.payment_intent()) {
             // What was filed under the charge before its PaymentIntent was known moves to
             // the PaymentIntent's order.
@@ -66,6 +74,8 @@ pub async fn apply(
         }
         due.extend(existing.as_ref().and_then(|row| row.order_id.clone()));
         due.extend(order_id.clone());
+        // The group it leaves, and the one it joins.
+        groups.extend(existing.as_ref().and_then(|row| row.transfer_group.clone()));
         groups.extend(snapshot.transfer_group());
         save(db, source, existing, snapshot, order_id, now).await?;
         written = true;
@@ -74,7 +84,12 @@ pub async fn apply(
         return Ok(Outcome::Skipped);
     }
     for group in groups {
-        due.extend(orders_in_group(db, source, &group).await?);
+        // A group's transfers go to its payment only while it has one; once it has two,
+        // neither gets them, and a third changes nothing for the others.
+        let orders = orders_in_group(db, source, &group, 3).await?;
+        if orders.len() <= 2 {
+            due.extend(orders);
+        }
     }
     for id in due {
         derive_order(db, source, &id, now).await?;
@@ -128,6 +143,7 @@ async fn order_key(
         .filter(order::Column::SourceStore.eq(source.store))
         .filter(order::Column::Livemode.eq(source.livemode))
         .filter(order::Column::Charge.eq(charge.as_str()))
+        .order_by_asc(order::Column::Id)
         .one(db)
         .await?;
     Ok(Some(order.map_or(charge, |order| order.id)))
@@ -171,18 +187,34 @@ async fn save(
         version_event: snapshot.version.event_id,
         event_type: snapshot.event_type,
         api_version: snapshot.api_version,
-        object: snapshot.object,
+        object: without_nul(snapshot.object),
         created_at: existing.map_or(now, |row| row.created_at),
         updated_at: now,
     };
     rows::save::<observation::ActiveModel>(db, row, is_new).await
 }
 
-/// The orders whose payment objects carry `group`.
+/// `value` without NUL characters, which PostgreSQL's `jsonb` refuses (SQLite keeps them):
+/// the same snapshot is then stored on both backends.
+fn without_nul(value: Value) -> Value {
+    match value {
+        Value::String(text) if text.contains('\0') => Value::String(text.replace('\0', "")),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key.replace('\0', ""), without_nul(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The orders whose payment objects carry `group`, at most `limit` of them.
 async fn orders_in_group(
     db: &impl ConnectionTrait,
     source: Source<'_>,
     group: &str,
+    limit: u64,
 ) -> Result<Vec<String>, DbErr> {
     let ids: Vec<Option<String>> = source
         .filter(observation::Entity::find())
@@ -195,6 +227,7 @@ async fn orders_in_group(
             Column::Kind
                 .is_in([SourceKind::PaymentIntent, SourceKind::Charge].map(SourceKind::as_str)),
         )
+        .limit(limit)
         .into_tuple()
         .all(db)
         .await?;
@@ -248,7 +281,7 @@ async fn group_transfers(
         .collect();
     let mut transfers = Vec::new();
     for group in groups {
-        if orders_in_group(db, source, &group).await?.len() != 1 {
+        if orders_in_group(db, source, &group, 2).await?.len() != 1 {
             continue;
         }
         let select = source
@@ -315,4 +348,17 @@ async fn save_order(
     row.updated_at = now;
     rows::save::<order::ActiveModel>(db, row, is_new).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_dropped_from_keys_and_strings_at_any_depth() {
+        let value = json!({"a\0b": ["x\0", {"c": "\0d"}], "n": 1});
+        assert_eq!(without_nul(value), json!({"ab": ["x", {"c": "d"}], "n": 1}));
+    }
 }

@@ -158,3 +158,59 @@ async fn orders_written_before_observations_are_carried_forward() {
     Migrator::down(&db, Some(1)).await.unwrap();
     Migrator::up(&db, None).await.unwrap();
 }
+
+/// A destination charge used to be keyed by its seller, its order filed there; after the
+/// upgrade its events are the platform's, and the next one lands on the same order.
+#[tokio::test]
+async fn a_destination_order_of_the_previous_schema_moves_to_the_platforms_payments() {
+    let db = Database::connect(fresh_database_url().await.as_str())
+        .await
+        .unwrap();
+    Migrator::up(&db, Some(BEFORE_ACCOUNT_FACTS)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO marketplace_orders (store_key, livemode, id, payment_intent, charge, \
+         customer, amount, amount_refunded, currency, status, created, created_at, \
+         updated_at) VALUES ('acct_dest', false, 'pi_dest', 'pi_dest', 'ch_dest', 'cus_p', \
+         2000, 0, 'usd', 'completed', 1000, '2026-01-01 00:00:00+00:00', \
+         '2026-01-01 00:00:00+00:00')",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO stripe_webhook_events (id, type, account, store_key, livemode, \
+         object_id, payload, status, attempts, created, created_at) VALUES \
+         ('evt_old_dest', 'charge.succeeded', NULL, 'acct_dest', false, 'ch_dest', '{}', \
+         'processed', 1, 1000, '2026-01-01 00:00:00+00:00')",
+    )
+    .await
+    .unwrap();
+
+    payments::store::db::migrate(&db).await.unwrap();
+    let order = entity::order::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (order.source_store.as_str(), order.store_key.as_str()),
+        ("platform", "acct_dest")
+    );
+    let event = entity::webhook_event::Entity::find_by_id("evt_old_dest".to_owned())
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.store_key, "platform");
+
+    let refund = json!({"id": "evt_dest_refund", "object": "event", "type": "charge.refunded",
+        "created": 2000, "livemode": false, "data": {"object": {
+            "id": "ch_dest", "object": "charge", "amount": 2000, "amount_captured": 2000,
+            "amount_refunded": 2000, "captured": true, "refunded": true, "status": "succeeded",
+            "currency": "usd", "payment_intent": "pi_dest", "customer": "cus_p",
+            "transfer_data": {"destination": "acct_dest"}, "created": 1000}}});
+    deliver_and_apply(&db, &[serde_json::to_vec(&refund).unwrap()]).await;
+    let orders = entity::order::Entity::find().all(&db).await.unwrap();
+    assert_eq!(orders.len(), 1, "one order for one payment: {orders:?}");
+    assert_eq!(orders[0].status, "refunded");
+    assert_eq!(orders[0].store_key, "acct_dest");
+}

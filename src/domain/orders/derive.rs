@@ -36,7 +36,8 @@ impl Payment<'_> {
     }
 
     fn legacy(&self) -> Option<&Value> {
-        self.of_kind(SourceKind::Legacy).next().map(|s| &s.object)
+        let legacy = self.of_kind(SourceKind::Legacy).min_by_key(|s| &s.id);
+        legacy.map(|snapshot| &snapshot.object)
     }
 
     fn session(&self) -> Option<&Value> {
@@ -79,6 +80,19 @@ impl Payment<'_> {
     }
 }
 
+/// The largest amount taken as is; larger (and negative) values are held to the range, so
+/// that no sum of them can overflow.
+const AMOUNT_MAX: i64 = 1_000_000_000_000_000;
+
+/// An amount field, held to `0..=AMOUNT_MAX`.
+fn amount(object: &Value, key: &str) -> Option<i64> {
+    i64_field(object, key).map(|value| value.clamp(0, AMOUNT_MAX))
+}
+
+fn sum(amounts: impl Iterator<Item = i64>) -> i64 {
+    amounts.fold(0, i64::saturating_add)
+}
+
 fn is_succeeded(object: &Value) -> bool {
     str_field(object, "status").as_deref() == Some("succeeded")
 }
@@ -113,7 +127,7 @@ pub fn derive(payment: &Payment<'_>) -> Order {
             .into_iter()
             .flatten()
             .find_map(|object| expandable_id(object, "customer")),
-        amount: priced.and_then(|o| i64_field(o, "amount")).unwrap_or(0),
+        amount: priced.and_then(|o| amount(o, "amount")).unwrap_or(0),
         amount_captured: money.captured,
         amount_refunded: money.refunded,
         currency: priced.and_then(|o| str_field(o, "currency")),
@@ -130,7 +144,7 @@ pub fn derive(payment: &Payment<'_>) -> Order {
         application_fee_amount: [charge, intent]
             .into_iter()
             .flatten()
-            .find_map(|object| i64_field(object, "application_fee_amount")),
+            .find_map(|object| amount(object, "application_fee_amount")),
         transfer_amount: transfer.amount,
         transfer_destination: transfer.destination,
         created: [intent, charge, legacy]
@@ -159,9 +173,12 @@ impl Money {
         let captured = captured(intent, charge.map(|c| &c.object), legacy);
         let refunded = match charge {
             Some(charge) => refunded(payment, charge),
+            // A PaymentIntent (or an order carried forward) without its charge: the refund
+            // objects known, or what the old row counted.
             None => legacy
-                .and_then(|l| i64_field(l, "amount_refunded"))
-                .unwrap_or(0),
+                .and_then(|l| amount(l, "amount_refunded"))
+                .unwrap_or(0)
+                .max(sum(active_refunds(payment))),
         };
         let charge_authorized = charge.is_some_and(|c| {
             is_succeeded(&c.object)
@@ -173,7 +190,7 @@ impl Money {
         Self {
             authorized: captured == 0 && (charge_authorized || intent_authorized),
             captured,
-            refunded: refunded.clamp(0, captured),
+            refunded: refunded.clamp(0, captured.max(0)),
         }
     }
 }
@@ -184,7 +201,7 @@ fn is_released(charge: &Snapshot) -> bool {
     bool_field(&charge.object, "captured") == Some(false)
         && (charge.event_type == "charge.expired"
             || bool_field(&charge.object, "refunded") == Some(true)
-            || i64_field(&charge.object, "amount_refunded").unwrap_or(0) > 0)
+            || amount(&charge.object, "amount_refunded").unwrap_or(0) > 0)
 }
 
 /// What was refunded to the customer: the larger of what the charge counts and what the
@@ -205,24 +222,26 @@ fn refunded(payment: &Payment<'_>, charge: &Snapshot) -> i64 {
     // Refunds that failed or were canceled after the charge snapshot was taken still
     // count in its total. Versions of different objects compare by time alone: within one
     // second the charge is taken to be the later (a failure comes days after a refund).
-    let undone_since: i64 = refunds
+    let undone_since = sum(refunds
         .iter()
         .filter(|r| !counts(&r.object) && r.version.created > charge.version.created)
-        .filter_map(|r| i64_field(&r.object, "amount"))
-        .sum();
-    let charge_view =
-        i64_field(&charge.object, "amount_refunded").unwrap_or(0) - rest - undone_since;
-    let mut active: Vec<i64> = refunds
-        .iter()
-        .filter(|r| counts(&r.object))
-        .filter_map(|r| i64_field(&r.object, "amount"))
-        .collect();
+        .filter_map(|r| amount(&r.object, "amount")));
+    let charge_view = amount(&charge.object, "amount_refunded").unwrap_or(0) - rest - undone_since;
+    let mut active: Vec<i64> = active_refunds(payment).collect();
     if rest > 0
         && let Some(index) = active.iter().position(|amount| *amount == rest)
     {
         active.remove(index);
     }
-    charge_view.max(active.iter().sum())
+    charge_view.max(sum(active.into_iter()))
+}
+
+/// The amounts of the refunds that count.
+fn active_refunds<'a>(payment: &'a Payment<'_>) -> impl Iterator<Item = i64> + 'a {
+    payment
+        .of_kind(SourceKind::Refund)
+        .filter(|r| counts(&r.object))
+        .filter_map(|r| amount(&r.object, "amount"))
 }
 
 /// Whether a refund counts: succeeded, pending, or waiting for the customer; failed and
@@ -241,12 +260,12 @@ fn captured(intent: Option<&Value>, charge: Option<&Value>, legacy: Option<&Valu
         let succeeded = str_field(charge, "status").as_deref() == Some("succeeded");
         // Charges before capture existed as an option have no `captured` field.
         if succeeded && bool_field(charge, "captured") != Some(false) {
-            return i64_field(charge, "amount_captured")
-                .or_else(|| i64_field(charge, "amount"))
+            return amount(charge, "amount_captured")
+                .or_else(|| amount(charge, "amount"))
                 .unwrap_or(0);
         }
     }
-    if let Some(received) = intent.and_then(|i| i64_field(i, "amount_received"))
+    if let Some(received) = intent.and_then(|i| amount(i, "amount_received"))
         && received > 0
     {
         return received;
@@ -258,7 +277,7 @@ fn captured(intent: Option<&Value>, charge: Option<&Value>, legacy: Option<&Valu
         )
     });
     if paid_legacy && intent.is_none() && charge.is_none() {
-        return legacy.and_then(|l| i64_field(l, "amount")).unwrap_or(0);
+        return legacy.and_then(|l| amount(l, "amount")).unwrap_or(0);
     }
     0
 }
@@ -268,10 +287,7 @@ fn uncaptured_rest(charge: &Value) -> i64 {
     if bool_field(charge, "captured") != Some(true) {
         return 0;
     }
-    match (
-        i64_field(charge, "amount"),
-        i64_field(charge, "amount_captured"),
-    ) {
+    match (amount(charge, "amount"), amount(charge, "amount_captured")) {
         (Some(amount), Some(captured)) => (amount - captured).max(0),
         _ => 0,
     }
@@ -379,14 +395,13 @@ impl Dispute {
         let Some(latest) = latest else {
             return Self::default();
         };
-        let lost = disputes
+        let lost = sum(disputes
             .iter()
             .filter(|d| str_field(d, "status").as_deref() == Some("lost"))
-            .filter_map(|d| i64_field(d, "amount"))
-            .sum();
+            .filter_map(|d| amount(d, "amount")));
         Self {
             status: str_field(latest, "status"),
-            amount: i64_field(latest, "amount").unwrap_or(0),
+            amount: amount(latest, "amount").unwrap_or(0),
             lost,
         }
     }
@@ -412,14 +427,14 @@ impl Transfer {
         let made: Vec<&Value> = payment.transfers().collect();
         if !made.is_empty() {
             let net = |t: &&Value| {
-                i64_field(t, "amount").unwrap_or(0) - i64_field(t, "amount_reversed").unwrap_or(0)
+                amount(t, "amount").unwrap_or(0) - amount(t, "amount_reversed").unwrap_or(0)
             };
             // The seller of a cart split between sellers is the one who received most.
             let main = made
                 .iter()
                 .max_by_key(|t| (net(t), std::cmp::Reverse(expandable_id(t, "destination"))));
             return Self {
-                amount: Some(made.iter().map(net).sum()),
+                amount: Some(sum(made.iter().map(net))),
                 destination: main.and_then(|t| expandable_id(t, "destination")),
             };
         }
@@ -434,14 +449,14 @@ impl Transfer {
             .get("transfer_data")
             .and_then(|data| expandable_id(data, "destination"));
         let amount = promised
-            .pointer("/transfer_data/amount")
-            .and_then(Value::as_i64)
+            .get("transfer_data")
+            .and_then(|data| amount(data, "amount"))
             .or_else(|| {
                 // What a partial capture took, once captured.
                 let total = Some(captured)
                     .filter(|captured| *captured > 0)
-                    .or_else(|| i64_field(promised, "amount"))?;
-                Some(total - i64_field(promised, "application_fee_amount").unwrap_or(0))
+                    .or_else(|| amount(promised, "amount"))?;
+                Some(total - amount(promised, "application_fee_amount").unwrap_or(0))
             });
         Self {
             amount,
@@ -467,6 +482,7 @@ fn seller(
                 .flatten()
                 .find_map(|o| expandable_id(o, "on_behalf_of"))
         })
+        .filter(|seller| !seller.is_empty())
         .unwrap_or_else(|| payment.source_store.to_owned())
 }
 

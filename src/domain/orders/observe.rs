@@ -118,8 +118,8 @@ pub fn observe(event: &EventRef<'_>) -> Result<Vec<Snapshot>, DomainError> {
         return Ok(Vec::new());
     }
     let embedded = match kind {
-        SourceKind::PaymentIntent => embedded(event, "charges", SourceKind::Charge),
-        SourceKind::Charge => embedded(event, "refunds", SourceKind::Refund),
+        SourceKind::PaymentIntent => embedded(event, &main.id, "charges", SourceKind::Charge),
+        SourceKind::Charge => embedded(event, &main.id, "refunds", SourceKind::Refund),
         _ => Vec::new(),
     };
     let mut snapshots = vec![main];
@@ -127,8 +127,13 @@ pub fn observe(event: &EventRef<'_>) -> Result<Vec<Snapshot>, DomainError> {
     Ok(snapshots)
 }
 
-/// The objects of an embedded list (`{"data": [...]}`) that have an id.
-fn embedded(event: &EventRef<'_>, field: &str, kind: SourceKind) -> Vec<Snapshot> {
+/// The most objects read from one embedded list: Stripe embeds one page of at most 10.
+/// A larger list is not Stripe's, and must not turn one event into unbounded work.
+const EMBEDDED_MAX: usize = 10;
+
+/// The objects of an embedded list (`{"data": [...]}`) that have an id and belong to the
+/// parent object `parent`.
+fn embedded(event: &EventRef<'_>, parent: &str, field: &str, kind: SourceKind) -> Vec<Snapshot> {
     let list = event
         .object
         .get(field)
@@ -136,8 +141,13 @@ fn embedded(event: &EventRef<'_>, field: &str, kind: SourceKind) -> Vec<Snapshot
         .and_then(Value::as_array);
     list.into_iter()
         .flatten()
+        .take(EMBEDDED_MAX)
         .filter(|object| object.is_object())
         .filter_map(|object| Snapshot::new(kind, object, event).ok())
+        .filter(|snapshot| match kind {
+            SourceKind::Charge => snapshot.payment_intent().as_deref() == Some(parent),
+            _ => snapshot.charge().as_deref() == Some(parent),
+        })
         .collect()
 }
 

@@ -684,3 +684,63 @@ fn a_stale_payment_intent_does_not_bring_back_its_failed_attempt() {
     assert_eq!(order.charge.as_deref(), Some("ch_1"));
     assert_eq!(order.status, OrderStatus::Completed);
 }
+
+#[test]
+fn hostile_amounts_and_lists_neither_panic_nor_multiply_the_work() {
+    let negative = json!({"amount": -5, "amount_captured": -5, "amount_refunded": i64::MAX});
+    let order = settled(&[
+        Delivery(
+            "evt_1",
+            "charge.refunded",
+            101,
+            charge("succeeded", negative),
+        ),
+        Delivery(
+            "evt_2",
+            "refund.created",
+            102,
+            refund("re_1", "succeeded", i64::MAX),
+        ),
+        Delivery(
+            "evt_3",
+            "refund.created",
+            102,
+            refund("re_2", "succeeded", i64::MAX),
+        ),
+    ]);
+    assert_eq!((order.amount_captured, order.amount_refunded), (0, 0));
+
+    // Hundreds of embedded charges, most naming another PaymentIntent.
+    let charges: Vec<Value> = (0..500)
+        .map(|n| {
+            charge(
+                "failed",
+                json!({"id": format!("ch_{n}"),
+            "payment_intent": if n % 2 == 0 { "pi_1" } else { "pi_other" }}),
+            )
+        })
+        .collect();
+    let event = EventRef {
+        id: "evt_1",
+        event_type: "payment_intent.payment_failed",
+        store_key: "platform",
+        livemode: false,
+        created: 1,
+        api_version: None,
+        object: &intent(
+            "requires_payment_method",
+            json!({"charges": {"data": charges}}),
+        ),
+    };
+    let snapshots = observe(&event).expect("valid");
+    assert_eq!(
+        snapshots.len(),
+        1 + 5,
+        "the PaymentIntent and its own charges of one page"
+    );
+    assert!(
+        snapshots[1..]
+            .iter()
+            .all(|s| s.payment_intent().as_deref() == Some("pi_1"))
+    );
+}

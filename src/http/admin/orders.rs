@@ -140,7 +140,8 @@ fn items(row: &order::Model, catalog: &ItemCatalog) -> Vec<OrderItem> {
                 name: text("name").or_else(|| known.and_then(|k| k.product.name.clone())),
                 unit_amount: paid.or_else(|| current.and_then(|price| price.unit_amount)),
                 currency: match paid {
-                    Some(_) => text("currency"),
+                    // A line paid in the payment's currency may leave it unsaid.
+                    Some(_) => text("currency").or_else(|| row.currency.clone()),
                     None => current.and_then(|price| price.currency.clone()),
                 },
                 product: product.or_else(|| known.map(|k| k.product.id.clone())),

@@ -13,7 +13,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde_json::Value;
 
 use super::pages::rebuild_pages;
 use super::rows;
@@ -21,6 +20,7 @@ use crate::domain::orders::derive::{Payment, derive};
 use crate::domain::orders::observe::{Snapshot, SnapshotVersion, SourceKind};
 use crate::domain::orders::{self, Order};
 use crate::domain::{EventRef, Outcome};
+use crate::stripe::object::without_nul;
 
 /// The payment objects of one event's store and mode.
 #[derive(Clone, Copy)]
@@ -194,21 +194,6 @@ async fn save(
     rows::save::<observation::ActiveModel>(db, row, is_new).await
 }
 
-/// `value` without NUL characters, which PostgreSQL's `jsonb` refuses (SQLite keeps them):
-/// the same snapshot is then stored on both backends.
-fn without_nul(value: Value) -> Value {
-    match value {
-        Value::String(text) if text.contains('\0') => Value::String(text.replace('\0', "")),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, value)| (key.replace('\0', ""), without_nul(value)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 /// The orders whose payment objects carry `group`, at most `limit` of them.
 async fn orders_in_group(
     db: &impl ConnectionTrait,
@@ -348,17 +333,4 @@ async fn save_order(
     row.updated_at = now;
     rows::save::<order::ActiveModel>(db, row, is_new).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn nul_characters_are_dropped_from_keys_and_strings_at_any_depth() {
-        let value = json!({"a\0b": ["x\0", {"c": "\0d"}], "n": 1});
-        assert_eq!(without_nul(value), json!({"ab": ["x", {"c": "d"}], "n": 1}));
-    }
 }

@@ -2,6 +2,9 @@
 //!
 //! Payloads differ between API versions, so every field is read leniently: a missing field
 //! or one of an unexpected type counts as absent, and the caller decides what absence means.
+//! Text comes out without NUL characters, which PostgreSQL refuses in `text` and `jsonb`
+//! (SQLite keeps them): a signed event with one would otherwise apply on one backend and
+//! fail on the other.
 
 use serde_json::Value;
 
@@ -17,15 +20,30 @@ pub fn is_kind(object: &Value, kind: &str) -> bool {
 
 /// A string at `pointer` (JSON pointer syntax, such as `/business_profile/name`).
 pub fn str_at(object: &Value, pointer: &str) -> Option<String> {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    object.pointer(pointer).and_then(Value::as_str).map(text)
 }
 
 /// A string field.
 pub fn str_field(object: &Value, key: &str) -> Option<String> {
-    object.get(key).and_then(Value::as_str).map(str::to_owned)
+    object.get(key).and_then(Value::as_str).map(text)
+}
+
+fn text(value: &str) -> String {
+    value.replace('\0', "")
+}
+
+/// `value` without NUL characters in any string or key, at any depth.
+pub fn without_nul(value: Value) -> Value {
+    match value {
+        Value::String(string) if string.contains('\0') => Value::String(text(&string)),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (text(&key), without_nul(value)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// An integer field.
@@ -40,13 +58,17 @@ pub fn bool_field(object: &Value, key: &str) -> Option<bool> {
 
 /// A JSON field as sent; JSON `null` is absent, so it is stored as SQL `NULL`.
 pub fn json_field(object: &Value, key: &str) -> Option<Value> {
-    object.get(key).filter(|value| !value.is_null()).cloned()
+    object
+        .get(key)
+        .filter(|value| !value.is_null())
+        .cloned()
+        .map(without_nul)
 }
 
 /// An expandable field: an id string, or the `id` of the expanded object.
 pub fn expandable_id(object: &Value, key: &str) -> Option<String> {
     match object.get(key)? {
-        Value::String(id) => Some(id.clone()),
+        Value::String(id) => Some(text(id)),
         expanded @ Value::Object(_) => str_field(expanded, "id"),
         _ => None,
     }
@@ -93,5 +115,17 @@ mod tests {
         assert_eq!(expandable_id(&object, "b").as_deref(), Some("x"));
         assert_eq!(expandable_id(&object, "a"), None);
         assert_eq!(str_at(&object, "/e/id").as_deref(), Some("x_1"));
+    }
+
+    #[test]
+    fn nul_characters_are_dropped_from_keys_and_strings_at_any_depth() {
+        let value = json!({"a\0b": ["x\0", {"c": "\0d"}], "n": 1});
+        let clean = json!({"ab": ["x", {"c": "d"}], "n": 1});
+        assert_eq!(without_nul(value.clone()), clean);
+        assert_eq!(json_field(&json!({"m": value}), "m"), Some(clean));
+        assert_eq!(
+            str_field(&json!({"name": "A\0B"}), "name").as_deref(),
+            Some("AB")
+        );
     }
 }

@@ -303,3 +303,30 @@ async fn a_same_second_onboarding_burst_delivered_backwards_leaves_the_store_act
     assert_eq!(store["name"], "Atelier Burst", "the company name stands in");
     assert_eq!(store["account_created"], 1_721_900_000);
 }
+
+#[tokio::test]
+async fn nul_characters_in_a_signed_event_are_dropped_on_every_backend() {
+    let app = spawn_app().await;
+    let mut event: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
+    event["id"] = json!("evt_nul_customer");
+    event["data"]["object"]["name"] = json!("Jenny\u{0}Rosen");
+    event["data"]["object"]["metadata"] = json!({"note\u{0}": "a\u{0}b"});
+    assert_eq!(
+        app.post_event(&serde_json::to_vec(&event).unwrap())
+            .await
+            .status(),
+        200
+    );
+    app.wait_until_applied().await;
+    assert_eq!(
+        app.stored_event("evt_nul_customer").await.unwrap().status,
+        "processed"
+    );
+    let row = customer::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.name.as_deref(), Some("JennyRosen"));
+    assert_eq!(row.metadata, Some(json!({"note": "ab"})));
+}

@@ -4,14 +4,15 @@
 //! [`SnapshotVersion`]); then every order it can change is derived again from all the
 //! snapshots of its payment ([`derive`]) and saved.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entity::order;
 use entity::order_observation::{self as observation, Column};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Iterable,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::pages::rebuild_pages;
@@ -50,6 +51,9 @@ pub async fn apply(
     let now = Utc::now();
     let mut due = BTreeSet::new();
     let mut groups = BTreeSet::new();
+    // Charges whose PaymentIntent this event names: what was filed under the charge before
+    // the PaymentIntent was known moves to the PaymentIntent's order.
+    let mut aliases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut written = false;
     for snapshot in snapshots {
         let existing = find(db, source, snapshot.kind, &snapshot.id).await?;
@@ -66,11 +70,7 @@ pub async fn apply(
             _ => order_key(db, source, &snapshot).await?,
         };
         if let (Some(charge), Some(intent)) = (snapshot.charge(), snapshot.payment_intent()) {
-            // What was filed under the charge before its PaymentIntent was known moves to
-            // the PaymentIntent's order.
-            if rekey(db, source, &charge, &intent).await? {
-                due.insert(charge);
-            }
+            aliases.entry(intent).or_default().insert(charge);
         }
         due.extend(existing.as_ref().and_then(|row| row.order_id.clone()));
         due.extend(order_id.clone());
@@ -91,8 +91,18 @@ pub async fn apply(
             due.extend(orders);
         }
     }
-    for id in due {
-        derive_order(db, source, &id, now).await?;
+    // A charge's own key is derived by its PaymentIntent's order, which takes its snapshots.
+    let merged: BTreeSet<&String> = aliases
+        .iter()
+        .filter(|(intent, _)| due.contains(*intent))
+        .flat_map(|(_, charges)| charges)
+        .collect();
+    for id in due.iter().filter(|id| !merged.contains(id)) {
+        let charges = aliases
+            .get(id)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default();
+        derive_order(db, source, id, charges, now).await?;
     }
     Ok(Outcome::Processed)
 }
@@ -149,20 +159,20 @@ async fn order_key(
     Ok(Some(order.map_or(charge, |order| order.id)))
 }
 
-/// Moves the snapshots filed under `charge` to `intent`; `true` when there were any.
+/// Moves the snapshots filed under `charge` to `intent`.
 async fn rekey(
     db: &impl ConnectionTrait,
     source: Source<'_>,
     charge: &str,
     intent: &str,
-) -> Result<bool, DbErr> {
-    let moved = source
+) -> Result<(), DbErr> {
+    source
         .filter(observation::Entity::update_many())
         .col_expr(Column::OrderId, Expr::value(intent))
         .filter(Column::OrderId.eq(charge))
         .exec(db)
         .await?;
-    Ok(moved.rows_affected > 0)
+    Ok(())
 }
 
 async fn save(
@@ -221,25 +231,33 @@ async fn orders_in_group(
 
 /// Derives the order `id` from its snapshots and saves it; deletes the row when no
 /// snapshot is filed under `id` any more (it moved to its PaymentIntent's order).
+/// `charges` are charges of the payment whose snapshots may still be filed under their own
+/// id: they move to `id`, in the same read when there are none (the usual case).
 async fn derive_order(
     db: &impl ConnectionTrait,
     source: Source<'_>,
     id: &str,
+    charges: Vec<&String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let snapshots = snapshots(
-        db,
-        source
-            .filter(observation::Entity::find())
-            .filter(Column::OrderId.eq(id)),
-    )
-    .await?;
-    let existing = find_order(db, source, id).await?;
+    let keys = std::iter::once(id).chain(charges.iter().map(|c| c.as_str()));
+    let rows = source
+        .filter(observation::Entity::find())
+        .filter(Column::OrderId.is_in(keys))
+        .all(db)
+        .await?;
+    let moved: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|row| row.order_id.clone())
+        .filter(|key| key != id)
+        .collect();
+    for charge in &moved {
+        rekey(db, source, charge, id).await?;
+        delete_order(db, source, charge).await?;
+    }
+    let snapshots: Vec<Snapshot> = rows.into_iter().filter_map(snapshot_of).collect();
     if snapshots.is_empty() {
-        if let Some(row) = existing {
-            order::Entity::delete_by_id(row.pk).exec(db).await?;
-        }
-        return Ok(());
+        return delete_order(db, source, id).await;
     }
     let group_transfers = group_transfers(db, source, &snapshots).await?;
     let order = derive(&Payment {
@@ -248,7 +266,7 @@ async fn derive_order(
         snapshots: &snapshots,
         group_transfers: &group_transfers,
     });
-    save_order(db, source, existing, order, now).await
+    save_order(db, source, order, now).await
 }
 
 /// The transfers linked to the payment only by its transfer group, when that group funds
@@ -299,38 +317,51 @@ fn snapshot_of(row: observation::Model) -> Option<Snapshot> {
     })
 }
 
-async fn find_order(
+/// Deletes the order row `id`, if any.
+async fn delete_order(
     db: &impl ConnectionTrait,
     source: Source<'_>,
     id: &str,
-) -> Result<Option<order::Model>, DbErr> {
-    order::Entity::find()
+) -> Result<(), DbErr> {
+    order::Entity::delete_many()
         .filter(order::Column::SourceStore.eq(source.store))
         .filter(order::Column::Livemode.eq(source.livemode))
         .filter(order::Column::Id.eq(id))
-        .one(db)
-        .await
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
-/// Saves the derived order. A seller the service has not seen yet gets its stub store, so
-/// that the order is listed under a store that exists.
+/// Saves the derived order, in one statement: inserted, or every derived column replaced
+/// (the key and `created_at` stay). A seller the service has not seen yet gets its stub
+/// store, so that the order is listed under a store that exists.
 async fn save_order(
     db: &impl ConnectionTrait,
     source: Source<'_>,
-    existing: Option<order::Model>,
     order: Order,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let is_new = existing.is_none();
-    let mut row =
-        existing.unwrap_or_else(|| orders::blank(source.store, source.livemode, &order.id, now));
     if order.seller != source.store
         && rows::ensure_store(db, &order.seller, source.livemode).await?
     {
         rebuild_pages(db, &order.seller, source.livemode).await?;
     }
+    let mut row = orders::blank(source.store, source.livemode, &order.id, now);
     order.write(&mut row);
-    row.updated_at = now;
-    rows::save::<order::ActiveModel>(db, row, is_new).await?;
+    let mut row = row.into_active_model().reset_all();
+    row.not_set(order::Column::Pk);
+    let key = [
+        order::Column::SourceStore,
+        order::Column::Livemode,
+        order::Column::Id,
+    ];
+    let derived = order::Column::iter().filter(|column| {
+        use order::Column::*;
+        !matches!(column, Pk | CreatedAt | SourceStore | Livemode | Id)
+    });
+    order::Entity::insert(row)
+        .on_conflict(OnConflict::columns(key).update_columns(derived).to_owned())
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }

@@ -48,6 +48,17 @@ fn load(seed: u64) -> Load {
     Load { tags, deliveries }
 }
 
+/// A random seed for [`load`], printed so that a failing run can be replayed
+/// (`FAULT_SEED=...`).
+fn load_seed() -> u64 {
+    let seed = std::env::var("FAULT_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("load seed: FAULT_SEED={seed}");
+    seed
+}
+
 /// The rows an undisturbed, in-order run gives one copy of the stream.
 async fn expected_rows() -> Value {
     let db = Database::connect(fresh_database_url().await.as_str())
@@ -307,7 +318,7 @@ async fn three_replicas_share_the_load_and_a_killed_ones_events_are_taken_over()
         eprintln!("skipped: replicas share a PostgreSQL database (set TEST_DATABASE_URL)");
         return;
     };
-    let load = load(rand::rng().random());
+    let load = load(load_seed());
     let database_url = fresh_database_url().await;
     let mut servers = Servers::start(3, &database_url).await;
     let ports = Arc::new(Mutex::new(servers.ports.clone()));
@@ -350,7 +361,7 @@ async fn a_database_outage_mid_load_loses_nothing_and_burns_no_attempts() {
     let app = spawn_app_with(test_settings(&service_url), &direct_url).await;
     let port = reqwest::Url::parse(&app.address).unwrap().port().unwrap();
 
-    let load = load(rand::rng().random());
+    let load = load(load_seed());
     let (delivering, progress) = start_delivering(&load, Arc::new(Mutex::new(vec![port])));
     wait_for_acks(&progress, load.deliveries.len() / 3, &delivering).await;
     proxy.cut();

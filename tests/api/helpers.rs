@@ -237,7 +237,7 @@ pub fn event_id(body: &[u8]) -> String {
 /// Waits until no stored event is still `received`, or panics after 30 s.
 pub async fn wait_until_applied(db: &DatabaseConnection) {
     use entity::webhook_event::{Column, Entity};
-    use sea_orm::{ColumnTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let waiting = Entity::find()
@@ -248,10 +248,29 @@ pub async fn wait_until_applied(db: &DatabaseConnection) {
         if waiting == 0 {
             return;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{waiting} events still waiting after 30 s"
-        );
+        if std::time::Instant::now() >= deadline {
+            // Which events, of which stores, and how far they got: enough to tell a slow
+            // actor from a stuck one when this fails in CI.
+            let rows = Entity::find()
+                .filter(Column::Status.eq("received"))
+                .limit(20)
+                .all(db)
+                .await
+                .expect("read waiting events");
+            let rows: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    format!(
+                        "{} {} store={} attempts={} last_error={:?}",
+                        row.id, row.event_type, row.store_key, row.attempts, row.last_error
+                    )
+                })
+                .collect();
+            panic!(
+                "{waiting} events still waiting after 30 s:\n{}",
+                rows.join("\n")
+            );
+        }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -91,6 +91,9 @@ pub fn test_settings(database_url: &str) -> figment::Figment {
         .merge(Serialized::default("apply_backoff_ms", 10))
         .merge(Serialized::default("apply_max_attempts", 3))
         .merge(Serialized::default("apply_backoff_max_ms", 200))
+        // The sweep that dispatches events whose notification was lost (around a database
+        // outage, say) again: seconds rather than the default 30 s, within the tests' waits.
+        .merge(Serialized::default("recovery_interval_secs", 2))
         .merge(Serialized::default(
             "data_dir",
             temp_dir().display().to_string(),

@@ -136,15 +136,15 @@ async fn order_key(
     source: Source<'_>,
     snapshot: &Snapshot,
 ) -> Result<Option<String>, DbErr> {
-    if let Some(intent) = snapshot.payment_intent() {
-        return Ok(Some(intent));
-    }
-    let Some(charge) = snapshot.charge() else {
+    let Some(key) = snapshot.own_order_key() else {
         return Ok(None);
     };
-    if snapshot.kind == SourceKind::Charge {
-        return Ok(Some(charge));
+    // Named by its PaymentIntent, or a charge without one: the key is final.
+    if snapshot.payment_intent().is_some() || snapshot.kind == SourceKind::Charge {
+        return Ok(Some(key));
     }
+    // Else `key` is the charge it belongs to, which may already be filed elsewhere.
+    let charge = key;
     if let Some(filed) = find(db, source, SourceKind::Charge, &charge).await? {
         return Ok(Some(filed.order_id.unwrap_or(charge)));
     }

@@ -90,31 +90,42 @@ async fn a_store_of_the_previous_schema_is_kept_and_gains_its_stripe_creation_ti
     app.shutdown().await;
 }
 
-/// Orders written before observations existed keep what they knew, and the next event
-/// about them builds on it.
-#[tokio::test]
-async fn orders_written_before_observations_are_carried_forward() {
+/// A database of the schema before this release holding the rows `inserts` write.
+async fn old_database(inserts: &[&str]) -> sea_orm::DatabaseConnection {
     let db = Database::connect(fresh_database_url().await.as_str())
         .await
         .unwrap();
     Migrator::up(&db, Some(BEFORE_ACCOUNT_FACTS)).await.unwrap();
-    db.execute_unprepared(
+    for insert in inserts {
+        db.execute_unprepared(insert).await.unwrap();
+    }
+    db
+}
+
+/// The one order of `db`, after the current migrations.
+async fn the_migrated_order(db: &sea_orm::DatabaseConnection) -> entity::order::Model {
+    payments::store::db::migrate(db).await.unwrap();
+    entity::order::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Orders written before observations existed keep what they knew, and the next event
+/// about them builds on it.
+#[tokio::test]
+async fn orders_written_before_observations_are_carried_forward() {
+    let db = old_database(&[
         "INSERT INTO marketplace_orders (store_key, livemode, id, payment_intent, charge, \
          customer, amount, amount_refunded, currency, status, items, receipt_url, created, \
          created_at, updated_at) VALUES ('acct_up', false, 'pi_up', 'pi_up', 'ch_up', \
          'cus_up', 1000, 0, 'usd', 'completed', '[{\"product\":\"prod_up\",\"quantity\":2}]', \
          'https://pay.stripe.com/receipts/up', 1000, '2026-01-01 00:00:00+00:00', \
          '2026-01-01 00:00:00+00:00')",
-    )
-    .await
-    .unwrap();
-
-    payments::store::db::migrate(&db).await.unwrap();
-    let order = entity::order::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    ])
+    .await;
+    let order = the_migrated_order(&db).await;
     assert_eq!(
         (order.source_store.as_str(), order.store_key.as_str()),
         ("acct_up", "acct_up")
@@ -163,34 +174,19 @@ async fn orders_written_before_observations_are_carried_forward() {
 /// upgrade its events are the platform's, and the next one lands on the same order.
 #[tokio::test]
 async fn a_destination_order_of_the_previous_schema_moves_to_the_platforms_payments() {
-    let db = Database::connect(fresh_database_url().await.as_str())
-        .await
-        .unwrap();
-    Migrator::up(&db, Some(BEFORE_ACCOUNT_FACTS)).await.unwrap();
-    db.execute_unprepared(
+    let db = old_database(&[
         "INSERT INTO marketplace_orders (store_key, livemode, id, payment_intent, charge, \
          customer, amount, amount_refunded, currency, status, created, created_at, \
          updated_at) VALUES ('acct_dest', false, 'pi_dest', 'pi_dest', 'ch_dest', 'cus_p', \
          2000, 0, 'usd', 'completed', 1000, '2026-01-01 00:00:00+00:00', \
          '2026-01-01 00:00:00+00:00')",
-    )
-    .await
-    .unwrap();
-    db.execute_unprepared(
         "INSERT INTO stripe_webhook_events (id, type, account, store_key, livemode, \
          object_id, payload, status, attempts, created, created_at) VALUES \
          ('evt_old_dest', 'charge.succeeded', NULL, 'acct_dest', false, 'ch_dest', '{}', \
          'processed', 1, 1000, '2026-01-01 00:00:00+00:00')",
-    )
-    .await
-    .unwrap();
-
-    payments::store::db::migrate(&db).await.unwrap();
-    let order = entity::order::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    ])
+    .await;
+    let order = the_migrated_order(&db).await;
     assert_eq!(
         (order.source_store.as_str(), order.store_key.as_str()),
         ("platform", "acct_dest")

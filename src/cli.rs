@@ -1,9 +1,10 @@
-//! The command line: `payments [serve] | migrate | trigger <event-type> | replay`.
+//! The command line: `payments [serve] | migrate | trigger <event-type> | replay | doctor`.
 //!
 //! [`trigger`] sends a signed sample event to a running server, [`replay`] asks one to
-//! re-apply stored events. The load generator is a binary of its own (`tools/loadgen`),
+//! re-apply stored events, [`doctor`] checks the set-up. The load generator is a binary of its own (`tools/loadgen`),
 //! not part of the service.
 
+pub mod doctor;
 pub mod replay;
 pub mod trigger;
 
@@ -27,6 +28,9 @@ pub enum Command {
     Trigger(TriggerArgs),
     /// Re-apply stored events through a running server's admin API.
     Replay(ReplayArgs),
+    /// Check the configuration, the database, the webhook secrets, the Stripe key, the
+    /// public URL and the metrics endpoint; print each finding with its fix.
+    Doctor,
 }
 
 /// Arguments of `payments trigger`.

@@ -21,8 +21,11 @@ const KEYS: &[&str] = &[
     "data_dir",
     "database_max_connections",
     "database_acquire_timeout_secs",
+    "database_connect_timeout_secs",
     "stripe_webhook_secret",
     "stripe_api_key",
+    "stripe_api_base",
+    "public_url",
     "admin_token",
     "webhook_tolerance_secs",
     "max_body_bytes",
@@ -82,8 +85,11 @@ struct RawSettings {
     data_dir: PathBuf,
     database_max_connections: u32,
     database_acquire_timeout_secs: u64,
+    database_connect_timeout_secs: u64,
     stripe_webhook_secret: SecretString,
     stripe_api_key: SecretString,
+    stripe_api_base: String,
+    public_url: String,
     admin_token: SecretString,
     webhook_tolerance_secs: i64,
     max_body_bytes: u64,
@@ -113,11 +119,19 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_max_connections: u32,
     pub database_acquire_timeout_secs: u64,
+    /// How long start-up waits for an unreachable database before giving up.
+    pub database_connect_timeout: Duration,
     /// Every accepted webhook signing secret.
     pub webhook_secrets: Vec<SecretString>,
     /// Where the secret came from, for the start-up message.
     pub webhook_secret_source: SecretSource,
     pub stripe_api_key: Option<SecretString>,
+    /// Stripe's API, without a trailing slash (a local stand-in in tests).
+    pub stripe_api_base: String,
+    /// Where the public reaches the service (`https://shop.example.com`), if set.
+    pub public_url: Option<String>,
+    /// Settings that work but are likely mistakes, each one line to log at start-up.
+    pub warnings: Vec<String>,
     pub admin_token: Option<SecretString>,
     pub webhook_tolerance_secs: i64,
     pub max_body_bytes: u64,
@@ -154,18 +168,27 @@ pub enum SecretSource {
 impl Settings {
     /// Loads every layer from the working directory and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Self::layers())
+    }
+
+    /// Every layer, from the working directory and the process environment, unread.
+    pub fn layers() -> Figment {
         // `.env` fills in only variables the environment does not already set.
         let _ = dotenvy::dotenv();
         let app_env = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
-        let figment = Figment::new()
+        Figment::new()
             .merge(Toml::string(DEFAULTS))
             .merge(Toml::file("config/default.toml"))
             .merge(Toml::file(format!(
                 "config/{}.toml",
                 app_env.to_lowercase()
             )))
-            .merge(Env::raw().filter(|key| KEYS.iter().any(|k| key == *k)));
-        Self::from_figment(figment)
+            .merge(Env::raw().filter(|key| KEYS.iter().any(|k| key == *k)))
+    }
+
+    /// Every configuration key, in the order of `config/default.toml`'s documentation.
+    pub fn keys() -> &'static [&'static str] {
+        KEYS
     }
 
     /// Builds settings from explicit layers (tests use this with their own values).
@@ -192,6 +215,7 @@ impl Settings {
             webhook_secrets = vec![development_secret(&raw.data_dir)?];
             webhook_secret_source = SecretSource::DevelopmentFile;
         }
+        let warnings = check_secret_shapes(&webhook_secrets)?;
         let admin_token = non_empty(raw.admin_token);
         if production && admin_token.is_none() {
             return Err(ConfigError::MissingInProduction("ADMIN_TOKEN"));
@@ -218,9 +242,14 @@ impl Settings {
             data_dir: raw.data_dir,
             database_max_connections: raw.database_max_connections.max(1),
             database_acquire_timeout_secs: raw.database_acquire_timeout_secs.max(1),
+            database_connect_timeout: Duration::from_secs(raw.database_connect_timeout_secs),
             webhook_secrets,
             webhook_secret_source,
             stripe_api_key: non_empty(raw.stripe_api_key),
+            stripe_api_base: raw.stripe_api_base.trim().trim_end_matches('/').to_owned(),
+            public_url: Some(raw.public_url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
+            warnings,
             admin_token,
             webhook_tolerance_secs: raw.webhook_tolerance_secs,
             max_body_bytes: raw.max_body_bytes,
@@ -276,6 +305,56 @@ fn split_secrets(list: &SecretString) -> Vec<SecretString> {
         .filter(|s| !s.is_empty())
         .map(|s| SecretString::from(s.to_owned()))
         .collect()
+}
+
+/// Refuses a webhook secret that is an API key (every delivery would fail its signature),
+/// and warns of one without Stripe's `whsec_` prefix. Says which secret by its
+/// [`fingerprint`], never its value.
+fn check_secret_shapes(secrets: &[SecretString]) -> Result<Vec<String>, ConfigError> {
+    let mut warnings = Vec::new();
+    for (index, secret) in secrets.iter().enumerate() {
+        let value = secret.expose_secret();
+        let which = format!(
+            "secret {} of {} ({})",
+            index + 1,
+            secrets.len(),
+            fingerprint(secret)
+        );
+        if let Some(kind) = api_key_kind(value) {
+            return Err(ConfigError::Invalid(format!(
+                "STRIPE_WEBHOOK_SECRET {which} is a Stripe {kind}, not a webhook signing \
+                 secret: use the endpoint's signing secret (whsec_..., Dashboard > Webhooks \
+                 > the endpoint > Signing secret, or the one `stripe listen` prints)"
+            )));
+        }
+        if !value.starts_with("whsec_") {
+            warnings.push(format!(
+                "STRIPE_WEBHOOK_SECRET {which} does not start with whsec_: Stripe's signing \
+                 secrets do, so deliveries will likely fail their signature"
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// What kind of API key `value` is, if it is one.
+fn api_key_kind(value: &str) -> Option<&'static str> {
+    [
+        ("sk_", "secret API key"),
+        ("rk_", "restricted API key"),
+        ("pk_", "publishable key"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| value.starts_with(prefix))
+    .map(|(_, kind)| kind)
+}
+
+/// A secret's short, stable name for logs and probes: the first 8 hex digits of its
+/// SHA-256. It tells two configured secrets apart without revealing either.
+pub fn fingerprint(secret: &SecretString) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(secret.expose_secret().as_bytes());
+    format!("sha256:{}", hex::encode(&digest[..4]))
 }
 
 fn non_empty(secret: SecretString) -> Option<SecretString> {
@@ -411,6 +490,32 @@ mod tests {
             !debug.contains("whsec_one") && !debug.contains("tok_hidden"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn an_api_key_as_webhook_secret_is_refused_without_showing_it() {
+        for key in ["sk_test_51Habc", "rk_live_xyz", "pk_test_123"] {
+            let list = format!("whsec_ok,{key}");
+            let err = with(&[("stripe_webhook_secret", list.as_str())]).unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains("secret 2 of 2"), "{message}");
+            assert!(
+                message.contains("not a webhook signing secret"),
+                "{message}"
+            );
+            assert!(!message.contains(key), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_secret_without_the_whsec_prefix_is_a_warning() {
+        let settings = with(&[("stripe_webhook_secret", "whsec_a,bad_secret")]).unwrap();
+        assert_eq!(settings.warnings.len(), 1);
+        assert!(settings.warnings[0].contains("secret 2 of 2"));
+        assert!(!settings.warnings[0].contains("bad_secret"));
+        let fingerprint = fingerprint(&settings.webhook_secrets[1]);
+        assert!(settings.warnings[0].contains(&fingerprint));
+        assert_eq!(fingerprint.len(), "sha256:".len() + 8);
     }
 
     #[test]

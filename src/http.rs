@@ -13,6 +13,7 @@ mod metrics;
 mod openapi;
 mod rejection;
 pub mod server;
+pub mod starting;
 mod webhook;
 
 use std::convert::Infallible;
@@ -21,10 +22,11 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use warp::{Filter, Reply};
 
-use crate::config::Settings;
+use crate::config::{Settings, fingerprint};
 use crate::pipeline::Dispatcher;
 use crate::pipeline::intake::Intake;
 use crate::stripe::signature::Verifier;
+use crate::telemetry::throttle::Throttle;
 
 pub use admin::AdminAuth;
 pub use openapi::ApiDoc;
@@ -43,6 +45,10 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// Stores deliveries, committing concurrent ones together.
     pub intake: Intake,
+    /// The webhook secrets' fingerprints, in configured order (never the secrets).
+    pub secret_fingerprints: Vec<String>,
+    /// Holds back repeated warnings about refused deliveries.
+    pub rejection_log: Throttle,
 }
 
 impl AppState {
@@ -61,11 +67,16 @@ impl AppState {
             body_read_timeout: settings.body_read_timeout,
             metrics_require_token: settings.metrics_require_token,
             intake: Intake::start(intake_db, intake_writers(settings)),
+            secret_fingerprints: settings.webhook_secrets.iter().map(fingerprint).collect(),
+            rejection_log: Throttle::new(REJECTION_LOG_WINDOW),
             db,
             dispatcher,
         }
     }
 }
+
+/// A refused delivery's kind is logged at most once a minute; the metrics count them all.
+const REJECTION_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Intake batches in flight at once, each on a connection of the intake's own pool: under
 /// load the actors would otherwise hold every pooled connection and acknowledgements would

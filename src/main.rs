@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use payments::cli::{Cli, Command};
-use payments::cli::{replay, trigger};
+use payments::cli::{doctor, replay, trigger};
 use payments::config::Settings;
 use payments::startup::{self, Application};
-use payments::store::db;
 use payments::telemetry;
 
 /// mimalloc rather than the system allocator: every delivery allocates on several threads
@@ -24,11 +23,28 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
+        Command::Doctor => doctor::run().await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
-        eprintln!("payments: {err:#}");
+        eprintln!("payments: {}", one_line(&err));
         ExitCode::FAILURE
     })
+}
+
+/// The error and its causes on one line, each cause once: drivers often repeat their
+/// source in their own message, which `{:#}` would print twice.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
 }
 
 fn exit_code(ok: bool) -> ExitCode {
@@ -42,6 +58,7 @@ fn exit_code(ok: bool) -> ExitCode {
 async fn serve() -> anyhow::Result<ExitCode> {
     let settings = Settings::load()?;
     telemetry::init(settings.json_logs());
+    startup::report_settings(&settings);
     let app = Application::build(&settings).await?;
     startup::announce(&settings, app.local_addr()?);
     app.run_until(startup::shutdown_signal()).await;
@@ -51,8 +68,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
 async fn migrate() -> anyhow::Result<ExitCode> {
     let settings = Settings::load()?;
     telemetry::init(settings.json_logs());
-    let db = db::connect(&settings).await?;
-    db::migrate(&db).await?;
+    let db = startup::connect_and_migrate(&settings, &Default::default()).await?;
     db.close().await?;
     println!("migrations applied");
     Ok(ExitCode::SUCCESS)

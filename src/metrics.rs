@@ -17,6 +17,7 @@ use crate::domain::Outcome;
 use crate::stripe::event_types;
 
 pub const WEBHOOK_REQUESTS: &str = "payments_webhook_requests_total";
+pub const SIGNATURES_REFUSED: &str = "payments_webhook_signatures_refused_total";
 pub const WEBHOOK_ACK_SECONDS: &str = "payments_webhook_ack_seconds";
 pub const EVENTS_APPLIED: &str = "payments_events_applied_total";
 pub const EVENT_APPLY_SECONDS: &str = "payments_event_apply_seconds";
@@ -34,6 +35,7 @@ pub const EVENTS_PRUNED: &str = "payments_events_pruned_total";
 /// Every metric name the service exports (the process collector's `process_*` aside).
 pub const NAMES: &[&str] = &[
     WEBHOOK_REQUESTS,
+    SIGNATURES_REFUSED,
     WEBHOOK_ACK_SECONDS,
     EVENTS_APPLIED,
     EVENT_APPLY_SECONDS,
@@ -140,6 +142,9 @@ fn install() -> PrometheusHandle {
     for outcome in WebhookOutcome::ALL {
         counter!(WEBHOOK_REQUESTS, "outcome" => outcome.label()).absolute(0);
     }
+    for reason in SIGNATURE_REASONS {
+        counter!(SIGNATURES_REFUSED, "reason" => *reason).absolute(0);
+    }
     counter!(ACCOUNT_ACTOR_RESTARTS).absolute(0);
     counter!(EVENTS_PRUNED).absolute(0);
     handle
@@ -152,6 +157,10 @@ fn process_collector() -> &'static metrics_process::Collector {
 
 fn describe() {
     describe_counter!(WEBHOOK_REQUESTS, "Webhook deliveries received, by outcome.");
+    describe_counter!(
+        SIGNATURES_REFUSED,
+        "Deliveries refused for their signature, by the check that failed."
+    );
     describe_histogram!(
         WEBHOOK_ACK_SECONDS,
         Unit::Seconds,
@@ -208,6 +217,19 @@ fn describe() {
 /// ([`event_types::KNOWN`]), else `other`.
 pub fn type_label(event_type: &str) -> &'static str {
     event_types::known(event_type).unwrap_or("other")
+}
+
+/// The `reason` labels of [`SIGNATURES_REFUSED`]: the error codes of a refused signature.
+const SIGNATURE_REASONS: &[&str] = &[
+    "missing_signature",
+    "malformed_signature",
+    "no_matching_signature",
+    "timestamp_outside_tolerance",
+];
+
+/// One delivery refused for its signature; `reason` is the error code.
+pub fn signature_refused(reason: &'static str) {
+    counter!(SIGNATURES_REFUSED, "reason" => reason).increment(1);
 }
 
 /// One webhook request answered.

@@ -11,9 +11,11 @@ use tracing::{info, warn};
 
 use crate::config::{SecretSource, Settings};
 use crate::http::server;
+use crate::http::starting::{self, Progress};
 use crate::http::{AdminAuth, AppState};
 use crate::pipeline::{Dispatcher, recovery, retention};
 use crate::store::db;
+use crate::store::db::probe::ConnectError;
 
 /// A service bound to its listener with its database migrated, ready to run.
 pub struct Application {
@@ -27,14 +29,35 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects and migrates the database, then binds `settings.bind_addr` (port 0 picks a
-    /// free port, as the tests do).
+    /// Binds `settings.bind_addr` (port 0 picks a free port, as the tests do), then waits
+    /// for the database and migrates it, answering the probes meanwhile
+    /// ([`starting::routes`]).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         crate::metrics::handle();
-        let db = db::connect(settings).await?;
-        db::migrate(&db).await?;
-        let listener = TcpListener::bind(settings.bind_addr).await?;
-        Self::with_parts(settings, db, listener).await
+        let listener = TcpListener::bind(settings.bind_addr).await.map_err(|err| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {err} (stop the process using it, or set BIND_ADDR)",
+                settings.bind_addr
+            )
+        })?;
+        let progress = Arc::new(Progress::default());
+        let (connected, stop_probes) = tokio::sync::oneshot::channel::<()>();
+        let probes = server::serve_routes(
+            &listener,
+            starting::routes(progress.clone()),
+            limits(settings),
+            async {
+                let _ = stop_probes.await;
+            },
+        );
+        let database = async {
+            let db = connect_and_migrate(settings, &progress).await;
+            let _ = connected.send(());
+            db
+        };
+        let (open, db) = tokio::join!(probes, database);
+        open.shutdown().await;
+        Self::with_parts(settings, db?, listener).await
     }
 
     /// Assembles the service from an open, migrated database and a bound listener, and
@@ -56,10 +79,7 @@ impl Application {
             recovery_interval: settings.recovery_interval,
             retention: settings.retention,
             retention_interval: settings.retention_interval,
-            limits: server::Limits {
-                header_read_timeout: settings.header_read_timeout,
-                max_connections: settings.max_connections,
-            },
+            limits: limits(settings),
         })
     }
 
@@ -104,6 +124,57 @@ impl Application {
             warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+fn limits(settings: &Settings) -> server::Limits {
+    server::Limits {
+        header_read_timeout: settings.header_read_timeout,
+        max_connections: settings.max_connections,
+    }
+}
+
+/// Waits for the database ([`db::wait_until_reachable`], one line per failed attempt),
+/// then opens the pool and applies pending migrations. Errors are one line: where, the
+/// cause once, the fix.
+pub async fn connect_and_migrate(
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<DatabaseConnection, ConnectError> {
+    db::wait_until_reachable(settings, |attempt, err, pause| {
+        progress.attempt_failed(attempt);
+        warn!(
+            attempt,
+            retry_in_ms = pause.as_millis() as u64,
+            "database not reachable yet; /health answers and /ready says `database: \
+             connecting` meanwhile: {err}"
+        );
+    })
+    .await?;
+    let db = db::connect(settings)
+        .await
+        .map_err(|err| db::step_failed(settings, "opening a pool to", &err))?;
+    db::migrate(&db)
+        .await
+        .map_err(|err| db::step_failed(settings, "migrating", &err))?;
+    Ok(db)
+}
+
+/// Logs the settings that are likely mistakes, and which webhook secrets are configured
+/// (by fingerprint): the first lines an operator reads when deliveries fail.
+pub fn report_settings(settings: &Settings) {
+    for warning in &settings.warnings {
+        warn!("{warning}");
+    }
+    let fingerprints: Vec<String> = settings
+        .webhook_secrets
+        .iter()
+        .map(crate::config::fingerprint)
+        .collect();
+    info!(
+        count = fingerprints.len(),
+        fingerprints = %fingerprints.join(", "),
+        "webhook signing secrets configured"
+    );
 }
 
 /// Logs what an operator needs at start-up; prints the development secret once.

@@ -1,5 +1,7 @@
 //! Log output: readable lines in development, one JSON object per line in production.
 
+pub mod throttle;
+
 use tracing_subscriber::EnvFilter;
 
 /// The level when `RUST_LOG` is not set.

@@ -30,6 +30,12 @@ pub fn routes(
 pub struct ProbeStatus {
     /// `ok` (health) or `ready`.
     status: String,
+    /// Readiness only: each check and its state (`database`, `migrations`, `supervisor`:
+    /// `ok`).
+    checks: Option<std::collections::BTreeMap<String, String>>,
+    /// Readiness only: the configured webhook secrets by fingerprint (`sha256:` and 8 hex
+    /// digits of the secret's SHA-256), to tell which secrets a replica runs with.
+    webhook_secrets: Option<Vec<String>>,
 }
 
 /// Liveness: the process answers.
@@ -45,8 +51,8 @@ pub(crate) fn health() -> Response {
 #[utoipa::path(
     get, path = "/ready", tag = "probes",
     responses(
-        (status = 200, description = "`{\"status\":\"ready\"}`", body = ProbeStatus),
-        (status = 503, description = "`not_ready`, naming the failing check", body = ErrorBody),
+        (status = 200, description = "`ready`, with each check and the webhook secrets' fingerprints", body = ProbeStatus),
+        (status = 503, description = "`not_ready`, naming the failing check (`database: connecting` while start-up waits for the database)", body = ErrorBody),
     )
 )]
 pub(crate) async fn ready(state: Arc<AppState>) -> Response {
@@ -57,7 +63,12 @@ pub(crate) async fn ready(state: Arc<AppState>) -> Response {
         }
     };
     match db::readiness(&state.db).await.and(supervisor.await) {
-        Ok(()) => warp::reply::json(&json!({"status": "ready"})).into_response(),
+        Ok(()) => warp::reply::json(&json!({
+            "status": "ready",
+            "checks": {"database": "ok", "migrations": "ok", "supervisor": "ok"},
+            "webhook_secrets": state.secret_fingerprints,
+        }))
+        .into_response(),
         Err(check) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::NotReady,

@@ -14,6 +14,7 @@
 //! HTTP/1.1 only: hyper has no header timeout for HTTP/2, and Stripe and the proxies that
 //! terminate TLS in front of the service speak HTTP/1.1 to it.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, error, warn};
+use warp::{Filter, Reply};
 
 use crate::http::{self, AppState};
 
@@ -45,7 +47,25 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let routes = http::routes(state);
+    let open = serve_routes(&listener, http::routes(state), limits, shutdown).await;
+    // Closed first, so new connections are refused rather than left waiting on the drain.
+    drop(listener);
+    open.shutdown().await;
+}
+
+/// Serves `routes` on `listener` until `shutdown` resolves, and returns the connections
+/// still open, to be drained. The listener stays open: start-up answers the probes on it
+/// while the database is connected, then hands it to [`serve`].
+pub async fn serve_routes<F, R>(
+    listener: &TcpListener,
+    routes: F,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> GracefulShutdown
+where
+    F: Filter<Extract = (R,), Error = Infallible> + Clone + Send + Sync + 'static,
+    R: Reply,
+{
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -81,8 +101,7 @@ pub async fn serve(
             drop(permit);
         });
     }
-    drop(listener);
-    graceful.shutdown().await;
+    graceful
 }
 
 /// Waits for a free connection slot. Says so when the limit is reached, once until a slot

@@ -21,6 +21,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::metrics::{self, WebhookOutcome};
 use crate::store::inbox::{self, Stored};
 use crate::stripe::envelope::{Envelope, EventFormat};
+use crate::stripe::signature::SignatureError;
 
 /// The acknowledgement of a delivery.
 #[derive(Serialize, ToSchema)]
@@ -74,15 +75,22 @@ where
             };
             (outcome, reply)
         }
-        Err(err) => rejected(err),
+        Err(err) => rejected(&state, err),
     };
     metrics::webhook_answered(outcome, started.elapsed());
     response
 }
 
-fn rejected(err: ApiError) -> (WebhookOutcome, Response) {
-    if err.status.is_client_error() {
-        warn!(code = err.code.as_str(), reason = %err.message, "webhook rejected");
+fn rejected(state: &AppState, err: ApiError) -> (WebhookOutcome, Response) {
+    // Signature failures were explained where they were found.
+    let logged = !err.status.is_client_error() || err.code.is_signature();
+    if !logged && let Some(held_back) = state.rejection_log.admit(err.code.as_str()) {
+        warn!(
+            code = err.code.as_str(),
+            reason = %err.message,
+            held_back,
+            "webhook rejected (held_back: the same rejections not logged in the last minute)"
+        );
     }
     let outcome = outcome_of(&err);
     let unread_body = matches!(
@@ -132,7 +140,10 @@ where
     state
         .verifier
         .verify(&payload, signature, chrono::Utc::now().timestamp())
-        .map_err(|err| ApiError::bad_request((&err).into(), err.to_string()))?;
+        .map_err(|err| {
+            signature_refused(state, &err);
+            ApiError::bad_request((&err).into(), err.to_string())
+        })?;
     check_content_type(headers)?;
     let envelope = Envelope::parse(&payload)
         .map_err(|err| ApiError::bad_request((&err).into(), err.to_string()))?;
@@ -172,6 +183,30 @@ where
     };
     let reply = warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK);
     Ok((stored, envelope.format, reply.into_response()))
+}
+
+/// Counts a refused signature by reason, and tells the operator the check that failed,
+/// the secrets configured (by fingerprint) and the usual fixes: once, then once a minute
+/// with the number held back, so a burst after a secret roll is not thousands of lines.
+fn signature_refused(state: &AppState, err: &SignatureError) {
+    let code = ErrorCode::from(err).as_str();
+    metrics::signature_refused(code);
+    let Some(held_back) = state.rejection_log.admit(code) else {
+        return;
+    };
+    let clock_difference_secs = match err {
+        SignatureError::TimestampOutsideTolerance { age_secs, .. } => Some(*age_secs),
+        _ => None,
+    };
+    warn!(
+        check = code,
+        secrets = state.secret_fingerprints.len(),
+        fingerprints = %state.secret_fingerprints.join(", "),
+        clock_difference_secs,
+        held_back,
+        "webhook signature refused: {err}; {}",
+        err.advice()
+    );
 }
 
 /// Stripe sends `application/json; charset=utf-8`; a body declared as anything else is

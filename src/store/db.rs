@@ -1,12 +1,105 @@
 //! Opening the database and running migrations, the same way on SQLite and PostgreSQL.
+//!
+//! [`probe`] tells why a database cannot be used; [`wait_until_reachable`] waits out one
+//! that is not up yet (a compose stack starts the service before its database).
 
-use std::time::Duration;
+pub mod probe;
+
+use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
+use self::probe::{ConnectError, Options};
 use crate::config::Settings;
+
+/// First pause between connection attempts at start-up; doubled after each, up to
+/// [`LONGEST_RETRY`], so a long wait logs a line every few seconds, not many a second.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LONGEST_RETRY: Duration = Duration::from_secs(8);
+
+/// Tries one connection until it succeeds, a permanent error (bad credentials, unknown
+/// database, unsupported URL) occurs, or `settings.database_connect_timeout` has passed.
+/// `on_retry` hears of each failed attempt that will be retried: its number, the error and
+/// the pause before the next.
+pub async fn wait_until_reachable(
+    settings: &Settings,
+    mut on_retry: impl FnMut(u32, &ConnectError, Duration),
+) -> Result<(), ConnectError> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        create_sqlite_folder(&url).map_err(|err| ConnectError {
+            target: Options::parse(&url)
+                .ok()
+                .map(|options| options.target().to_string()),
+            cause: format!("cannot create its folder: {err}"),
+            fix: "check DATA_DIR (or the path in DATABASE_URL) is writable by this user",
+            transient: false,
+            step: None,
+        })?;
+    }
+    let options = Options::parse(&url)?;
+    let deadline = Instant::now() + settings.database_connect_timeout;
+    let mut pause = FIRST_RETRY;
+    for attempt in 1.. {
+        let err = match options.probe().await {
+            Ok(()) => return Ok(()),
+            Err(err) if !err.transient => return Err(err),
+            Err(err) => err,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let waited = settings.database_connect_timeout.as_secs();
+            return Err(ConnectError {
+                cause: format!("{}, still failing after {waited} s", err.cause),
+                ..err
+            });
+        }
+        let pause_now = pause.min(left);
+        on_retry(attempt, &err, pause_now);
+        tokio::time::sleep(pause_now).await;
+        pause = (pause * 2).min(LONGEST_RETRY);
+    }
+    unreachable!("the attempts never run out")
+}
+
+/// What a failed step after the first connection means (`step` such as "migrating"), in
+/// the words of [`ConnectError`]: where, the cause once, and the fix (a role without
+/// `CREATE` is the usual one).
+pub fn step_failed(settings: &Settings, step: &'static str, err: &DbErr) -> ConnectError {
+    let target = Options::parse(&settings.database_url())
+        .ok()
+        .map(|options| options.target().to_string());
+    let (cause, fix) = match database_error(err) {
+        Some((code, message)) => (message, probe::postgres_fix(&code).0),
+        None => (
+            err.to_string(),
+            "check the database server's log; `payments migrate` retries",
+        ),
+    };
+    ConnectError {
+        target,
+        cause,
+        fix,
+        transient: false,
+        step: Some(step),
+    }
+}
+
+/// The code and message the database server gave, when it gave one.
+fn database_error(err: &DbErr) -> Option<(String, String)> {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
+    | DbErr::Query(RuntimeErr::SqlxError(inner))
+    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = err
+    else {
+        return None;
+    };
+    let db = inner.as_database_error()?;
+    let code = db.code().map(|code| code.into_owned()).unwrap_or_default();
+    Some((code, db.message().to_owned()))
+}
 
 /// Connects to the configured database, creating the SQLite folder if needed.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
@@ -56,7 +149,11 @@ pub async fn readiness(db: &DatabaseConnection) -> Result<(), &'static str> {
     }
 }
 
-fn create_sqlite_folder(url: &str) -> std::io::Result<()> {
+/// Creates the folder of a SQLite URL's file (nothing for other URLs or `:memory:`).
+pub fn create_sqlite_folder(url: &str) -> std::io::Result<()> {
+    if !url.starts_with("sqlite:") {
+        return Ok(());
+    }
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
@@ -98,4 +195,50 @@ fn is_sqlite_busy(err: &sea_orm::sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|db| db.code())
         .is_some_and(|code| code == "5" || code == "6")
+}
+
+/// Migrations the database has not applied yet, by name.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let pending = Migrator::get_pending_migrations(db).await?;
+    Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+}
+
+/// Writes an event row and reads it back inside a transaction that is rolled back: the
+/// role can write the inbox, and nothing is left behind.
+pub async fn write_and_read_back(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use entity::webhook_event;
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, TransactionTrait};
+    let id = "evt_payments_doctor_write_check";
+    let txn = db.begin().await?;
+    let row = webhook_event::Model {
+        id: id.to_owned(),
+        event_type: "payments.doctor".to_owned(),
+        account: None,
+        store_key: "platform".to_owned(),
+        livemode: false,
+        api_version: None,
+        object_id: None,
+        payload: "{}".to_owned(),
+        status: entity::status::EventStatus::Ignored,
+        attempts: 0,
+        last_error: None,
+        created: 0,
+        created_at: chrono::Utc::now(),
+        processed_at: None,
+    };
+    row.into_active_model().insert(&txn).await?;
+    let found = webhook_event::Entity::find_by_id(id).one(&txn).await?;
+    txn.rollback().await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(DbErr::RecordNotFound("the row just written".to_owned())),
+    }
+}
+
+/// Whether the stored events include live ones and test ones: `(live, test)`.
+pub async fn modes_in_data(db: &DatabaseConnection) -> Result<(bool, bool), DbErr> {
+    use entity::webhook_event::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let any = |live: bool| Entity::find().filter(Column::Livemode.eq(live)).one(db);
+    Ok((any(true).await?.is_some(), any(false).await?.is_some()))
 }

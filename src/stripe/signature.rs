@@ -28,6 +28,28 @@ pub enum SignatureError {
     TimestampOutsideTolerance { age_secs: i64, tolerance_secs: i64 },
 }
 
+impl SignatureError {
+    /// The usual causes and fixes, for the operator (the sender only gets the error).
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Self::Missing | Self::Malformed => {
+                "the sender is not Stripe, or a proxy in front of the service drops or \
+                 rewrites the Stripe-Signature header"
+            }
+            Self::NoMatch => {
+                "configure the signing secret of this very endpoint (Dashboard > Webhooks > \
+                 the endpoint > Signing secret); `stripe listen` prints a secret of its own; \
+                 the platform and Connect endpoints have different secrets; while rolling a \
+                 secret, list the old and the new one (comma-separated)"
+            }
+            Self::TimestampOutsideTolerance { .. } => {
+                "this machine's clock (or the sender's) is off, or the delivery was held \
+                 back on its way: check NTP (timedatectl), or raise WEBHOOK_TOLERANCE_SECS"
+            }
+        }
+    }
+}
+
 /// A parsed `Stripe-Signature` header: the timestamp and every `v1` value.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SignatureHeader<'a> {

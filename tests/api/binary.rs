@@ -23,6 +23,9 @@ const CONFIG_VARS: &[&str] = &[
     "HEADER_READ_TIMEOUT_SECS",
     "BODY_READ_TIMEOUT_SECS",
     "MAX_CONNECTIONS",
+    "DATABASE_CONNECT_TIMEOUT_SECS",
+    "STRIPE_API_BASE",
+    "PUBLIC_URL",
 ];
 
 pub fn payments(cwd: &Path, env: &[(&str, String)]) -> Command {
@@ -46,15 +49,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until the server answers `/health`, or panics with its output.
+/// Waits until the server is ready (`/ready` answers 200: database connected and
+/// migrated), or panics with its exit status.
 pub async fn wait_until_healthy(port: u16, server: &mut Child) {
+    wait_for(port, "ready", server).await;
+}
+
+/// Waits until the process answers `/health`, which it does while start-up still waits
+/// for the database.
+pub async fn wait_until_alive(port: u16, server: &mut Child) {
+    wait_for(port, "health", server).await;
+}
+
+async fn wait_for(port: u16, probe: &str, server: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = http_client();
     while Instant::now() < deadline {
         if let Some(status) = server.try_wait().unwrap() {
             panic!("server exited early with {status}");
         }
-        let url = format!("http://127.0.0.1:{port}/health");
+        let url = format!("http://127.0.0.1:{port}/{probe}");
         if client
             .get(&url)
             .send()
@@ -65,10 +79,10 @@ pub async fn wait_until_healthy(port: u16, server: &mut Child) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("server not healthy after 30 s");
+    panic!("server's /{probe} not 200 after 30 s");
 }
 
-fn database_env(url: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn database_env(url: &str) -> Vec<(&'static str, String)> {
     // On SQLite the default (`./data/payments.db` in the working directory) is exercised.
     if postgres_url().is_some() {
         vec![("DATABASE_URL", url.to_owned())]
@@ -370,7 +384,7 @@ async fn production_logs_are_json_lines_without_secrets() {
     let accepted: serde_json::Value = serde_json::from_str(accepted).unwrap();
     assert!(accepted["event_id"].as_str().unwrap().starts_with("evt_"));
     assert_eq!(accepted["event_type"], "customer.created");
-    assert!(output.contains("webhook rejected"));
+    assert!(output.contains("webhook signature refused"));
     assert!(
         !output.contains(secret) && !output.contains(admin),
         "a secret leaked"

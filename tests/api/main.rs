@@ -27,5 +27,6 @@ mod retention;
 mod schema;
 mod signature_vectors;
 mod slow_clients;
+mod startup;
 mod stores;
 mod webhook;

@@ -63,7 +63,12 @@ struct ProxyState {
 
 impl Proxy {
     pub async fn start(upstream: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on("127.0.0.1:0", upstream).await
+    }
+
+    /// A proxy listening on `addr` from now on (connections before were refused).
+    pub async fn start_on(addr: &str, upstream: String) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(ProxyState {
             up: true,

@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "apply_backoff_ms",
     "apply_backoff_max_ms",
     "apply_batch_linger_ms",
+    "memory_queue_bytes",
     "actor_idle_secs",
     "shutdown_timeout_secs",
     "recovery_interval_secs",
@@ -98,6 +99,7 @@ struct RawSettings {
     apply_backoff_ms: u64,
     apply_backoff_max_ms: u64,
     apply_batch_linger_ms: u64,
+    memory_queue_bytes: usize,
     actor_idle_secs: u64,
     shutdown_timeout_secs: u64,
     recovery_interval_secs: u64,
@@ -216,6 +218,7 @@ impl Settings {
             webhook_secret_source = SecretSource::DevelopmentFile;
         }
         let warnings = check_secret_shapes(&webhook_secrets)?;
+        let concurrency = apply_concurrency(&raw);
         let admin_token = non_empty(raw.admin_token);
         if production && admin_token.is_none() {
             return Err(ConfigError::MissingInProduction("ADMIN_TOKEN"));
@@ -262,6 +265,8 @@ impl Settings {
                 ),
                 idle_timeout: Duration::from_secs(raw.actor_idle_secs.max(1)),
                 batch_linger: Duration::from_millis(raw.apply_batch_linger_ms),
+                concurrency,
+                memory_queue_bytes: raw.memory_queue_bytes,
             },
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             recovery_interval: Duration::from_secs(raw.recovery_interval_secs.max(1)),
@@ -357,6 +362,22 @@ pub fn fingerprint(secret: &SecretString) -> String {
     format!("sha256:{}", hex::encode(&digest[..4]))
 }
 
+/// Apply steps allowed to use the database at once: the pool less a quarter (at least
+/// one connection) kept for the admin API, probes and recovery, so those never wait behind
+/// a backlog. SQLite has one writer: a few steps in flight keep it busy, more only queue on
+/// its lock.
+fn apply_concurrency(raw: &RawSettings) -> usize {
+    let pool = raw.database_max_connections.max(1) as usize;
+    let slots = pool.saturating_sub((pool / 4).max(1)).max(1);
+    let sqlite = raw.database_url.expose_secret().trim().is_empty()
+        || raw
+            .database_url
+            .expose_secret()
+            .trim()
+            .starts_with("sqlite:");
+    if sqlite { slots.min(4) } else { slots }
+}
+
 fn non_empty(secret: SecretString) -> Option<SecretString> {
     (!secret.expose_secret().trim().is_empty()).then_some(secret)
 }
@@ -430,6 +451,11 @@ pub struct ApplySettings {
     pub idle_timeout: Duration,
     /// How long a busy store gathers events before applying them.
     pub batch_linger: Duration,
+    /// Apply steps using the database at once ([`apply_concurrency`]).
+    pub concurrency: usize,
+    /// Payload bytes that may wait in memory for the actors; beyond, events wait in the
+    /// inbox table only.
+    pub memory_queue_bytes: usize,
 }
 
 impl ApplySettings {
@@ -563,6 +589,8 @@ mod tests {
             backoff_max: Duration::from_millis(350),
             idle_timeout: Duration::from_secs(60),
             batch_linger: Duration::ZERO,
+            concurrency: 4,
+            memory_queue_bytes: 1 << 20,
         };
         let waits: Vec<u128> = (1..=4).map(|n| settings.backoff(n).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 350, 350]);

@@ -31,6 +31,8 @@ pub const BUILD_INFO: &str = "payments_build_info";
 pub const INTAKE_BATCH_SIZE: &str = "payments_intake_batch_size";
 pub const APPLY_BATCH_SIZE: &str = "payments_apply_batch_size";
 pub const EVENTS_PRUNED: &str = "payments_events_pruned_total";
+pub const DATABASE_UNAVAILABLE: &str = "payments_database_unavailable_total";
+pub const QUEUED_PAYLOAD_BYTES: &str = "payments_queued_payload_bytes";
 
 /// Every metric name the service exports (the process collector's `process_*` aside).
 pub const NAMES: &[&str] = &[
@@ -49,6 +51,8 @@ pub const NAMES: &[&str] = &[
     INTAKE_BATCH_SIZE,
     APPLY_BATCH_SIZE,
     EVENTS_PRUNED,
+    DATABASE_UNAVAILABLE,
+    QUEUED_PAYLOAD_BYTES,
 ];
 
 /// Fast webhook acknowledgements: Stripe times out after seconds, we aim for milliseconds.
@@ -147,6 +151,7 @@ fn install() -> PrometheusHandle {
     }
     counter!(ACCOUNT_ACTOR_RESTARTS).absolute(0);
     counter!(EVENTS_PRUNED).absolute(0);
+    counter!(DATABASE_UNAVAILABLE).absolute(0);
     handle
 }
 
@@ -206,6 +211,16 @@ fn describe() {
     describe_counter!(
         EVENTS_PRUNED,
         "Applied events deleted from the event log by retention."
+    );
+    describe_counter!(
+        DATABASE_UNAVAILABLE,
+        "Apply steps that could not reach the database (an outage; waiting for a pooled \
+         connection under the service's own load is not counted)."
+    );
+    describe_gauge!(
+        QUEUED_PAYLOAD_BYTES,
+        "Bytes of event payloads waiting in memory for the account actors (bounded by \
+         MEMORY_QUEUE_BYTES; beyond, events wait in the inbox table only)."
     );
     describe_gauge!(
         BUILD_INFO,
@@ -316,6 +331,16 @@ pub fn set_scrape_gauges(pending: u64, oldest_pending: Duration, actors: usize) 
     gauge!(INBOX_PENDING).set(pending as f64);
     gauge!(INBOX_OLDEST_PENDING_SECONDS).set(oldest_pending.as_secs_f64());
     gauge!(ACCOUNT_ACTORS).set(actors as f64);
+}
+
+/// Payload bytes waiting in memory for the actors, read at scrape time.
+pub fn set_queued_payload_bytes(bytes: usize) {
+    gauge!(QUEUED_PAYLOAD_BYTES).set(bytes as f64);
+}
+
+/// An apply step found the database unavailable.
+pub fn database_unavailable() {
+    counter!(DATABASE_UNAVAILABLE).increment(1);
 }
 
 /// Renders the exposition text, refreshing the process metrics first.

@@ -5,6 +5,8 @@
 //!   store's first event, replaced when it crashes, retired when idle;
 //! - [`account`] and [`backlog`]: an actor applies its store's events in series; the
 //!   backlog decides batch or single attempt, and when to wait and retry;
+//! - [`admission`]: a fair queue for a turn at the database, and the memory budget
+//!   beyond which events wait in the inbox table only; [`outage`]: an outage logged once;
 //! - [`apply`]: one transaction per batch: lock the store, claim the events, apply the
 //!   domain's decisions, rebuild the pages once, record the outcomes;
 //! - [`recovery`]: events left `received` (a crash, a lost notification, another replica)
@@ -16,9 +18,11 @@
 //! the table and is picked up again by the next actor of that store.
 
 pub mod account;
+pub mod admission;
 pub mod apply;
 pub mod backlog;
 pub mod intake;
+pub mod outage;
 pub mod recovery;
 pub mod retention;
 pub mod supervisor;

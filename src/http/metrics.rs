@@ -58,6 +58,7 @@ pub(crate) async fn render(state: Arc<AppState>) -> Response {
         // Keep serving the rest: the inbox gauges keep their last values.
         Err(err) => warn!(error = %err, "metrics could not read the inbox"),
     }
+    metrics::set_queued_payload_bytes(state.dispatcher.held_bytes());
     let body = metrics::render();
     warp::reply::with_header(
         body,

@@ -11,21 +11,30 @@ use std::sync::Arc;
 
 use entity::webhook_event::Model;
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
-use sea_orm::DatabaseConnection;
-use tracing::{error, info, warn};
+use sea_orm::{DatabaseConnection, DbErr};
+use tracing::{debug, error, info, warn};
 
 use super::ApplySettings;
+use super::admission::{Admission, Held};
 use super::apply::{self, Applied, ApplyError, BatchError};
 use super::backlog::{Backlog, MAX_BATCH, Step};
+use super::outage::OutageLog;
 use super::supervisor::SupervisorMsg;
-use crate::store::inbox;
+use crate::store::{db as database, inbox};
+
+/// The pause before trying again after the pool was busy with the service's own work:
+/// short and not growing, since nothing is wrong.
+const CONTENDED_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Messages of an account actor.
 #[derive(Debug)]
 pub enum AccountMsg {
     /// Apply this stored event (from the supervisor). It carries the row, so the apply
-    /// needs no read.
-    Apply { event: Box<Model> },
+    /// needs no read, and its payload's share of the memory budget.
+    Apply {
+        event: Box<Model>,
+        held: Option<Held>,
+    },
     /// Apply the events gathered since the last flush (from the actor itself).
     Flush,
     /// Apply every event of the store still waiting in the inbox (from the supervisor).
@@ -45,6 +54,10 @@ pub struct AccountArgs {
     pub supervisor: ActorRef<SupervisorMsg>,
     /// Why the previous actor of this store died, when it did.
     pub crash: Option<String>,
+    /// The queue for a turn at the database, shared by every actor.
+    pub admission: Admission,
+    /// The shared account of database outages.
+    pub outages: Arc<OutageLog>,
 }
 
 /// The actor's state.
@@ -53,6 +66,8 @@ pub struct AccountState {
     db: DatabaseConnection,
     settings: Arc<ApplySettings>,
     supervisor: ActorRef<SupervisorMsg>,
+    admission: Admission,
+    outages: Arc<OutageLog>,
     /// Messages handled that the supervisor sent; it retires the actor only when this
     /// equals what it forwarded, so nothing is ever in flight to a retiring actor.
     handled: u64,
@@ -97,6 +112,8 @@ impl Actor for AccountActor {
             db: args.db,
             settings: args.settings,
             supervisor: args.supervisor,
+            admission: args.admission,
+            outages: args.outages,
             handled: 0,
             generation: 0,
             crash: args.crash,
@@ -119,20 +136,22 @@ impl Actor for AccountActor {
         }
         state.generation += 1;
         match message {
-            AccountMsg::Apply { event } => {
+            AccountMsg::Apply { event, held } => {
                 state.handled += 1;
-                state.backlog.push(*event);
+                state.backlog.push(*event, held);
                 schedule_flush(&myself, state).await;
             }
             AccountMsg::Flush => flush(&myself, state).await,
             AccountMsg::Resume => {
                 state.handled += 1;
                 if let Some(cause) = state.crash.take() {
+                    let _turn = state.admission.turn().await;
                     record_crash(state, &cause).await;
                     state.backlog.resume(true);
                     // The restart backoff is over.
                     state.backlog.retry_due();
-                } else {
+                } else if !state.backlog.is_resuming() {
+                    // (A resume in progress reads this store's newer events anyway.)
                     state.backlog.resume(false);
                 }
                 work(&myself, state).await;
@@ -198,14 +217,23 @@ async fn flush(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     work(myself, state).await;
 }
 
-/// Takes the backlog's steps until it is empty or waits for a retry.
+/// Takes the backlog's steps until it is empty or waits for a retry, each in a turn at
+/// the database ([`Admission`]). A page read back from the inbox is applied in the same
+/// turn, so at most one page per turn is held in memory.
 async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
-    loop {
-        match state.backlog.next() {
-            Step::Idle => return,
-            Step::Batch(rows) => apply_batch(myself, state, &rows).await,
-            Step::Single(event_id) => attempt(myself, state, &event_id).await,
-            Step::Load => load(myself, state).await,
+    while state.backlog.has_step() {
+        let _turn = state.admission.turn().await;
+        loop {
+            match state.backlog.next() {
+                Step::Idle => return,
+                Step::Batch(rows) => apply_batch(myself, state, &rows).await,
+                Step::Single(event_id) => attempt(myself, state, &event_id).await,
+                Step::Load => {
+                    load(myself, state).await;
+                    continue;
+                }
+            }
+            break;
         }
     }
 }
@@ -218,12 +246,9 @@ async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, ro
                 info!(event_id = %rows[index].id, account = %state.store_key, status = %outcome.status(), "event applied");
             }
             state.backlog.batch_applied(rows.len());
+            state.outages.recovered();
         }
-        Err(BatchError::Db(err)) => {
-            warn!(account = %state.store_key, error = %err, "database unavailable; will retry");
-            let outages = state.backlog.db_failed();
-            retry_after(myself, state, state.settings.backoff(outages));
-        }
+        Err(BatchError::Db(err)) => database_failed(myself, state, &err),
         Err(BatchError::Domain { event_id, source }) => {
             warn!(account = %state.store_key, %event_id, error = %source, "batch failed; applying its events one by one");
             state.backlog.batch_failed(rows.len());
@@ -238,6 +263,7 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
         Ok(Applied::Done(outcome)) => {
             info!(event_id, account = %state.store_key, status = %outcome.status(), "event applied");
             state.backlog.single_done();
+            state.outages.recovered();
         }
         Ok(Applied::AlreadyDone) => state.backlog.single_done(),
         Ok(Applied::DeadLettered) => {
@@ -252,25 +278,35 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
                 retry_after(myself, state, state.settings.backoff(attempts));
             }
         }
-        Err(ApplyError::Db(err)) => {
-            // Not the event's fault: the attempt was given back; wait out the outage.
-            warn!(event_id, account = %state.store_key, error = %err, "database unavailable; will retry");
-            let outages = state.backlog.db_failed();
-            retry_after(myself, state, state.settings.backoff(outages));
-        }
+        // Not the event's fault: the attempt was given back.
+        Err(ApplyError::Db(err)) => database_failed(myself, state, &err),
     }
 }
 
 /// Reads the next page of the store's waiting events for a resume.
 async fn load(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     match inbox::pending_for_store(&state.db, &state.store_key, MAX_BATCH as u64).await {
-        Ok(rows) => state.backlog.loaded(rows),
-        Err(err) => {
-            warn!(account = %state.store_key, error = %err, "could not list pending events; retrying");
-            let outages = state.backlog.db_failed();
-            retry_after(myself, state, state.settings.backoff(outages));
+        Ok(rows) => {
+            state.backlog.loaded(rows);
+            state.outages.recovered();
         }
+        Err(err) => database_failed(myself, state, &err),
     }
+}
+
+/// A step could not reach the database. A pool busy with the service's own work is
+/// contention: the step is taken again shortly, with no backoff and no outage reported.
+/// Otherwise the outage is reported once for all actors ([`OutageLog`]) and waited out
+/// with a growing backoff; either way no attempt is used up.
+fn database_failed(myself: &ActorRef<AccountMsg>, state: &mut AccountState, err: &DbErr) {
+    if database::is_pool_contention(err, &state.db) {
+        debug!(account = %state.store_key, "database pool busy; taking the step again");
+        retry_after(myself, state, CONTENDED_RETRY);
+        return;
+    }
+    state.outages.failed(err);
+    let outages = state.backlog.db_failed();
+    retry_after(myself, state, state.settings.backoff(outages));
 }
 
 /// Waits `delay` before the next step, as a scheduled message. A stopping actor cannot

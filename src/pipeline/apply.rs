@@ -313,7 +313,11 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
     }
     let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
-    crate::faults::check(event.object.get("id").and_then(Value::as_str));
+    {
+        let object_id = event.object.get("id").and_then(Value::as_str);
+        crate::faults::check(object_id);
+        crate::faults::pause(object_id).await;
+    }
     let Some(change) = domain::change_of(&event, previous_attributes(&payload))? else {
         return Ok(Done {
             outcome: Outcome::Ignored,

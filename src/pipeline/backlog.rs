@@ -18,6 +18,8 @@ use std::collections::VecDeque;
 
 use entity::webhook_event::Model;
 
+use super::admission::Held;
+
 /// Largest batch applied in one transaction.
 pub const MAX_BATCH: usize = 256;
 
@@ -39,6 +41,8 @@ struct Entry {
     event: Model,
     /// Applied alone, with its attempt counted first.
     single: bool,
+    /// Its payload's share of the memory budget, given back when the entry goes.
+    _held: Option<Held>,
 }
 
 /// A resume in progress: the store's waiting events are read back page by page.
@@ -67,12 +71,27 @@ pub struct Backlog {
 impl Backlog {
     /// Adds an event the supervisor handed over. During a resume it is left to a later
     /// page of the inbox instead, so that it cannot pass older events still waiting there.
-    pub fn push(&mut self, event: Model) {
+    pub fn push(&mut self, event: Model, held: Option<Held>) {
         if self.resume.is_some() || self.stopped {
             return;
         }
         let single = event.attempts > 0;
-        self.entries.push_back(Entry { event, single });
+        self.entries.push_back(Entry {
+            event,
+            single,
+            _held: held,
+        });
+    }
+
+    /// Whether a resume is reading the store's waiting events back: an event committed
+    /// before now is among them.
+    pub fn is_resuming(&self) -> bool {
+        self.resume.is_some()
+    }
+
+    /// Whether [`Backlog::next`] has a step to take (without building it).
+    pub fn has_step(&self) -> bool {
+        !self.waiting && !self.stopped && (!self.entries.is_empty() || self.resume.is_some())
     }
 
     /// Forgets what is held and reads the store's waiting events back from the inbox
@@ -163,7 +182,11 @@ impl Backlog {
         resume.previous_first = first;
         for event in rows {
             let single = careful || event.attempts > 0;
-            self.entries.push_back(Entry { event, single });
+            self.entries.push_back(Entry {
+                event,
+                single,
+                _held: None,
+            });
         }
         if last_page {
             self.resume = None;
@@ -243,10 +266,10 @@ mod tests {
     #[test]
     fn fresh_events_go_in_one_batch_up_to_an_event_that_failed_before() {
         let mut backlog = Backlog::default();
-        backlog.push(event("a", 0));
-        backlog.push(event("b", 0));
-        backlog.push(event("c", 1));
-        backlog.push(event("d", 0));
+        backlog.push(event("a", 0), None);
+        backlog.push(event("b", 0), None);
+        backlog.push(event("c", 1), None);
+        backlog.push(event("d", 0), None);
         assert_eq!(ids(backlog.next()), ["a", "b"]);
         backlog.batch_applied(2);
         assert_eq!(ids(backlog.next()), ["single c"]);
@@ -260,7 +283,7 @@ mod tests {
     fn a_failed_batch_is_applied_one_event_at_a_time() {
         let mut backlog = Backlog::default();
         for id in ["a", "b", "c"] {
-            backlog.push(event(id, 0));
+            backlog.push(event(id, 0), None);
         }
         backlog.batch_failed(2);
         assert_eq!(ids(backlog.next()), ["single a"]);
@@ -273,10 +296,10 @@ mod tests {
     #[test]
     fn nothing_is_applied_while_a_retry_is_scheduled() {
         let mut backlog = Backlog::default();
-        backlog.push(event("a", 1));
+        backlog.push(event("a", 1), None);
         backlog.single_failed();
         backlog.wait();
-        backlog.push(event("b", 0));
+        backlog.push(event("b", 0), None);
         assert_eq!(backlog.next(), Step::Idle);
         assert!(!backlog.is_idle());
         backlog.retry_due();
@@ -287,7 +310,7 @@ mod tests {
     fn batches_hold_at_most_max_batch_events() {
         let mut backlog = Backlog::default();
         for n in 0..MAX_BATCH + 3 {
-            backlog.push(event(&format!("e{n}"), 0));
+            backlog.push(event(&format!("e{n}"), 0), None);
         }
         assert_eq!(ids(backlog.next()).len(), MAX_BATCH);
     }
@@ -295,7 +318,7 @@ mod tests {
     #[test]
     fn a_resume_reads_pages_until_a_short_one() {
         let mut backlog = Backlog::default();
-        backlog.push(event("held", 0));
+        backlog.push(event("held", 0), None);
         backlog.resume(false);
         assert_eq!(backlog.next(), Step::Load);
         let page: Vec<Model> = (0..MAX_BATCH).map(|n| event(&format!("e{n}"), 0)).collect();
@@ -333,7 +356,7 @@ mod tests {
         backlog.resume(false);
         backlog.db_failed();
         backlog.wait();
-        backlog.push(event("newer", 0));
+        backlog.push(event("newer", 0), None);
         backlog.retry_due();
         assert_eq!(
             backlog.next(),
@@ -347,9 +370,9 @@ mod tests {
     #[test]
     fn a_stopped_backlog_applies_nothing_more() {
         let mut backlog = Backlog::default();
-        backlog.push(event("failed", 1));
+        backlog.push(event("failed", 1), None);
         backlog.abandon();
-        backlog.push(event("later", 0));
+        backlog.push(event("later", 0), None);
         backlog.resume(false);
         assert_eq!(backlog.next(), Step::Idle);
         assert!(backlog.is_idle());
@@ -358,7 +381,7 @@ mod tests {
     #[test]
     fn outages_in_a_row_are_counted_until_a_step_succeeds() {
         let mut backlog = Backlog::default();
-        backlog.push(event("a", 0));
+        backlog.push(event("a", 0), None);
         assert_eq!(backlog.db_failed(), 1);
         assert_eq!(backlog.db_failed(), 2);
         backlog.batch_applied(1);

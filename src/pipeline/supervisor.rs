@@ -20,12 +20,18 @@ use tracing::{error, warn};
 
 use super::ApplySettings;
 use super::account::{AccountActor, AccountArgs, AccountMsg};
+use super::admission::{Admission, Held, PayloadBudget};
+use super::outage::OutageLog;
 
 /// Messages of the supervisor.
 #[derive(Debug)]
 pub enum SupervisorMsg {
-    /// A new event of `store_key` is stored and waiting.
-    Dispatch { event: Box<Model> },
+    /// A new event of `store_key` is stored and waiting; it holds `held` of the memory
+    /// budget.
+    Dispatch {
+        event: Box<Model>,
+        held: Option<Held>,
+    },
     /// Apply whatever `store_key` has waiting in the inbox (recovery).
     Resume { store_key: String },
     /// A child had nothing to do for the idle period, having handled `handled` messages.
@@ -51,6 +57,8 @@ pub struct SupervisorStats {
 pub struct SupervisorArgs {
     pub db: DatabaseConnection,
     pub settings: Arc<ApplySettings>,
+    pub admission: Admission,
+    pub outages: Arc<OutageLog>,
 }
 
 /// A registered child and how many messages it was sent.
@@ -63,6 +71,8 @@ struct Child {
 pub struct SupervisorState {
     db: DatabaseConnection,
     settings: Arc<ApplySettings>,
+    admission: Admission,
+    outages: Arc<OutageLog>,
     children: HashMap<String, Child>,
     /// Store key of every live child, registered or retiring.
     keys: HashMap<ActorId, String>,
@@ -87,6 +97,8 @@ impl Actor for AccountSupervisor {
         Ok(SupervisorState {
             db: args.db,
             settings: args.settings,
+            admission: args.admission,
+            outages: args.outages,
             children: HashMap::new(),
             keys: HashMap::new(),
             crashes: HashMap::new(),
@@ -101,9 +113,9 @@ impl Actor for AccountSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SupervisorMsg::Dispatch { event } => {
+            SupervisorMsg::Dispatch { event, held } => {
                 let store_key = event.store_key.clone();
-                forward(&myself, state, store_key, AccountMsg::Apply { event }).await
+                forward(&myself, state, store_key, AccountMsg::Apply { event, held }).await
             }
             SupervisorMsg::Resume { store_key } => {
                 forward(&myself, state, store_key, AccountMsg::Resume).await
@@ -233,6 +245,8 @@ async fn spawn_child(
         settings: state.settings.clone(),
         supervisor: myself.clone(),
         crash,
+        admission: state.admission.clone(),
+        outages: state.outages.clone(),
     };
     let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
     state.keys.insert(actor.get_id(), store_key.to_owned());
@@ -262,6 +276,8 @@ fn forget(state: &mut SupervisorState, id: ActorId) -> Option<(String, bool)> {
 #[derive(Clone)]
 pub struct Dispatcher {
     supervisor: ActorRef<SupervisorMsg>,
+    budget: PayloadBudget,
+    outages: Arc<OutageLog>,
 }
 
 impl Dispatcher {
@@ -270,30 +286,55 @@ impl Dispatcher {
         db: DatabaseConnection,
         settings: ApplySettings,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ractor::SpawnErr> {
+        let budget = PayloadBudget::new(settings.memory_queue_bytes);
+        let outages = Arc::new(OutageLog::default());
         let args = SupervisorArgs {
             db,
+            admission: Admission::new(settings.concurrency),
+            outages: outages.clone(),
             settings: Arc::new(settings),
         };
         let (supervisor, handle) = Actor::spawn(None, AccountSupervisor, args).await?;
-        Ok((Self { supervisor }, handle))
+        let dispatcher = Self {
+            supervisor,
+            budget,
+            outages,
+        };
+        Ok((dispatcher, handle))
     }
 
-    /// Hands a newly stored (committed) event to its store's actor. Never fails the
-    /// caller: an event that cannot be handed over stays `received` and is recovered.
+    /// Hands a newly stored (committed) event to its store's actor: with its payload while
+    /// the memory budget allows, else as a notification that the actor reads back from
+    /// the inbox, in order. Never fails the caller: an event that cannot be handed over
+    /// stays `received` and is recovered.
     pub fn dispatch(&self, event: Model) {
-        let message = SupervisorMsg::Dispatch {
-            event: Box::new(event),
+        let message = match self.budget.hold(event.payload.len()) {
+            Some(held) => SupervisorMsg::Dispatch {
+                event: Box::new(event),
+                held: Some(held),
+            },
+            None => SupervisorMsg::Resume {
+                store_key: event.store_key,
+            },
         };
-        if let Err(err) = self.supervisor.send_message(message) {
-            let event_id = match err {
-                MessagingErr::SendErr(SupervisorMsg::Dispatch { event }) => event.id,
-                _ => String::new(),
-            };
-            warn!(
-                event_id,
-                "supervisor is not running; the event waits for recovery"
-            );
+        if self.supervisor.send_message(message).is_err() {
+            warn!("supervisor is not running; the event waits for recovery");
         }
+    }
+
+    /// Payload bytes held in memory for the actors.
+    pub fn held_bytes(&self) -> usize {
+        self.budget.held()
+    }
+
+    /// Whether the actors find the database unavailable (an outage, not contention).
+    pub fn database_down(&self) -> bool {
+        self.outages.is_down()
+    }
+
+    /// Apply steps that found the database unavailable since start-up.
+    pub fn unavailable_steps(&self) -> u64 {
+        self.outages.failed_steps()
     }
 
     /// Asks the store's actor to apply everything it has waiting.

@@ -242,3 +242,40 @@ pub async fn modes_in_data(db: &DatabaseConnection) -> Result<(bool, bool), DbEr
     let any = |live: bool| Entity::find().filter(Column::Livemode.eq(live)).one(db);
     Ok((any(true).await?.is_some(), any(false).await?.is_some()))
 }
+
+/// Whether `err` is a wait for a pooled connection that timed out while every connection
+/// was open and in use: the service's own load, not an outage (when the database is down
+/// the pool cannot keep its connections open, and is not full).
+pub fn is_pool_contention(err: &DbErr, db: &DatabaseConnection) -> bool {
+    use sea_orm::{ConnAcquireErr, DbBackend, RuntimeErr, sqlx};
+    let timed_out = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(inner))
+        | DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(inner.as_ref(), sqlx::Error::PoolTimedOut)
+        }
+        _ => false,
+    };
+    let full = |size: u32, idle: usize, max: u32| size >= max && idle == 0;
+    timed_out
+        && match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                full(
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            DbBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                full(
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            _ => false,
+        }
+}

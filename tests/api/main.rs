@@ -20,6 +20,7 @@ mod migrations;
 mod openapi;
 mod ordering;
 mod outage;
+mod overload;
 mod pagination;
 mod raw;
 mod replay;

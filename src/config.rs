@@ -35,6 +35,7 @@ const KEYS: &[&str] = &[
     "apply_backoff_max_ms",
     "apply_batch_linger_ms",
     "memory_queue_bytes",
+    "max_account_actors",
     "actor_idle_secs",
     "shutdown_timeout_secs",
     "recovery_interval_secs",
@@ -100,6 +101,7 @@ struct RawSettings {
     apply_backoff_max_ms: u64,
     apply_batch_linger_ms: u64,
     memory_queue_bytes: usize,
+    max_account_actors: usize,
     actor_idle_secs: u64,
     shutdown_timeout_secs: u64,
     recovery_interval_secs: u64,
@@ -219,6 +221,7 @@ impl Settings {
         }
         let warnings = check_secret_shapes(&webhook_secrets)?;
         let concurrency = apply_concurrency(&raw);
+        let single_writer = is_sqlite(&raw);
         let admin_token = non_empty(raw.admin_token);
         if production && admin_token.is_none() {
             return Err(ConfigError::MissingInProduction("ADMIN_TOKEN"));
@@ -267,6 +270,8 @@ impl Settings {
                 batch_linger: Duration::from_millis(raw.apply_batch_linger_ms),
                 concurrency,
                 memory_queue_bytes: raw.memory_queue_bytes,
+                max_actors: raw.max_account_actors.max(1),
+                single_writer,
             },
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             recovery_interval: Duration::from_secs(raw.recovery_interval_secs.max(1)),
@@ -364,18 +369,18 @@ pub fn fingerprint(secret: &SecretString) -> String {
 
 /// Apply steps allowed to use the database at once: the pool less a quarter (at least
 /// one connection) kept for the admin API, probes and recovery, so those never wait behind
-/// a backlog. SQLite has one writer: a few steps in flight keep it busy, more only queue on
-/// its lock.
+/// a backlog. SQLite has one writer (taken in turn, [`ApplySettings::single_writer`]): a
+/// few steps at once overlap their reads and work with another's write; more only wait.
 fn apply_concurrency(raw: &RawSettings) -> usize {
     let pool = raw.database_max_connections.max(1) as usize;
     let slots = pool.saturating_sub((pool / 4).max(1)).max(1);
-    let sqlite = raw.database_url.expose_secret().trim().is_empty()
-        || raw
-            .database_url
-            .expose_secret()
-            .trim()
-            .starts_with("sqlite:");
-    if sqlite { slots.min(4) } else { slots }
+    if is_sqlite(raw) { slots.min(4) } else { slots }
+}
+
+/// Whether the configured database is SQLite (the default when none is set).
+fn is_sqlite(raw: &RawSettings) -> bool {
+    let url = raw.database_url.expose_secret().trim();
+    url.is_empty() || url.starts_with("sqlite:")
 }
 
 fn non_empty(secret: SecretString) -> Option<SecretString> {
@@ -456,6 +461,10 @@ pub struct ApplySettings {
     /// Payload bytes that may wait in memory for the actors; beyond, events wait in the
     /// inbox table only.
     pub memory_queue_bytes: usize,
+    /// Most account actors alive at once; further stores wait their turn.
+    pub max_actors: usize,
+    /// The database allows one writer at a time (SQLite): writers take turns in-process.
+    pub single_writer: bool,
 }
 
 impl ApplySettings {
@@ -591,6 +600,8 @@ mod tests {
             batch_linger: Duration::ZERO,
             concurrency: 4,
             memory_queue_bytes: 1 << 20,
+            max_actors: 100,
+            single_writer: false,
         };
         let waits: Vec<u128> = (1..=4).map(|n| settings.backoff(n).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 350, 350]);

@@ -66,7 +66,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             body_read_timeout: settings.body_read_timeout,
             metrics_require_token: settings.metrics_require_token,
-            intake: Intake::start(intake_db, intake_writers(settings)),
+            intake: Intake::start(intake_db, intake_writers(settings), dispatcher.writer()),
             secret_fingerprints: settings.webhook_secrets.iter().map(fingerprint).collect(),
             rejection_log: Throttle::new(REJECTION_LOG_WINDOW),
             db,

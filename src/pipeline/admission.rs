@@ -4,31 +4,77 @@
 //!   serve. Thousands of busy stores then wait their turn in a fair (FIFO) queue instead of
 //!   all asking the pool at once, timing out, and taking their own contention for an
 //!   outage.
+//!   The live actors are bounded too (`MAX_ACCOUNT_ACTORS`): while stores wait for an
+//!   actor the admission is [`Admission::is_crowded`], and an actor retires as soon as its
+//!   store has nothing left, instead of idling for a while.
+//! - [`WriteLock`]: on SQLite, its one writer is taken in turn inside the process, by the
+//!   intake and the actors alike.
 //! - [`PayloadBudget`]: at most so many bytes of event payloads wait in memory for their
 //!   actor. Beyond it an event is not handed over with its payload: the actor is only told
 //!   to read its store's waiting events back from the inbox table, in order, when its turn
 //!   comes. Memory stays flat whatever the backlog; the inbox holds the rest.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// The fair queue in front of the database for apply steps.
 #[derive(Debug, Clone)]
 pub struct Admission {
     slots: Arc<Semaphore>,
+    crowded: Arc<AtomicBool>,
+    writer: WriteLock,
 }
 
 /// A turn at the database; the next waiting actor gets it when this is dropped.
 pub type Turn = OwnedSemaphorePermit;
 
+/// SQLite's single writer, taken in turn inside the process. SQLite makes a second writer
+/// poll its file lock with growing sleeps (1 ms up to 100 ms); with the intake and the
+/// actors all writing, those sleeps were most of the time of a spike. A waiter here is
+/// woken the moment the writer is free. Empty on PostgreSQL, which has no such limit.
+#[derive(Debug, Clone, Default)]
+pub struct WriteLock(Option<Arc<Mutex<()>>>);
+
+impl WriteLock {
+    /// A lock for a database that allows one writer at a time.
+    pub fn single_writer() -> Self {
+        Self(Some(Arc::new(Mutex::new(()))))
+    }
+
+    /// Waits until this process's writer is free (at once without a lock).
+    pub async fn hold(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}
+
 impl Admission {
-    /// `slots` apply steps at once (at least one).
-    pub fn new(slots: usize) -> Self {
+    /// `slots` apply steps at once (at least one); their write transactions take `writer`.
+    pub fn new(slots: usize, writer: WriteLock) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots.max(1))),
+            crowded: Arc::new(AtomicBool::new(false)),
+            writer,
         }
+    }
+
+    /// The writer lock of write transactions, shared by the actors and the intake.
+    pub fn writer(&self) -> WriteLock {
+        self.writer.clone()
+    }
+
+    /// Whether stores are waiting for an actor (the live actors are at their bound).
+    pub fn is_crowded(&self) -> bool {
+        self.crowded.load(Ordering::Relaxed)
+    }
+
+    /// Set by the supervisor as stores start and stop waiting for an actor.
+    pub fn set_crowded(&self, crowded: bool) {
+        self.crowded.store(crowded, Ordering::Relaxed);
     }
 
     /// Waits for a turn, behind those who asked first.
@@ -108,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn turns_are_handed_out_in_order_and_at_most_slots_at_once() {
-        let admission = Admission::new(2);
+        let admission = Admission::new(2, WriteLock::default());
         let first = admission.turn().await;
         let _second = admission.turn().await;
         let waiting = tokio::spawn({

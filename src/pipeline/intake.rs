@@ -13,6 +13,7 @@ use entity::webhook_event::Model;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::admission::WriteLock;
 use crate::metrics;
 use crate::store::inbox::{self, Stored};
 
@@ -42,13 +43,15 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Starts the collector with at most `writers` batches in flight at once.
-    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
+    /// Starts the collector with at most `writers` batches in flight at once, each
+    /// writing under `lock`.
+    pub fn start(db: DatabaseConnection, writers: usize, lock: WriteLock) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         tokio::spawn(collect(
             db,
             receiver,
             Arc::new(Semaphore::new(writers.max(1))),
+            lock,
         ));
         Self { sender }
     }
@@ -70,6 +73,7 @@ async fn collect(
     db: DatabaseConnection,
     mut receiver: mpsc::Receiver<Delivery>,
     writers: Arc<Semaphore>,
+    lock: WriteLock,
 ) {
     loop {
         let Ok(writer) = writers.clone().acquire_owned().await else {
@@ -85,10 +89,11 @@ async fn collect(
                 Err(_) => break,
             }
         }
-        let db = db.clone();
+        let (db, lock) = (db.clone(), lock.clone());
         tokio::spawn(async move {
+            let held = lock.hold().await;
             write(&db, batch).await;
-            drop(writer);
+            drop((held, writer));
         });
     }
 }

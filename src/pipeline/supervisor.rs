@@ -8,7 +8,7 @@
 //! forwarded is it removed from the map and drained. Nothing is then in flight to it, so a
 //! store never has two actors at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use entity::webhook_event::Model;
@@ -20,7 +20,7 @@ use tracing::{error, warn};
 
 use super::ApplySettings;
 use super::account::{AccountActor, AccountArgs, AccountMsg};
-use super::admission::{Admission, Held, PayloadBudget};
+use super::admission::{Admission, Held, PayloadBudget, WriteLock};
 use super::outage::OutageLog;
 
 /// Messages of the supervisor.
@@ -78,6 +78,10 @@ pub struct SupervisorState {
     keys: HashMap<ActorId, String>,
     /// Consecutive crashes per store, for the restart backoff; cleared when it idles.
     crashes: HashMap<String, i32>,
+    /// Stores with events waiting for an actor while the live actors are at their bound,
+    /// first come first served; `queued` is the same set, for lookups.
+    waiting: VecDeque<String>,
+    queued: HashSet<String>,
     restarts: u64,
 }
 
@@ -102,6 +106,8 @@ impl Actor for AccountSupervisor {
             children: HashMap::new(),
             keys: HashMap::new(),
             crashes: HashMap::new(),
+            waiting: VecDeque::new(),
+            queued: HashSet::new(),
             restarts: 0,
         })
     }
@@ -156,8 +162,57 @@ impl Actor for AccountSupervisor {
             }
             _ => {}
         }
+        admit_waiting(&myself, state).await;
         Ok(())
     }
+}
+
+/// Gives actors to waiting stores while the bound allows; each reads its events back from
+/// the inbox. Actors are started [`ADMIT_AT_ONCE`] at a time, concurrently: one by one, the
+/// supervisor's start-up round trips would cap how many stores a second take their turn.
+async fn admit_waiting(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
+    let free = state.settings.max_actors.saturating_sub(state.keys.len());
+    if free
+        < ADMIT_AT_ONCE
+            .min(state.waiting.len())
+            .min(state.settings.max_actors)
+    {
+        return;
+    }
+    let admitted: Vec<String> = (0..free).map_while(|_| state.waiting.pop_front()).collect();
+    let starts = admitted.iter().map(|store_key| {
+        let args = child_args(myself, state, store_key, None);
+        Actor::spawn_linked(None, AccountActor, args, myself.get_cell())
+    });
+    let started = futures_util::future::join_all(starts).await;
+    for (store_key, started) in admitted.into_iter().zip(started) {
+        state.queued.remove(&store_key);
+        match started {
+            Ok((actor, _)) => {
+                register(state, &store_key, actor.clone());
+                if actor.send_message(AccountMsg::Resume).is_ok()
+                    && let Some(child) = state.children.get_mut(&store_key)
+                {
+                    child.forwarded += 1;
+                }
+            }
+            // Its events stay `received`: the recovery sweep dispatches them again.
+            Err(err) => error!(account = %store_key, error = %err, "could not spawn account actor"),
+        }
+    }
+    state.admission.set_crowded(!state.waiting.is_empty());
+}
+
+/// Waiting stores admitted together once this many actors have retired.
+const ADMIT_AT_ONCE: usize = 32;
+
+/// Puts a store in line for an actor. What it was sent is dropped: its events are in the
+/// inbox, and its actor resumes from there.
+fn wait_for_actor(state: &mut SupervisorState, store_key: String) {
+    if state.queued.insert(store_key.clone()) {
+        state.waiting.push_back(store_key);
+    }
+    state.admission.set_crowded(true);
 }
 
 /// Replaces a crashed child: a fresh actor resumes the store after a backoff that grows
@@ -220,6 +275,10 @@ async fn forward(
         },
         None => message,
     };
+    if state.keys.len() >= state.settings.max_actors {
+        wait_for_actor(state, store_key);
+        return;
+    }
     match spawn_child(myself, state, &store_key, None).await {
         Ok(child) => {
             if child.send_message(message).is_ok()
@@ -239,7 +298,19 @@ async fn spawn_child(
     store_key: &str,
     crash: Option<String>,
 ) -> Result<ActorRef<AccountMsg>, ractor::SpawnErr> {
-    let args = AccountArgs {
+    let args = child_args(myself, state, store_key, crash);
+    let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
+    register(state, store_key, actor.clone());
+    Ok(actor)
+}
+
+fn child_args(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &SupervisorState,
+    store_key: &str,
+    crash: Option<String>,
+) -> AccountArgs {
+    AccountArgs {
         store_key: store_key.to_owned(),
         db: state.db.clone(),
         settings: state.settings.clone(),
@@ -247,15 +318,17 @@ async fn spawn_child(
         crash,
         admission: state.admission.clone(),
         outages: state.outages.clone(),
-    };
-    let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
+    }
+}
+
+/// Records a started child as its store's actor.
+fn register(state: &mut SupervisorState, store_key: &str, actor: ActorRef<AccountMsg>) {
     state.keys.insert(actor.get_id(), store_key.to_owned());
     let child = Child {
-        actor: actor.clone(),
+        actor,
         forwarded: 0,
     };
     state.children.insert(store_key.to_owned(), child);
-    Ok(actor)
 }
 
 /// Drops a stopped child: returns its store key and whether it was still the registered
@@ -278,6 +351,7 @@ pub struct Dispatcher {
     supervisor: ActorRef<SupervisorMsg>,
     budget: PayloadBudget,
     outages: Arc<OutageLog>,
+    writer: WriteLock,
 }
 
 impl Dispatcher {
@@ -288,9 +362,13 @@ impl Dispatcher {
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ractor::SpawnErr> {
         let budget = PayloadBudget::new(settings.memory_queue_bytes);
         let outages = Arc::new(OutageLog::default());
+        let writer = match settings.single_writer {
+            true => WriteLock::single_writer(),
+            false => WriteLock::default(),
+        };
         let args = SupervisorArgs {
             db,
-            admission: Admission::new(settings.concurrency),
+            admission: Admission::new(settings.concurrency, writer.clone()),
             outages: outages.clone(),
             settings: Arc::new(settings),
         };
@@ -299,6 +377,7 @@ impl Dispatcher {
             supervisor,
             budget,
             outages,
+            writer,
         };
         Ok((dispatcher, handle))
     }
@@ -320,6 +399,11 @@ impl Dispatcher {
         if self.supervisor.send_message(message).is_err() {
             warn!("supervisor is not running; the event waits for recovery");
         }
+    }
+
+    /// The database's writer lock, for the intake to share with the actors.
+    pub fn writer(&self) -> WriteLock {
+        self.writer.clone()
     }
 
     /// Payload bytes held in memory for the actors.

@@ -123,10 +123,18 @@ pub async fn begin_attempt(db: &impl ConnectionTrait, id: &str) -> Result<bool, 
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::LastError, Expr::value(INTERRUPTED))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(still_received())
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// `status = 'received'` for rows found by their id, written so that SQLite looks them up
+/// by id: without statistics its planner takes a plain equality on `status` for selective
+/// and walks the status index instead, through every waiting event (a 5-row claim took
+/// 30 ms with 30,000 events waiting, and a spike's apply rate fell to a third).
+fn still_received() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("(\"status\" = 'received') IS TRUE")
 }
 
 /// Claims waiting events for an apply, in the caller's transaction: they become
@@ -146,7 +154,7 @@ pub async fn claim(
         .value(Column::LastError, Option::<String>::None)
         .value(Column::Attempts, Expr::col(Column::Attempts).add(increment))
         .and_where(Column::Id.is_in(ids.iter().copied()))
-        .and_where(Column::Status.eq(EventStatus::Received))
+        .and_where(still_received())
         .returning_col(Column::Id)
         .to_owned();
     let rows = db.query_all(&statement).await?;
@@ -185,7 +193,7 @@ pub async fn record_error(db: &impl ConnectionTrait, id: &str, error: &str) -> R
     Entity::update_many()
         .col_expr(Column::LastError, Expr::value(error))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(still_received())
         .exec(db)
         .await
         .map(drop)
@@ -201,7 +209,7 @@ pub async fn release_attempt(
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
         .col_expr(Column::LastError, Expr::value(error))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(still_received())
         .filter(Column::Attempts.gt(0))
         .exec(db)
         .await
@@ -231,7 +239,7 @@ pub async fn mark_failed(db: &impl ConnectionTrait, id: &str) -> Result<(), DbEr
         .col_expr(Column::Status, Expr::value(EventStatus::Failed.as_str()))
         .col_expr(Column::ProcessedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(still_received())
         .exec(db)
         .await
         .map(drop)

@@ -78,6 +78,8 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
         batch_linger: Duration::ZERO,
         concurrency: 4,
         memory_queue_bytes: 1 << 20,
+        max_actors: 100,
+        single_writer: false,
     };
     let (dispatcher, _) = Dispatcher::start(db.clone(), settings).await.unwrap();
     let store = |id: &str| {

@@ -1,6 +1,7 @@
 //! A spike: many stores at once, more deliveries than the apply keeps up with, on a small
 //! pool. The healthy database is never taken for unavailable, no attempt is used up, the
-//! payloads held in memory stay within their budget, and every event is applied after.
+//! payloads held in memory and the live actors stay within their bounds, and every event is
+//! applied after, in order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +26,9 @@ async fn a_spike_over_many_stores_queues_instead_of_failing_and_stays_in_its_mem
         // actor but one waits its turn.
         .merge(Serialized::default("database_max_connections", 2))
         .merge(Serialized::default("database_acquire_timeout_secs", 1))
-        .merge(Serialized::default("memory_queue_bytes", BUDGET));
+        .merge(Serialized::default("memory_queue_bytes", BUDGET))
+        // Fewer actors than stores: stores wait their turn, their events in the inbox.
+        .merge(Serialized::default("max_account_actors", 25));
     let app = spawn_app_with(settings, &url).await;
 
     let peak = Arc::new(AtomicUsize::new(0));
@@ -116,4 +119,6 @@ async fn a_spike_over_many_stores_queues_instead_of_failing_and_stays_in_its_mem
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(app.dispatcher.held_bytes(), 0, "all given back");
+    let actors = app.dispatcher.stats().await.unwrap().actors;
+    assert!(actors <= 25, "{actors} actors alive, over the bound");
 }

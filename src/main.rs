@@ -6,6 +6,7 @@ use clap::Parser;
 use payments::cli::{Cli, Command};
 use payments::cli::{doctor, replay, trigger};
 use payments::config::Settings;
+use payments::error::one_line;
 use payments::startup::{self, Application};
 use payments::telemetry;
 
@@ -26,25 +27,9 @@ async fn main() -> ExitCode {
         Command::Doctor => doctor::run().await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
-        eprintln!("payments: {}", one_line(&err));
+        eprintln!("payments: {}", one_line(err.as_ref()));
         ExitCode::FAILURE
     })
-}
-
-/// The error and its causes on one line, each cause once: drivers often repeat their
-/// source in their own message, which `{:#}` would print twice.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line.replace('\n', " ")
 }
 
 fn exit_code(ok: bool) -> ExitCode {

@@ -11,6 +11,7 @@ use sea_orm::{Database, DatabaseConnection};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{Settings, fingerprint};
+use crate::error::one_line;
 use crate::store::db::{self, probe::Options};
 
 /// How long one network check may take.
@@ -304,7 +305,7 @@ async fn stripe_key_check(settings: &Settings, db: Option<&DatabaseConnection>) 
                     "Stripe connection failed: cannot reach {}: {} — check the network and \
                      STRIPE_API_BASE",
                     settings.stripe_api_base,
-                    error_chain(&err)
+                    one_line(&err)
                 ),
             );
         }
@@ -422,7 +423,7 @@ async fn public_url_check(settings: &Settings) -> Check {
             format!(
                 "{url} cannot be reached from this machine: {} — check DNS, the TLS \
                  certificate and the proxy",
-                error_chain(&err)
+                one_line(&err)
             ),
         ),
     }
@@ -448,11 +449,7 @@ async fn metrics_check(settings: &Settings) -> Check {
                 "no service is running at {addr}; start it, then run `payments doctor` again to check {url}"
             ),
         ),
-        Err(err) => Check::new(
-            Verdict::Failed,
-            NAME,
-            format!("{url}: {}", error_chain(&err)),
-        ),
+        Err(err) => Check::new(Verdict::Failed, NAME, format!("{url}: {}", one_line(&err))),
         Ok(response) => {
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
@@ -484,20 +481,6 @@ fn client() -> reqwest::Client {
         .user_agent(concat!("payments-doctor/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the client's settings are valid")
-}
-
-/// An HTTP error with its causes, each once (reqwest's own message is terse).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(&format!(": {text}"));
-        }
-        source = cause.source();
-    }
-    line
 }
 
 #[cfg(test)]

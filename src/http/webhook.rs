@@ -82,9 +82,10 @@ where
 }
 
 fn rejected(state: &AppState, err: ApiError) -> (WebhookOutcome, Response) {
-    // Signature failures were explained where they were found.
-    let logged = !err.status.is_client_error() || err.code.is_signature();
-    if !logged && let Some(held_back) = state.rejection_log.admit(err.code.as_str()) {
+    // Server errors are logged where they happen; signature failures were explained
+    // where they were found.
+    let explained = !err.status.is_client_error() || err.code.is_signature();
+    if !explained && let Some(held_back) = state.rejection_log.admit(err.code.as_str()) {
         warn!(
             code = err.code.as_str(),
             reason = %err.message,

@@ -85,11 +85,6 @@ impl OutageLog {
     pub fn failed_steps(&self) -> u64 {
         self.failed_steps.load(Ordering::Relaxed)
     }
-
-    /// Whether an outage is going on.
-    pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Relaxed)
-    }
 }
 
 #[cfg(test)]
@@ -99,14 +94,14 @@ mod tests {
     #[test]
     fn an_outage_starts_once_and_ends_once() {
         let log = OutageLog::default();
-        assert!(!log.is_down());
+        assert!(!log.down.load(Ordering::Relaxed));
         for _ in 0..1000 {
             log.failed(&"connection refused");
         }
-        assert!(log.is_down());
+        assert!(log.down.load(Ordering::Relaxed));
         assert_eq!(log.failed_steps(), 1000);
         log.recovered();
-        assert!(!log.is_down());
+        assert!(!log.down.load(Ordering::Relaxed));
         log.recovered();
         assert!(log.outage.lock().unwrap().is_none());
     }

@@ -168,43 +168,17 @@ impl Actor for AccountSupervisor {
 }
 
 /// Gives actors to waiting stores while the bound allows; each reads its events back from
-/// the inbox. Actors are started [`ADMIT_AT_ONCE`] at a time, concurrently: one by one, the
-/// supervisor's start-up round trips would cap how many stores a second take their turn.
+/// the inbox.
 async fn admit_waiting(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
-    let free = state.settings.max_actors.saturating_sub(state.keys.len());
-    if free
-        < ADMIT_AT_ONCE
-            .min(state.waiting.len())
-            .min(state.settings.max_actors)
-    {
-        return;
-    }
-    let admitted: Vec<String> = (0..free).map_while(|_| state.waiting.pop_front()).collect();
-    let starts = admitted.iter().map(|store_key| {
-        let args = child_args(myself, state, store_key, None);
-        Actor::spawn_linked(None, AccountActor, args, myself.get_cell())
-    });
-    let started = futures_util::future::join_all(starts).await;
-    for (store_key, started) in admitted.into_iter().zip(started) {
+    while state.keys.len() < state.settings.max_actors {
+        let Some(store_key) = state.waiting.pop_front() else {
+            break;
+        };
         state.queued.remove(&store_key);
-        match started {
-            Ok((actor, _)) => {
-                register(state, &store_key, actor.clone());
-                if actor.send_message(AccountMsg::Resume).is_ok()
-                    && let Some(child) = state.children.get_mut(&store_key)
-                {
-                    child.forwarded += 1;
-                }
-            }
-            // Its events stay `received`: the recovery sweep dispatches them again.
-            Err(err) => error!(account = %store_key, error = %err, "could not spawn account actor"),
-        }
+        forward(myself, state, store_key, AccountMsg::Resume).await;
     }
     state.admission.set_crowded(!state.waiting.is_empty());
 }
-
-/// Waiting stores admitted together once this many actors have retired.
-const ADMIT_AT_ONCE: usize = 32;
 
 /// Puts a store in line for an actor. What it was sent is dropped: its events are in the
 /// inbox, and its actor resumes from there.
@@ -298,19 +272,7 @@ async fn spawn_child(
     store_key: &str,
     crash: Option<String>,
 ) -> Result<ActorRef<AccountMsg>, ractor::SpawnErr> {
-    let args = child_args(myself, state, store_key, crash);
-    let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
-    register(state, store_key, actor.clone());
-    Ok(actor)
-}
-
-fn child_args(
-    myself: &ActorRef<SupervisorMsg>,
-    state: &SupervisorState,
-    store_key: &str,
-    crash: Option<String>,
-) -> AccountArgs {
-    AccountArgs {
+    let args = AccountArgs {
         store_key: store_key.to_owned(),
         db: state.db.clone(),
         settings: state.settings.clone(),
@@ -318,17 +280,15 @@ fn child_args(
         crash,
         admission: state.admission.clone(),
         outages: state.outages.clone(),
-    }
-}
-
-/// Records a started child as its store's actor.
-fn register(state: &mut SupervisorState, store_key: &str, actor: ActorRef<AccountMsg>) {
+    };
+    let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
     state.keys.insert(actor.get_id(), store_key.to_owned());
     let child = Child {
-        actor,
+        actor: actor.clone(),
         forwarded: 0,
     };
     state.children.insert(store_key.to_owned(), child);
+    Ok(actor)
 }
 
 /// Drops a stopped child: returns its store key and whether it was still the registered
@@ -409,11 +369,6 @@ impl Dispatcher {
     /// Payload bytes held in memory for the actors.
     pub fn held_bytes(&self) -> usize {
         self.budget.held()
-    }
-
-    /// Whether the actors find the database unavailable (an outage, not contention).
-    pub fn database_down(&self) -> bool {
-        self.outages.is_down()
     }
 
     /// Apply steps that found the database unavailable since start-up.

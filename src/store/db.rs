@@ -243,6 +243,11 @@ pub async fn modes_in_data(db: &DatabaseConnection) -> Result<(bool, bool), DbEr
     Ok((any(true).await?.is_some(), any(false).await?.is_some()))
 }
 
+/// Every connection of `pool` is open and in use.
+fn is_full<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> bool {
+    pool.size() >= pool.options().get_max_connections() && pool.num_idle() == 0
+}
+
 /// Whether `err` is a wait for a pooled connection that timed out while every connection
 /// was open and in use: the service's own load, not an outage (when the database is down
 /// the pool cannot keep its connections open, and is not full).
@@ -257,25 +262,10 @@ pub fn is_pool_contention(err: &DbErr, db: &DatabaseConnection) -> bool {
         }
         _ => false,
     };
-    let full = |size: u32, idle: usize, max: u32| size >= max && idle == 0;
     timed_out
         && match db.get_database_backend() {
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                full(
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-            DbBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                full(
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
+            DbBackend::Postgres => is_full(db.get_postgres_connection_pool()),
+            DbBackend::Sqlite => is_full(db.get_sqlite_connection_pool()),
             _ => false,
         }
 }

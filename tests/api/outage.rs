@@ -61,6 +61,16 @@ struct ProxyState {
     connections: Vec<JoinHandle<()>>,
 }
 
+/// The `host:port` of a PostgreSQL URL, for a proxy in front of it.
+pub fn upstream_of(base: &str) -> String {
+    let parsed = reqwest::Url::parse(base).unwrap();
+    format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(5432)
+    )
+}
+
 impl Proxy {
     pub async fn start(upstream: String) -> Self {
         Self::start_on("127.0.0.1:0", upstream).await
@@ -111,12 +121,7 @@ async fn unreachable_postgres_answers_503_and_recovers_without_restart() {
         return; // needs a TCP database; the SQLite run covers the failing-insert path above
     };
     let parsed = reqwest::Url::parse(&base).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or("127.0.0.1"),
-        parsed.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream).await;
+    let proxy = Proxy::start(upstream_of(&base)).await;
     let schema = format!("payments_t_{}", random_suffix());
     let direct = sea_orm::Database::connect(base.as_str()).await.unwrap();
     direct
@@ -171,12 +176,7 @@ async fn actors_wait_out_an_outage_without_using_up_attempts() {
         return; // needs a TCP database to cut
     };
     let parsed = reqwest::Url::parse(&base).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or("127.0.0.1"),
-        parsed.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream).await;
+    let proxy = Proxy::start(upstream_of(&base)).await;
     let schema = format!("payments_t_{}", random_suffix());
     let direct_url = with_search_path(&base, &schema);
     let admin = sea_orm::Database::connect(base.as_str()).await.unwrap();

@@ -17,7 +17,7 @@ use crate::binary::{
 use crate::helpers::{
     fixture, fresh_database_url, http_client, postgres_url, random_suffix, temp_dir,
 };
-use crate::outage::Proxy;
+use crate::outage::{Proxy, upstream_of};
 
 /// Runs the binary to its end without blocking the test's runtime (the fake Stripe API of
 /// the doctor test runs on it).
@@ -220,12 +220,7 @@ async fn the_service_started_before_its_database_becomes_ready_without_a_restart
     let Some(base) = postgres_url() else {
         return; // needs a TCP database to open late
     };
-    let parsed = reqwest::Url::parse(&base).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or("127.0.0.1"),
-        parsed.port().unwrap_or(5432)
-    );
+    let upstream = upstream_of(&base);
     let url = fresh_database_url().await;
     let (proxy_port, port) = (free_port(), free_port());
     let mut late = reqwest::Url::parse(&url).unwrap();
@@ -365,6 +360,18 @@ async fn refused_signatures_are_explained_once_and_counted_by_reason() {
     assert_eq!(counted("no_matching_signature"), "30");
     assert_eq!(counted("missing_signature"), "1");
     assert_eq!(counted("timestamp_outside_tolerance"), "1");
+    // `/ready` names the configured secret by the same fingerprint as the log.
+    let ready: Value = client
+        .get(format!("http://127.0.0.1:{port}/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fingerprint = payments::config::fingerprint(&right);
+    assert_eq!(ready["webhook_secrets"], serde_json::json!([fingerprint]));
+    assert_eq!(ready["checks"]["database"], "ok");
     sigterm(&server);
     wait_exit(&mut server, Duration::from_secs(10)).await;
 

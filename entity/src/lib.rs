@@ -2,10 +2,12 @@
 //! the statuses they store ([`status`]).
 
 pub mod customer;
+pub mod customer_total;
 pub mod order;
 pub mod order_observation;
 pub mod price;
 pub mod product;
 pub mod status;
 pub mod store;
+pub mod store_count;
 pub mod webhook_event;

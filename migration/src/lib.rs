@@ -8,6 +8,11 @@ mod m20261126_000001_create_tables;
 mod m20261126_000002_store_connection;
 mod m20261130_000003_store_account_facts;
 mod m20261130_000004_order_observations;
+mod m20261130_000005_maintained_summaries;
+mod m20261130_000006_lookup_indexes;
+
+pub use m20261130_000005_maintained_summaries::recount as recount_summaries;
+pub use m20261130_000006_lookup_indexes::INDEXES as LOOKUP_INDEXES;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -20,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_store_connection::Migration),
             Box::new(m20261130_000003_store_account_facts::Migration),
             Box::new(m20261130_000004_order_observations::Migration),
+            Box::new(m20261130_000005_maintained_summaries::Migration),
+            Box::new(m20261130_000006_lookup_indexes::Migration),
         ]
     }
 }

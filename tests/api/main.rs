@@ -30,4 +30,5 @@ mod signature_vectors;
 mod slow_clients;
 mod startup;
 mod stores;
+mod summaries;
 mod webhook;

@@ -210,3 +210,48 @@ async fn a_destination_order_of_the_previous_schema_moves_to_the_platforms_payme
     assert_eq!(orders[0].status, "refunded");
     assert_eq!(orders[0].store_key, "acct_dest");
 }
+
+/// How many migrations the release before the maintained summaries had.
+const BEFORE_SUMMARIES: u32 = 4;
+
+#[tokio::test]
+async fn a_database_holding_rows_gains_exact_summaries_and_valid_indexes() {
+    let url = fresh_database_url().await;
+    let db = Database::connect(url.as_str()).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_SUMMARIES)).await.unwrap();
+    let stream = crate::ordering::event_stream();
+    deliver_and_apply(&db, &crate::ordering::tagged(&stream, "")).await;
+
+    // On PostgreSQL the tables now hold rows, so the indexes are built concurrently.
+    Migrator::up(&db, None).await.unwrap();
+    crate::summaries::assert_summaries_match_a_recount(&db).await;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let invalid = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE NOT i.indisvalid AND pg_catalog.pg_table_is_visible(c.oid)",
+            ))
+            .await
+            .unwrap();
+        assert!(invalid.is_empty(), "invalid indexes left behind");
+    }
+    for (name, _, _) in migration::LOOKUP_INDEXES {
+        assert!(index_exists(&db, name).await, "index {name} is missing");
+    }
+    // And back: the previous release's schema, without the summaries and indexes.
+    Migrator::down(&db, Some(2)).await.unwrap();
+    assert!(!index_exists(&db, "idx_orders_charge").await);
+}
+
+async fn index_exists(db: &sea_orm::DatabaseConnection, name: &str) -> bool {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => format!(
+            "SELECT 1 FROM pg_class WHERE relname = '{name}' \
+             AND pg_catalog.pg_table_is_visible(oid)"
+        ),
+        _ => format!("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '{name}'"),
+    };
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    db.query_one_raw(statement).await.unwrap().is_some()
+}

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde_json::{Value, json};
 
 use crate::helpers::{fixture, fixture_event_names, fresh_database_url};
+use crate::summaries::assert_summaries_match_a_recount;
 
 const PERMUTATIONS: usize = 200;
 
@@ -173,6 +174,7 @@ async fn final_rows_do_not_depend_on_delivery_order_or_duplicates() {
     assert_eq!(expected["orders"][1]["status"], "partially_refunded");
 
     every_permutation_agrees(&db, &stream, PERMUTATIONS, "perm", &expected, final_rows).await;
+    assert_summaries_match_a_recount(&db).await;
 }
 
 /// Applies `rounds` seeded random permutations of `stream`, each under its own tag, and
@@ -328,6 +330,7 @@ async fn marketplace_orders_do_not_depend_on_delivery_order_or_duplicates() {
         marketplace_orders,
     )
     .await;
+    assert_summaries_match_a_recount(&db).await;
 }
 
 /// Stripe's published example objects (tests/data/stripe-openapi), each delivered as the

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use entity::{customer, order};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use entity::{customer, customer_total};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 
@@ -52,43 +52,35 @@ pub async fn find(
     find_one::<customer::Entity>(db, lookup).await
 }
 
-/// What `customer` spent in its store (same mode).
+/// What `customer` spent in its store (same mode), from the totals the database maintains
+/// per customer and currency.
 pub async fn spending(
     db: &impl ConnectionTrait,
     customer: &customer::Model,
 ) -> Result<Spending, QueryError> {
-    use order::Column;
+    use customer_total::Column;
     // Orders are counted where the customer lives: a marketplace charge made on the
     // platform for a seller still belongs to the platform's customer.
-    let orders: Vec<(i64, i64, i64, Option<String>)> = order::Entity::find()
-        .select_only()
-        .columns([
-            Column::AmountCaptured,
-            Column::AmountRefunded,
-            Column::AmountLost,
-            Column::Currency,
-        ])
+    let totals = customer_total::Entity::find()
         .filter(Column::SourceStore.eq(customer.store_key.as_str()))
         .filter(Column::Livemode.eq(customer.livemode))
         .filter(Column::Customer.eq(customer.id.as_str()))
-        .into_tuple()
         .all(db)
         .await?;
-    Ok(sum_spending(&orders))
+    Ok(spending_of(&totals))
 }
 
-/// Sums `(captured, refunded, lost to disputes, currency)` of a customer's orders: the
-/// paid orders, and what they kept.
-fn sum_spending(orders: &[(i64, i64, i64, Option<String>)]) -> Spending {
+/// Folds a customer's per-currency totals; a currency whose orders were all refunded away
+/// keeps its row with no paid order, and is left out.
+fn spending_of(totals: &[customer_total::Model]) -> Spending {
     let mut spending = Spending::default();
-    for (captured, refunded, lost, currency) in orders {
-        if *captured <= 0 {
-            continue;
-        }
-        spending.order_count += 1;
-        if let Some(currency) = currency {
-            let kept = (captured - refunded - lost).max(0);
-            *spending.total_spent.entry(currency.clone()).or_default() += kept;
+    for total in totals.iter().filter(|total| total.paid_orders > 0) {
+        spending.order_count += total.paid_orders;
+        if !total.currency.is_empty() {
+            *spending
+                .total_spent
+                .entry(total.currency.clone())
+                .or_default() += total.kept;
         }
     }
     spending
@@ -99,19 +91,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spending_counts_paid_orders_less_refunds_and_lost_disputes() {
-        let row = |captured, refunded, lost, currency: &str| {
-            (captured, refunded, lost, Some(currency.to_owned()))
+    fn spending_adds_paid_orders_and_shows_known_currencies() {
+        let total = |currency: &str, paid_orders, kept| customer_total::Model {
+            source_store: "acct_1".into(),
+            livemode: false,
+            customer: "cus_1".into(),
+            currency: currency.into(),
+            paid_orders,
+            kept,
         };
-        let spending = sum_spending(&[
-            row(1000, 0, 0, "usd"),
-            row(500, 200, 0, "usd"),
-            row(700, 700, 0, "usd"),
-            row(0, 0, 0, "usd"),
-            row(300, 0, 0, "eur"),
-            row(400, 0, 400, "eur"),
+        let spending = spending_of(&[
+            total("usd", 3, 1300),
+            total("eur", 2, 300),
+            total("", 1, 0),
+            total("gbp", 0, 0),
         ]);
-        assert_eq!(spending.order_count, 5);
+        assert_eq!(spending.order_count, 6);
         let expected = BTreeMap::from([("eur".to_owned(), 300), ("usd".to_owned(), 1300)]);
         assert_eq!(spending.total_spent, expected);
     }

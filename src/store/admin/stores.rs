@@ -2,9 +2,8 @@
 
 use std::collections::HashMap;
 
-use entity::{customer, order, product, store};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
+use entity::{store, store_count};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 
@@ -73,78 +72,33 @@ pub async fn exists(
     Ok(select.one(db).await?.is_some())
 }
 
-type CountKey = (String, bool);
-
+/// Pairs each store with its counts, read from the summary the database maintains (one
+/// query per page, whatever the size of the stores).
 async fn with_counts(
     db: &impl ConnectionTrait,
     stores: Vec<store::Model>,
 ) -> Result<Vec<StoreWithCounts>, QueryError> {
-    let keys: Vec<String> = stores.iter().map(|store| store.id.clone()).collect();
-    let products = count_by_store::<product::Entity>(
-        db,
-        &keys,
-        product::Column::StoreKey,
-        product::Column::Livemode,
-        Some(product::Column::DeletedAt),
-    )
-    .await?;
-    let customers = count_by_store::<customer::Entity>(
-        db,
-        &keys,
-        customer::Column::StoreKey,
-        customer::Column::Livemode,
-        Some(customer::Column::DeletedAt),
-    )
-    .await?;
-    let orders = count_by_store::<order::Entity>(
-        db,
-        &keys,
-        order::Column::StoreKey,
-        order::Column::Livemode,
-        None,
-    )
-    .await?;
+    let keys = stores.iter().map(|store| store.id.as_str());
+    let counts: HashMap<(String, bool), Counts> = store_count::Entity::find()
+        .filter(store_count::Column::StoreKey.is_in(keys))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let counts = Counts {
+                products: row.products,
+                customers: row.customers,
+                orders: row.orders,
+            };
+            ((row.store_key, row.livemode), counts)
+        })
+        .collect();
     Ok(stores
         .into_iter()
         .map(|store| {
             let key = (store.id.clone(), store.livemode);
-            let count = |counts: &HashMap<CountKey, i64>| counts.get(&key).copied().unwrap_or(0);
-            let counts = Counts {
-                products: count(&products),
-                customers: count(&customers),
-                orders: count(&orders),
-            };
+            let counts = counts.get(&key).copied().unwrap_or_default();
             StoreWithCounts { store, counts }
         })
-        .collect())
-}
-
-/// Rows per (store key, livemode) among `keys`, tombstones left out when `deleted_at` is
-/// given: one grouped query per table, whatever the page size.
-async fn count_by_store<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    keys: &[String],
-    store_key: E::Column,
-    livemode: E::Column,
-    deleted_at: Option<E::Column>,
-) -> Result<HashMap<CountKey, i64>, DbErr> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut select = E::find()
-        .select_only()
-        .column(store_key)
-        .column(livemode)
-        .column_as(Expr::col(store_key).count(), "n")
-        .filter(store_key.is_in(keys.iter().map(String::as_str)))
-        .group_by(store_key)
-        .group_by(livemode);
-    if let Some(deleted_at) = deleted_at {
-        select = select.filter(deleted_at.is_null());
-    }
-    let rows: Vec<(String, bool, i64)> = select.into_tuple().all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(key, livemode, n)| ((key, livemode), n))
         .collect())
 }

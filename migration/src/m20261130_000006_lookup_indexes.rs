@@ -13,9 +13,10 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// (index, table, columns). Lists are newest first by `pk` (events by `created_at`, `id`),
-/// so each filter's index ends with the list order.
-pub const INDEXES: [(&str, &str, &str); 19] = [
+/// (index, table, columns). Lists are newest first by `pk` (events by `created_at`, `id`;
+/// either by `created` when a `created` range is asked), so each filter's index ends with
+/// the list order.
+pub const INDEXES: [(&str, &str, &str); 20] = [
     ("idx_orders_id", "marketplace_orders", "id"),
     ("idx_orders_charge", "marketplace_orders", "charge"),
     (
@@ -31,7 +32,13 @@ pub const INDEXES: [(&str, &str, &str); 19] = [
         "marketplace_orders",
         "store_key, status, pk",
     ),
+    // A `created` range orders its list by `created` (see `store::admin::page_by_created`).
     ("idx_orders_created", "marketplace_orders", "created, pk"),
+    (
+        "idx_orders_store_created",
+        "marketplace_orders",
+        "store_key, created, pk",
+    ),
     ("idx_customers_id", "marketplace_customers", "id"),
     ("idx_customers_email", "marketplace_customers", "email, pk"),
     (
@@ -66,7 +73,7 @@ pub const INDEXES: [(&str, &str, &str); 19] = [
         "stripe_webhook_events",
         "store_key, created_at, id",
     ),
-    ("idx_events_created", "stripe_webhook_events", "created"),
+    ("idx_events_created", "stripe_webhook_events", "created, id"),
 ];
 
 #[async_trait::async_trait]

@@ -18,8 +18,10 @@ pub mod stores;
 use std::collections::BTreeSet;
 
 use entity::{customer, order, product, store};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 /// Where a page starts: Stripe's `starting_after` / `ending_before`, an object id.
@@ -183,31 +185,57 @@ pub async fn page_by_pk<E: Keyed>(
     base: Select<E>,
     request: &PageRequest,
 ) -> Result<Page<E::Model>, QueryError> {
+    page_in_order(db, base, request, None).await
+}
+
+/// One page of `base`, newest first by Stripe's `created` then `pk`: the order of a list
+/// filtered by a `created` range, so that the range and the order are one index range
+/// (by `pk` alone, a range of old rows would be found by reading every newer row first).
+/// Rows without `created` never match such a filter.
+pub async fn page_by_created<E: Keyed>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    request: &PageRequest,
+    created: E::Column,
+) -> Result<Page<E::Model>, QueryError> {
+    page_in_order(db, base, request, Some(created)).await
+}
+
+/// The list order (`lead` then `pk`, newest first) and the cursor as one row comparison,
+/// which an index on those columns serves as a range.
+async fn page_in_order<E: Keyed>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    request: &PageRequest,
+    lead: Option<E::Column>,
+) -> Result<Page<E::Model>, QueryError> {
     let fetch = request.limit + 1;
+    let order: Vec<E::Column> = lead.into_iter().chain([E::pk()]).collect();
+    let sorted = |select: Select<E>, direction: Order| {
+        order.iter().fold(select, |select, column| {
+            select.order_by(*column, direction.clone())
+        })
+    };
     let Some(cursor) = &request.cursor else {
-        let rows = base.order_by_desc(E::pk()).limit(fetch).all(db).await?;
+        let rows = sorted(base, Order::Desc).limit(fetch).all(db).await?;
         return Ok(Page::from_fetched(rows, request.limit, false));
     };
-    let pk: Option<i64> = base
-        .clone()
-        .filter(E::id().eq(cursor.id()))
-        .select_only()
-        .column(E::pk())
-        .order_by_desc(E::pk())
-        .into_tuple()
+    let anchor = sorted(base.clone().filter(E::id().eq(cursor.id())), Order::Desc)
         .one(db)
-        .await?;
-    let pk = pk.ok_or_else(|| QueryError::UnknownCursor {
-        param: cursor.param(),
-        id: cursor.id().to_owned(),
-    })?;
+        .await?
+        .ok_or_else(|| QueryError::UnknownCursor {
+            param: cursor.param(),
+            id: cursor.id().to_owned(),
+        })?;
+    let key = |columns: &[E::Column]| Expr::tuple(columns.iter().map(|c| Expr::col(*c)));
+    let values = Expr::tuple(order.iter().map(|column| Expr::val(anchor.get(*column))));
     let page = match cursor {
         Cursor::After(_) => {
-            let rows = base.filter(E::pk().lt(pk)).order_by_desc(E::pk());
+            let rows = sorted(base.filter(key(&order).lt(values)), Order::Desc);
             Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, false)
         }
         Cursor::Before(_) => {
-            let rows = base.filter(E::pk().gt(pk)).order_by_asc(E::pk());
+            let rows = sorted(base.filter(key(&order).gt(values)), Order::Asc);
             Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, true)
         }
     };

@@ -22,6 +22,7 @@ mod ordering;
 mod outage;
 mod overload;
 mod pagination;
+mod query_plans;
 mod raw;
 mod replay;
 mod retention;

@@ -14,6 +14,10 @@ use crate::schema::Api;
 const STORE: &str = "acct_pages";
 
 async fn insert_order(db: &DatabaseConnection, id: &str) {
+    insert_order_created(db, id, chrono::Utc::now().timestamp()).await;
+}
+
+async fn insert_order_created(db: &DatabaseConnection, id: &str, created: i64) {
     let now = chrono::Utc::now();
     order::ActiveModel {
         store_key: Set(STORE.to_owned()),
@@ -24,7 +28,7 @@ async fn insert_order(db: &DatabaseConnection, id: &str) {
         amount_refunded: Set(0),
         currency: Set(Some("usd".to_owned())),
         status: Set(entity::status::OrderStatus::Completed),
-        created: Set(Some(now.timestamp())),
+        created: Set(Some(created)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -102,4 +106,46 @@ async fn walking_250_orders_yields_each_once_while_new_ones_are_inserted() {
     let expected_back: Vec<String> = (1..=10).rev().map(|n| format!("pi_page_{n:03}")).collect();
     assert_eq!(ids(&back), expected_back);
     assert_eq!(back["has_more"], true);
+}
+
+#[tokio::test]
+async fn a_created_range_walks_in_created_order_each_order_once() {
+    let app = spawn_app().await;
+    // Stripe's `created` out of insertion order, with ties.
+    let created = |n: i64| 1_000 + (n * 7) % 40;
+    for n in 0..90 {
+        insert_order_created(&app.db, &format!("pi_c_{n:02}"), created(n)).await;
+    }
+    let mut expected: Vec<(i64, i64)> = (0..90)
+        .map(|n| (created(n), n))
+        .filter(|(at, _)| (1_010..=1_030).contains(at))
+        .collect();
+    // Newest `created` first, then newest stored first.
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = expected.iter().map(|(_, n)| format!("pi_c_{n:02}")).collect();
+    let api = Api::new(&app).await;
+
+    let range = format!("store={STORE}&created%5Bgte%5D=1010&created%5Blte%5D=1030&limit=6");
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let cursor = match seen.last() {
+            Some(id) => format!("&starting_after={id}"),
+            None => String::new(),
+        };
+        let (status, page) = api.get(&format!("/orders?{range}{cursor}")).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(ids(&page));
+        if page["has_more"] != true {
+            break;
+        }
+        assert!(seen.len() <= expected.len(), "the walk does not end");
+    }
+    assert_eq!(seen, expected, "each order of the range once, by `created`");
+
+    let last = expected.last().unwrap();
+    let (_, back) = api
+        .get(&format!("/orders?{range}&ending_before={last}"))
+        .await;
+    let above = &expected[expected.len() - 7..expected.len() - 1];
+    assert_eq!(ids(&back), above);
 }

@@ -93,12 +93,12 @@ pub const FILTERS: &[Param<EventFilter>] = &[
     ),
     Param::new(
         "created[gte]",
-        "Stripe's `created` at or after this Unix time.",
+        "Stripe's `created` at or after this Unix time (the list is then ordered by `created`).",
         Kind::Integer(|filter, at| filter.created_gte = Some(at)),
     ),
     Param::new(
         "created[lte]",
-        "Stripe's `created` at or before this Unix time.",
+        "Stripe's `created` at or before this Unix time (the list is then ordered by `created`).",
         Kind::Integer(|filter, at| filter.created_lte = Some(at)),
     ),
 ];

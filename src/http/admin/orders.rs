@@ -189,12 +189,12 @@ impl AdminResource for Orders {
         ),
         Param::new(
             "created[gte]",
-            "Created at or after this Unix time.",
+            "Created at or after this Unix time (the list is then ordered by `created`).",
             Kind::Integer(|filter, at| filter.created_gte = Some(at)),
         ),
         Param::new(
             "created[lte]",
-            "Created at or before this Unix time.",
+            "Created at or before this Unix time (the list is then ordered by `created`).",
             Kind::Integer(|filter, at| filter.created_lte = Some(at)),
         ),
     ];

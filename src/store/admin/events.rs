@@ -2,14 +2,15 @@
 //!
 //! Events page by (`created_at`, `id`), newest first: `created_at` is when the event was
 //! stored, so new deliveries sort first, and the id breaks ties between deliveries stored
-//! in the same instant.
+//! in the same instant. Filtered by a `created` range, they page by (`created`, `id`).
 
 use std::collections::BTreeSet;
 
 use entity::webhook_event::{self, Column, Entity};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ModelTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 
 use super::{Cursor, Page, PageRequest, QueryError};
@@ -59,16 +60,26 @@ impl EventFilter {
     }
 }
 
-/// A page of events, newest first.
+/// A page of events, newest received first; by Stripe's `created` when a `created` range
+/// is given, so that the range and the order are one index range.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &EventFilter,
     page: &PageRequest,
 ) -> Result<Page<webhook_event::Model>, QueryError> {
+    let lead = match filter.created_gte.is_some() || filter.created_lte.is_some() {
+        true => Column::Created,
+        false => Column::CreatedAt,
+    };
     let base = Entity::find().filter(filter.condition());
+    let sorted = |select: Select<Entity>, direction: Order| {
+        select
+            .order_by(lead, direction.clone())
+            .order_by(Column::Id, direction)
+    };
     let fetch = page.limit + 1;
     let Some(cursor) = &page.cursor else {
-        let rows = newest_first(base).limit(fetch).all(db).await?;
+        let rows = sorted(base, Order::Desc).limit(fetch).all(db).await?;
         return Ok(Page::from_fetched(rows, page.limit, false));
     };
     let anchor = base
@@ -80,44 +91,20 @@ pub async fn list(
             param: cursor.param(),
             id: cursor.id().to_owned(),
         })?;
-    let at = anchor.created_at;
-    let id = anchor.id.as_str();
+    // One row comparison: an index on (lead, id) serves it as a range.
+    let key = Expr::tuple([Expr::col(lead), Expr::col(Column::Id)]);
+    let at = Expr::tuple([Expr::val(anchor.get(lead)), Expr::val(anchor.id)]);
     let page = match cursor {
         Cursor::After(_) => {
-            let older = Condition::any().add(Column::CreatedAt.lt(at)).add(
-                Condition::all()
-                    .add(Column::CreatedAt.eq(at))
-                    .add(Column::Id.lt(id)),
-            );
-            let rows = newest_first(base.filter(older))
-                .limit(fetch)
-                .all(db)
-                .await?;
-            Page::from_fetched(rows, page.limit, false)
+            let rows = sorted(base.filter(key.lt(at)), Order::Desc);
+            Page::from_fetched(rows.limit(fetch).all(db).await?, page.limit, false)
         }
         Cursor::Before(_) => {
-            let newer = Condition::any().add(Column::CreatedAt.gt(at)).add(
-                Condition::all()
-                    .add(Column::CreatedAt.eq(at))
-                    .add(Column::Id.gt(id)),
-            );
-            let rows = base
-                .filter(newer)
-                .order_by_asc(Column::CreatedAt)
-                .order_by_asc(Column::Id)
-                .limit(fetch)
-                .all(db)
-                .await?;
-            Page::from_fetched(rows, page.limit, true)
+            let rows = sorted(base.filter(key.gt(at)), Order::Asc);
+            Page::from_fetched(rows.limit(fetch).all(db).await?, page.limit, true)
         }
     };
     Ok(page)
-}
-
-fn newest_first(select: Select<Entity>) -> Select<Entity> {
-    select
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
 }
 
 /// One stored event, with its payload.

@@ -7,7 +7,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use serde_json::Value;
 
 use super::products::{self, PricedProduct};
-use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
+use super::{
+    Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_created, page_by_pk, scoped,
+};
 use crate::store::rows;
 
 /// Filters of `GET /orders` (all optional).
@@ -74,12 +76,16 @@ fn select(filter: &OrderFilter) -> Select<Entity> {
     select
 }
 
-/// A page of orders, newest first.
+/// A page of orders, newest first: by Stripe's `created` when a `created` range is given
+/// (see [`page_by_created`]), else as stored.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &OrderFilter,
     page: &PageRequest,
 ) -> Result<Page<order::Model>, QueryError> {
+    if filter.created_gte.is_some() || filter.created_lte.is_some() {
+        return page_by_created(db, select(filter), page, Column::Created).await;
+    }
     page_by_pk(db, select(filter), page).await
 }
 

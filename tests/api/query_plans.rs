@@ -1,0 +1,139 @@
+//! Every statement the admin API runs, run again under `EXPLAIN ANALYZE` on PostgreSQL over
+//! a seeded database (the scale benchmark's shape at 20,000 orders): a sequential scan, or
+//! an index scan that reads and throws away many rows, fails the test. So a new filter
+//! or lookup cannot ship without its index, and a filter the indexes serve only for the
+//! list order (reading the table backwards until enough rows match) is caught too.
+
+use std::sync::{Arc, Mutex};
+
+use scale::plan::Plan;
+use scale::requests::{Samples, admin_reads};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::{Layer, Registry};
+
+use crate::helpers::{fresh_database_url, postgres_url, spawn_app_with, test_settings};
+use crate::schema::Api;
+
+/// Rows a plan node may read and discard (5 % of the orders seeded).
+const MAX_ROWS_REMOVED: u64 = 1_000;
+
+#[tokio::test]
+async fn every_admin_read_is_served_by_an_index() {
+    if postgres_url().is_none() {
+        eprintln!("skipped: query plans are checked on PostgreSQL (set TEST_DATABASE_URL)");
+        return;
+    }
+    let url = fresh_database_url().await;
+    let plan = Plan::for_orders(20_000);
+    let mut options = ConnectOptions::new(url.as_str());
+    options.max_connections(1);
+    let db = Database::connect(options).await.unwrap();
+    scale::seed::seed(&db, &plan, |_| {}).await.unwrap();
+
+    let app = spawn_app_with(test_settings(&url), &url).await;
+    let api = Api::new(&app).await;
+    let statements = Statements::default();
+    // The test's runtime has one thread: the server's tasks report to this subscriber.
+    let subscriber = Registry::default().with(
+        statements
+            .clone()
+            .with_filter(Targets::new().with_target("sea_orm", tracing::Level::DEBUG)),
+    );
+    let _capture = tracing::subscriber::set_default(subscriber);
+
+    let requests = admin_reads(&api.doc, &Samples::of(&plan)).unwrap();
+    let mut problems = Vec::new();
+    let mut explained = 0;
+    for (_, path) in &requests {
+        statements.take();
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        for sql in statements.take() {
+            if !sql.starts_with("SELECT") {
+                continue;
+            }
+            explained += 1;
+            let plan = explain(&db, &sql).await;
+            if let Some(problem) = problem_in(&plan) {
+                problems.push(format!("{path}\n  {sql}\n  {problem}\n{plan}"));
+            }
+        }
+    }
+    assert!(explained > requests.len(), "statements were not captured");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The plan of `sql` as run, with sequential scans priced out: one remains only where no
+/// index can serve.
+async fn explain(db: &sea_orm::DatabaseConnection, sql: &str) -> String {
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+        .await
+        .unwrap();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}"),
+        ))
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "QUERY PLAN").unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What is wrong with a plan, if anything.
+fn problem_in(plan: &str) -> Option<String> {
+    for line in plan.lines() {
+        if line.contains("Seq Scan") {
+            return Some(format!("a sequential scan: {}", line.trim()));
+        }
+        let removed = line
+            .trim()
+            .strip_prefix("Rows Removed by Filter: ")
+            .and_then(|n| n.parse::<u64>().ok());
+        if removed.is_some_and(|n| n > MAX_ROWS_REMOVED) {
+            return Some(format!("rows read and thrown away: {}", line.trim()));
+        }
+    }
+    None
+}
+
+/// The SQL of every statement sea-orm runs (its `debug-print` events, values inlined).
+#[derive(Clone, Default)]
+struct Statements(Arc<Mutex<Vec<String>>>);
+
+impl Statements {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Message(Option<String>);
+        impl Visit for Message {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = Some(format!("{value:?}"));
+                }
+            }
+        }
+        let mut message = Message(None);
+        event.record(&mut message);
+        self.0.lock().unwrap().extend(message.0);
+    }
+}
+
+#[test]
+fn a_scan_that_throws_rows_away_is_a_problem() {
+    let plan = "Limit\n  ->  Index Scan Backward using marketplace_orders_pkey on marketplace_orders\n        Filter: (customer = 'cus_1'::text)\n        Rows Removed by Filter: 19990";
+    assert!(problem_in(plan).unwrap().contains("thrown away"));
+    assert!(problem_in("Seq Scan on marketplace_orders").is_some());
+    assert!(problem_in("Index Scan using idx_orders_customer on marketplace_orders").is_none());
+}

@@ -13,67 +13,193 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// (index, table, columns). Lists are newest first by `pk` (events by `created_at`, `id`;
-/// either by `created` when a `created` range is asked), so each filter's index ends with
-/// the list order.
-pub const INDEXES: [(&str, &str, &str); 20] = [
-    ("idx_orders_id", "marketplace_orders", "id"),
-    ("idx_orders_charge", "marketplace_orders", "charge"),
-    (
+/// An index: its name, table, columns and whether it is unique.
+#[derive(Debug, Clone, Copy)]
+pub struct Index {
+    pub name: &'static str,
+    pub table: &'static str,
+    pub columns: &'static str,
+    pub unique: bool,
+    /// A partial index: only the rows where this holds.
+    pub only: Option<&'static str>,
+}
+
+const fn index(name: &'static str, table: &'static str, columns: &'static str) -> Index {
+    Index {
+        name,
+        table,
+        columns,
+        unique: false,
+        only: None,
+    }
+}
+
+/// An index of the rows of one event status: the inbox's waiting events, or the failed ones
+/// an operator looks for, without an entry for each of the millions of applied events
+/// (and without one more index write when an event leaves that status).
+const fn of_status(name: &'static str, columns: &'static str, only: &'static str) -> Index {
+    Index {
+        only: Some(only),
+        ..index(name, "stripe_webhook_events", columns)
+    }
+}
+
+const fn unique(name: &'static str, table: &'static str, columns: &'static str) -> Index {
+    Index {
+        unique: true,
+        ..index(name, table, columns)
+    }
+}
+
+/// The indexes added. Lists are newest first by `pk` (events by `created_at`, `id`; either
+/// by `created` when a `created` range is asked), so each filter's index ends with the list
+/// order. The natural keys lead with the Stripe id, so that they also serve a lookup by id
+/// without a store (an id is all but unique across stores).
+pub const INDEXES: [Index; 23] = [
+    unique(
+        "uq_orders_id",
+        "marketplace_orders",
+        "id, source_store, livemode",
+    ),
+    unique(
+        "uq_customers_id",
+        "marketplace_customers",
+        "id, store_key, livemode",
+    ),
+    unique(
+        "uq_products_id",
+        "marketplace_products",
+        "id, store_key, livemode",
+    ),
+    index("idx_orders_charge", "marketplace_orders", "charge"),
+    index(
         "idx_orders_payment_intent",
         "marketplace_orders",
         "payment_intent",
     ),
-    ("idx_orders_customer", "marketplace_orders", "customer, pk"),
-    ("idx_orders_store_pk", "marketplace_orders", "store_key, pk"),
-    ("idx_orders_status", "marketplace_orders", "status, pk"),
-    (
+    index("idx_orders_customer", "marketplace_orders", "customer, pk"),
+    index("idx_orders_store_pk", "marketplace_orders", "store_key, pk"),
+    index("idx_orders_status", "marketplace_orders", "status, pk"),
+    index(
         "idx_orders_store_status",
         "marketplace_orders",
         "store_key, status, pk",
     ),
     // A `created` range orders its list by `created` (see `store::admin::page_by_created`).
-    ("idx_orders_created", "marketplace_orders", "created, pk"),
-    (
+    index("idx_orders_created", "marketplace_orders", "created, pk"),
+    index(
         "idx_orders_store_created",
         "marketplace_orders",
         "store_key, created, pk",
     ),
-    ("idx_customers_id", "marketplace_customers", "id"),
-    ("idx_customers_email", "marketplace_customers", "email, pk"),
-    (
+    index("idx_customers_email", "marketplace_customers", "email, pk"),
+    index(
         "idx_customers_store_pk",
         "marketplace_customers",
         "store_key, pk",
     ),
-    ("idx_products_id", "marketplace_products", "id"),
-    (
+    index(
         "idx_products_store_pk",
         "marketplace_products",
         "store_key, pk",
     ),
-    (
+    index(
         "idx_products_category",
         "marketplace_products",
         "category, pk",
     ),
-    ("idx_stores_status", "stripe_stores", "status, pk"),
-    (
+    // The prices of products that name no default price (`store::rows::prices_shown`).
+    index(
+        "idx_prices_product",
+        "marketplace_prices",
+        "store_key, livemode, product",
+    ),
+    index("idx_stores_status", "stripe_stores", "status, pk"),
+    index(
         "idx_events_newest",
         "stripe_webhook_events",
         "created_at, id",
     ),
-    (
+    index(
         "idx_events_type",
         "stripe_webhook_events",
         "type, created_at, id",
     ),
-    (
+    index(
         "idx_events_store",
         "stripe_webhook_events",
         "store_key, created_at, id",
     ),
-    ("idx_events_created", "stripe_webhook_events", "created, id"),
+    index("idx_events_created", "stripe_webhook_events", "created, id"),
+    // The inbox: a store's waiting events in order (also the index of every waiting event:
+    // how many, the oldest, which stores), and the failed events an operator looks for.
+    of_status(
+        "idx_events_store_received",
+        "store_key, created_at, id",
+        "status = 'received'",
+    ),
+    of_status("idx_events_failed", "created_at, id", "status = 'failed'"),
+];
+
+/// What [`INDEXES`] make redundant, dropped once they exist (every index is written on
+/// each change of its row, so each one costs the webhook path), and put back on the way
+/// down: the natural keys that led with the store (the store lists now use `store_key, pk`
+/// and lookups the id-leading keys), a customer index for totals the database now
+/// maintains, two `created_at` indexes no query uses, and the inbox's status indexes, which
+/// held every event (a status other than `received` or `failed` is most of the log, found
+/// by reading the log in order).
+const REPLACED: [Index; 9] = [
+    unique(
+        "uq_orders_source_id",
+        "marketplace_orders",
+        "source_store, livemode, id",
+    ),
+    unique(
+        "uq_customers_store_id",
+        "marketplace_customers",
+        "store_key, livemode, id",
+    ),
+    unique(
+        "uq_products_store_id",
+        "marketplace_products",
+        "store_key, livemode, id",
+    ),
+    index(
+        "idx_orders_store_id",
+        "marketplace_orders",
+        "store_key, livemode, id",
+    ),
+    index(
+        "idx_orders_source_customer",
+        "marketplace_orders",
+        "source_store, livemode, customer",
+    ),
+    index("idx_orders_created_at", "marketplace_orders", "created_at"),
+    index(
+        "idx_events_created_at",
+        "stripe_webhook_events",
+        "created_at",
+    ),
+    index(
+        "idx_events_status",
+        "stripe_webhook_events",
+        "status, created_at",
+    ),
+    index(
+        "idx_events_store_status",
+        "stripe_webhook_events",
+        "store_key, status, created_at",
+    ),
+];
+
+/// Tables whose rows are updated in place by most events: on PostgreSQL, room left in each
+/// page lets an update that changes no indexed column stay on its page without touching
+/// any index (a HOT update).
+const UPDATED_IN_PLACE: [&str; 4] = [
+    "stripe_stores",
+    "marketplace_customers",
+    "marketplace_products",
+    "marketplace_orders",
 ];
 
 #[async_trait::async_trait]
@@ -84,32 +210,77 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        for (name, table, columns) in INDEXES {
-            // An empty table (a new database) is indexed at once; a concurrent build
-            // waits for every open transaction of the cluster, which only pays off when
-            // there are rows to index while writes go on.
-            let concurrently = postgres && has_rows(db, table).await?;
-            if concurrently {
-                drop_if_invalid(db, name).await?;
+        for index in INDEXES {
+            create_index(db, index).await?;
+        }
+        for index in REPLACED {
+            drop_index(db, index).await?;
+        }
+        if manager.get_database_backend() == DbBackend::Postgres {
+            for table in UPDATED_IN_PLACE {
+                db.execute_unprepared(&format!("ALTER TABLE {table} SET (fillfactor = 90)"))
+                    .await?;
             }
-            let how = if concurrently { "CONCURRENTLY " } else { "" };
-            db.execute_unprepared(&format!(
-                "CREATE INDEX {how}IF NOT EXISTS {name} ON {table} ({columns})"
-            ))
-            .await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for (name, _, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
-                .await?;
+        if manager.get_database_backend() == DbBackend::Postgres {
+            for table in UPDATED_IN_PLACE {
+                db.execute_unprepared(&format!("ALTER TABLE {table} RESET (fillfactor)"))
+                    .await?;
+            }
+        }
+        for index in REPLACED {
+            create_index(db, index).await?;
+        }
+        for index in INDEXES {
+            drop_index(db, index).await?;
         }
         Ok(())
     }
+}
+
+/// Creates `index` unless it exists: on PostgreSQL concurrently when its table holds rows
+/// (an empty table, as in a new database, is indexed at once; a concurrent build waits for
+/// every open transaction of the cluster, which only pays off when there are rows to index
+/// while writes go on).
+async fn create_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
+    let concurrently = concurrently(db, index.table).await?;
+    if concurrently {
+        drop_if_invalid(db, index.name).await?;
+    }
+    let unique = if index.unique { "UNIQUE " } else { "" };
+    let how = if concurrently { "CONCURRENTLY " } else { "" };
+    let only = index.only.map(|only| format!(" WHERE {only}"));
+    let Index {
+        name,
+        table,
+        columns,
+        ..
+    } = index;
+    db.execute_unprepared(&format!(
+        "CREATE {unique}INDEX {how}IF NOT EXISTS {name} ON {table} ({columns}){}",
+        only.unwrap_or_default()
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn drop_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
+    let how = match concurrently(db, index.table).await? {
+        true => "CONCURRENTLY ",
+        false => "",
+    };
+    db.execute_unprepared(&format!("DROP INDEX {how}IF EXISTS {}", index.name))
+        .await?;
+    Ok(())
+}
+
+async fn concurrently(db: &impl ConnectionTrait, table: &str) -> Result<bool, DbErr> {
+    Ok(db.get_database_backend() == DbBackend::Postgres && has_rows(db, table).await?)
 }
 
 async fn has_rows(db: &impl ConnectionTrait, table: &str) -> Result<bool, DbErr> {

@@ -236,12 +236,15 @@ async fn a_database_holding_rows_gains_exact_summaries_and_valid_indexes() {
             .unwrap();
         assert!(invalid.is_empty(), "invalid indexes left behind");
     }
-    for (name, _, _) in migration::LOOKUP_INDEXES {
+    for index in migration::LOOKUP_INDEXES {
+        let name = index.name;
         assert!(index_exists(&db, name).await, "index {name} is missing");
     }
+    assert!(!index_exists(&db, "uq_orders_source_id").await, "replaced");
     // And back: the previous release's schema, without the summaries and indexes.
     Migrator::down(&db, Some(2)).await.unwrap();
     assert!(!index_exists(&db, "idx_orders_charge").await);
+    assert!(index_exists(&db, "uq_orders_source_id").await, "put back");
 }
 
 async fn index_exists(db: &sea_orm::DatabaseConnection, name: &str) -> bool {

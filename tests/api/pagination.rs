@@ -122,7 +122,10 @@ async fn a_created_range_walks_in_created_order_each_order_once() {
         .collect();
     // Newest `created` first, then newest stored first.
     expected.sort_by(|a, b| b.cmp(a));
-    let expected: Vec<String> = expected.iter().map(|(_, n)| format!("pi_c_{n:02}")).collect();
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|(_, n)| format!("pi_c_{n:02}"))
+        .collect();
     let api = Api::new(&app).await;
 
     let range = format!("store={STORE}&created%5Bgte%5D=1010&created%5Blte%5D=1030&limit=6");

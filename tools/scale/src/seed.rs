@@ -154,6 +154,7 @@ fn customers(plan: &Plan, backend: DbBackend) -> String {
     )
 }
 
+/// One product in ten names no default price: its price is found by product.
 fn products(plan: &Plan, backend: DbBackend) -> String {
     let now = timestamp(backend, "0");
     let customer = pick_sql("k", plan::PRODUCT_STORE, plan.customers);
@@ -161,7 +162,8 @@ fn products(plan: &Plan, backend: DbBackend) -> String {
         "INSERT INTO marketplace_products (store_key, livemode, id, name, active, category, \
          default_price, created, created_at, updated_at) \
          SELECT 'acct_scale' || {store}, FALSE, 'prod_scale' || k, 'Product ' || k, \
-         k % 10 <> 0, 'Category ' || {category}, 'price_scale' || k, {first} + k, {now}, {now} \
+         k % 10 <> 0, 'Category ' || {category}, \
+         CASE WHEN k % 10 = 5 THEN NULL ELSE 'price_scale' || k END, {first} + k, {now}, {now} \
          FROM {{series}}",
         store = customer_store_sql(plan, &customer),
         category = pick_sql("k", plan::PRODUCT_CATEGORY, plan::CATEGORIES),

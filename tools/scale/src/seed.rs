@@ -142,6 +142,12 @@ fn stores(_: &Plan, backend: DbBackend) -> String {
     )
 }
 
+/// The store of row `k` when it follows a customer chosen with `multiplier` (products and
+/// their prices with one, an event with its order's).
+fn store_by(plan: &Plan, multiplier: i64) -> String {
+    customer_store_sql(plan, &pick_sql("k", multiplier, plan.customers))
+}
+
 fn customers(plan: &Plan, backend: DbBackend) -> String {
     let now = timestamp(backend, "0");
     format!(
@@ -157,7 +163,6 @@ fn customers(plan: &Plan, backend: DbBackend) -> String {
 /// One product in ten names no default price: its price is found by product.
 fn products(plan: &Plan, backend: DbBackend) -> String {
     let now = timestamp(backend, "0");
-    let customer = pick_sql("k", plan::PRODUCT_STORE, plan.customers);
     format!(
         "INSERT INTO marketplace_products (store_key, livemode, id, name, active, category, \
          default_price, created, created_at, updated_at) \
@@ -165,7 +170,7 @@ fn products(plan: &Plan, backend: DbBackend) -> String {
          k % 10 <> 0, 'Category ' || {category}, \
          CASE WHEN k % 10 = 5 THEN NULL ELSE 'price_scale' || k END, {first} + k, {now}, {now} \
          FROM {{series}}",
-        store = customer_store_sql(plan, &customer),
+        store = store_by(plan, plan::PRODUCT_STORE),
         category = pick_sql("k", plan::PRODUCT_CATEGORY, plan::CATEGORIES),
         first = plan::FIRST_CREATED,
     )
@@ -173,13 +178,12 @@ fn products(plan: &Plan, backend: DbBackend) -> String {
 
 fn prices(plan: &Plan, backend: DbBackend) -> String {
     let now = timestamp(backend, "0");
-    let customer = pick_sql("k", plan::PRODUCT_STORE, plan.customers);
     format!(
         "INSERT INTO marketplace_prices (store_key, livemode, id, product, unit_amount, \
          currency, type, created, created_at, updated_at) \
          SELECT 'acct_scale' || {store}, FALSE, 'price_scale' || k, 'prod_scale' || k, \
          500 + k % 5000, 'usd', 'one_time', {first} + k, {now}, {now} FROM {{series}}",
-        store = customer_store_sql(plan, &customer),
+        store = store_by(plan, plan::PRODUCT_STORE),
         first = plan::FIRST_CREATED,
     )
 }
@@ -214,7 +218,6 @@ fn orders(plan: &Plan, backend: DbBackend) -> String {
 fn events(plan: &Plan, backend: DbBackend) -> String {
     // Received in order, ten a second, the last one now: all within the retention period.
     let received = timestamp(backend, "({n} - k) / 10");
-    let customer = pick_sql("k", plan::ORDER_CUSTOMER, plan.customers);
     format!(
         "INSERT INTO stripe_webhook_events (id, type, account, store_key, livemode, api_version, \
          object_id, payload, status, attempts, created, created_at, processed_at) \
@@ -223,7 +226,7 @@ fn events(plan: &Plan, backend: DbBackend) -> String {
          '{{\"id\":\"evt_scale' || k || '\",\"object\":\"event\"}}', {status}, 1, \
          {first} + k * {step}, {received}, {received} FROM {{series}}",
         event_type = share_sql("k", plan::EVENT_TYPE, &plan::EVENT_TYPES),
-        store = customer_store_sql(plan, &customer),
+        store = store_by(plan, plan::ORDER_CUSTOMER),
         status = share_sql("k", plan::EVENT_STATUS, &plan::EVENT_STATUSES),
         first = plan::FIRST_CREATED,
         step = plan::CREATED_STEP,

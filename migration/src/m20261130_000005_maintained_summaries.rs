@@ -20,15 +20,21 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too (sea-orm wraps only PostgreSQL's by default): the
+    /// tables, the triggers and the recount land together or not at all.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
         for table in TABLES {
             db.execute_unprepared(table).await?;
         }
-        // Triggers first, then the recount: on PostgreSQL this runs in one transaction and
-        // creating a trigger blocks writes to its table until the commit, so no write falls
-        // between the recount and the triggers.
+        // Triggers first, then the recount, in one transaction: on PostgreSQL creating a
+        // trigger blocks writes to its table until the commit, and SQLite has one writer,
+        // so no write falls between the recount and the triggers.
         for summary in SUMMARIES {
             for statement in summary.triggers(backend) {
                 db.execute_unprepared(&statement).await?;
@@ -68,7 +74,9 @@ const TABLES: [&str; 2] = [
         PRIMARY KEY (source_store, livemode, customer, currency))",
 ];
 
-/// Empties the summary tables and fills them again from the rows they summarize.
+/// Empties the summary tables and fills them again from the rows they summarize. Run it in
+/// a transaction, or on a database nothing else writes to: a write between the emptying
+/// and the refill would be counted twice.
 pub async fn recount(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in ["marketplace_store_counts", "marketplace_customer_totals"] {
         db.execute_unprepared(&format!("DELETE FROM {table}"))

@@ -96,7 +96,7 @@ pub async fn pending_for_store(
 ) -> Result<Vec<webhook_event::Model>, DbErr> {
     Entity::find()
         .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(waiting())
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .limit(limit)
@@ -109,7 +109,7 @@ pub async fn stores_with_pending(db: &impl ConnectionTrait) -> Result<Vec<String
     Entity::find()
         .select_only()
         .column(Column::StoreKey)
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(waiting())
         .distinct()
         .into_tuple()
         .all(db)
@@ -135,6 +135,14 @@ pub async fn begin_attempt(db: &impl ConnectionTrait, id: &str) -> Result<bool, 
 /// 30 ms with 30,000 events waiting, and a spike's apply rate fell to a third).
 fn still_received() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("(\"status\" = 'received') IS TRUE")
+}
+
+/// `status = 'received'` for the queue's reads by store or by age, written out rather than
+/// bound: the waiting events have a partial index of their own (`WHERE status =
+/// 'received'`), which PostgreSQL cannot use for a prepared statement's generic plan with
+/// the status as a parameter.
+pub fn waiting() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("\"status\" = 'received'")
 }
 
 /// Claims waiting events for an apply, in the caller's transaction: they become
@@ -225,7 +233,7 @@ pub async fn stores_with_pending_before(
     Entity::find()
         .select_only()
         .column(Column::StoreKey)
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(waiting())
         .filter(Column::CreatedAt.lt(before))
         .distinct()
         .into_tuple()
@@ -255,7 +263,7 @@ pub async fn explain_interruption(
     Entity::update_many()
         .col_expr(Column::LastError, Expr::value(cause))
         .filter(Column::StoreKey.eq(store_key))
-        .filter(Column::Status.eq(EventStatus::Received))
+        .filter(waiting())
         .filter(Column::LastError.eq(INTERRUPTED))
         .exec(db)
         .await
@@ -275,7 +283,7 @@ pub async fn pending_summary(
     db: &impl ConnectionTrait,
 ) -> Result<(u64, Option<chrono::DateTime<Utc>>), DbErr> {
     use sea_orm::PaginatorTrait;
-    let waiting = Entity::find().filter(Column::Status.eq(EventStatus::Received));
+    let waiting = Entity::find().filter(waiting());
     let count = waiting.clone().count(db).await?;
     let oldest = waiting
         .select_only()

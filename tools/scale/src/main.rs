@@ -105,11 +105,12 @@ async fn time(base_url: &str, token: &str, plan: &Plan, runs: usize) -> anyhow::
             .await?;
         response.bytes().await?;
     }
-    println!("| route | request | median ms | max ms |\n|---|---|---:|---:|");
+    println!("| route | request | objects | median ms | max ms |\n|---|---|---:|---:|---:|");
     let mut failures = Vec::new();
     let mut slowest = (Duration::ZERO, String::new());
     for (template, path) in requests {
         let mut times = Vec::with_capacity(runs);
+        let mut objects = 0;
         for run in 0..=runs {
             let started = Instant::now();
             let response = client
@@ -118,7 +119,9 @@ async fn time(base_url: &str, token: &str, plan: &Plan, runs: usize) -> anyhow::
                 .send()
                 .await?;
             let status = response.status();
-            response.bytes().await?;
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            // A list's objects, or 1 for an object: a read that finds nothing shows as 0.
+            objects = body["data"].as_array().map_or(1, Vec::len);
             if !status.is_success() {
                 failures.push(format!("{path}: {status}"));
                 break;
@@ -136,7 +139,7 @@ async fn time(base_url: &str, token: &str, plan: &Plan, runs: usize) -> anyhow::
             slowest = (median, path.clone());
         }
         println!(
-            "| `{template}` | `{path}` | {:.2} | {:.2} |",
+            "| `{template}` | `{path}` | {objects} | {:.2} | {:.2} |",
             ms(median),
             ms(times[times.len() - 1])
         );

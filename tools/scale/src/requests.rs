@@ -8,27 +8,22 @@ use serde_json::Value;
 
 use crate::plan::Plan;
 
-/// Rows of a seeded plan that the requests name.
+/// Rows of a seeded plan that the requests name: mid-table rows of the largest store, so
+/// that each filter matches both alone and narrowed to that store, and a cursor is in the
+/// store's own lists too.
 #[derive(Debug, Clone)]
 pub struct Samples {
     /// The largest store (half of every table).
     pub big_store: String,
     /// One of the smallest stores.
     pub small_store: String,
-    /// Mid-table rows of any store.
     pub order: i64,
+    /// The order's customer.
     pub customer: i64,
     pub product: i64,
     pub event: i64,
-    /// Mid-table rows of the big store (cursors of its lists).
-    pub big_order: i64,
-    pub big_customer: i64,
-    pub big_product: i64,
+    /// The order's `created`: a range from it holds the newer (`gte`) or older (`lte`) half.
     pub created: i64,
-    /// The stores of `order`, `customer` and `product` (the `store` of a lookup).
-    pub order_store: i64,
-    pub customer_store: i64,
-    pub product_store: i64,
 }
 
 impl Samples {
@@ -36,23 +31,15 @@ impl Samples {
         let in_big = |from: i64, to: i64, store: &dyn Fn(i64) -> i64| {
             (from..to).find(|k| store(*k) == 0).unwrap_or(from)
         };
-        let order = plan.orders / 2;
+        let order = in_big(plan.orders / 2, plan.orders, &|k| plan.order_store(k));
         Self {
             big_store: "acct_scale0".into(),
             small_store: format!("acct_scale{}", plan.stores - 1),
             order,
             customer: plan.order_customer(order),
-            product: plan.products / 2,
+            product: in_big(plan.products / 2, plan.products, &|p| plan.product_store(p)),
             event: plan.events / 2,
-            big_order: in_big(order, plan.orders, &|k| plan.order_store(k)),
-            big_customer: in_big(plan.customers / 2, plan.customers, &|c| {
-                plan.customer_store(c)
-            }),
-            big_product: in_big(plan.products / 2, plan.products, &|p| plan.product_store(p)),
             created: plan.created(order),
-            order_store: plan.order_store(order),
-            customer_store: plan.customer_store(plan.order_customer(order)),
-            product_store: plan.product_store(plan.products / 2),
         }
     }
 
@@ -76,9 +63,9 @@ impl Samples {
     fn cursor(&self, template: &str) -> anyhow::Result<String> {
         Ok(match listed(template) {
             "stores" => self.small_store.clone(),
-            "orders" => format!("pi_scale{}", self.big_order),
-            "customers" => format!("cus_scale{}", self.big_customer),
-            "products" => format!("prod_scale{}", self.big_product),
+            "orders" => format!("pi_scale{}", self.order),
+            "customers" => format!("cus_scale{}", self.customer),
+            "products" => format!("prod_scale{}", self.product),
             "logs" => format!("evt_scale{}", self.event),
             other => bail!("no sample cursor for the list `{other}` ({template})"),
         })
@@ -90,14 +77,6 @@ impl Samples {
         Ok(match (name, listed) {
             ("limit", _) => "100".into(),
             ("starting_after" | "ending_before", _) => self.cursor(template)?,
-            // A lookup narrowed to the store its object belongs to.
-            ("store", _) if template.ends_with("{id}") => match resource(template) {
-                "stores" => self.big_store.clone(),
-                "orders" => format!("acct_scale{}", self.order_store),
-                "customers" => format!("acct_scale{}", self.customer_store),
-                "products" => format!("acct_scale{}", self.product_store),
-                other => bail!("no sample store for a lookup of `{other}`"),
-            },
             ("store" | "account", _) => self.big_store.clone(),
             ("livemode", _) => "false".into(),
             // The rarer statuses: an index that is not used shows most.
@@ -165,15 +144,30 @@ pub fn admin_reads(openapi: &Value, samples: &Samples) -> anyhow::Result<Vec<(St
             requests.push((template.clone(), path.clone()));
         }
         // Each parameter once, on the first sample path (the big store's lists).
+        let store_param = params.iter().find(|p| matches!(**p, "store" | "account"));
+        let created = params.iter().find(|p| p.starts_with("created"));
         for name in &params {
             let value = samples.value(template, name)?;
             let query = format!("{}={}", encode(name), encode(&value));
             requests.push((template.clone(), format!("{}?{query}", paths[0])));
-            // And narrowed to the big store, as a console's store page asks.
-            let narrows = params.contains(&"store") && !matches!(*name, "store" | "livemode");
-            if narrows && !name.contains("_before") && !name.contains("_after") {
-                let store = format!("store={}", samples.big_store);
-                requests.push((template.clone(), format!("{}?{query}&{store}", paths[0])));
+            let also = |other: &str| -> anyhow::Result<String> {
+                let value = samples.value(template, other)?;
+                Ok(format!(
+                    "{}?{query}&{}={}",
+                    paths[0],
+                    encode(other),
+                    encode(&value)
+                ))
+            };
+            let is_cursor = name.contains("_before") || name.contains("_after");
+            // Narrowed to the big store, as a console's store page asks.
+            let narrows = !is_cursor && *name != "livemode";
+            if let Some(store) = store_param.filter(|s| *s != name && narrows) {
+                requests.push((template.clone(), also(store)?));
+            }
+            // A page further into a `created` range (ordered by `created`).
+            if let Some(created) = created.filter(|_| is_cursor) {
+                requests.push((template.clone(), also(created)?));
             }
         }
     }
@@ -197,17 +191,20 @@ mod tests {
         let doc = json!({"paths": {
             "/orders": {"get": {"security": [{}], "parameters": [
                 {"in": "query", "name": "store"}, {"in": "query", "name": "status"},
-                {"in": "query", "name": "starting_after"}]}},
+                {"in": "query", "name": "starting_after"},
+                {"in": "query", "name": "created[gte]"}]}},
             "/orders/{id}": {"get": {"security": [{}]}},
             "/health": {"get": {}}
         }});
-        let samples = Samples::of(&Plan::for_orders(10_000));
+        let plan = Plan::for_orders(10_000);
+        let samples = Samples::of(&plan);
+        assert_eq!(plan.order_store(samples.order), 0, "in the big store");
         let paths: Vec<String> = admin_reads(&doc, &samples)
             .unwrap()
             .into_iter()
             .map(|(_, path)| path)
             .collect();
-        let cursor = format!("pi_scale{}", samples.big_order);
+        let (order, created) = (samples.order, samples.created);
         assert_eq!(
             paths,
             [
@@ -215,9 +212,12 @@ mod tests {
                 "/orders?store=acct_scale0".into(),
                 "/orders?status=refunded".into(),
                 "/orders?status=refunded&store=acct_scale0".into(),
-                format!("/orders?starting_after={cursor}"),
-                "/orders/pi_scale5000".into(),
-                "/orders/ch_scale5000".into(),
+                format!("/orders?starting_after=pi_scale{order}"),
+                format!("/orders?starting_after=pi_scale{order}&created%5Bgte%5D={created}"),
+                format!("/orders?created%5Bgte%5D={created}"),
+                format!("/orders?created%5Bgte%5D={created}&store=acct_scale0"),
+                format!("/orders/pi_scale{order}"),
+                format!("/orders/ch_scale{order}"),
             ]
         );
     }

@@ -24,6 +24,11 @@ pub struct Samples {
     pub event: i64,
     /// The order's `created`: a range from it holds the newer (`gte`) or older (`lte`) half.
     pub created: i64,
+    /// A `created` three quarters down the table: a range from it holds the samples, so a
+    /// page after or before them has rows on both sides.
+    pub range_start: i64,
+    /// A store in the middle of the store list (a cursor with stores on both sides).
+    pub mid_store: String,
 }
 
 impl Samples {
@@ -38,8 +43,11 @@ impl Samples {
             order,
             customer: plan.order_customer(order),
             product: in_big(plan.products / 2, plan.products, &|p| plan.product_store(p)),
-            event: plan.events / 2,
+            // The order's own event number: inside every range that holds the order.
+            event: order.min(plan.events - 1),
             created: plan.created(order),
+            range_start: plan.created(plan.orders / 4),
+            mid_store: format!("acct_scale{}", plan.stores / 2),
         }
     }
 
@@ -62,7 +70,7 @@ impl Samples {
     /// the store's own list too.
     fn cursor(&self, template: &str) -> anyhow::Result<String> {
         Ok(match listed(template) {
-            "stores" => self.small_store.clone(),
+            "stores" => self.mid_store.clone(),
             "orders" => format!("pi_scale{}", self.order),
             "customers" => format!("cus_scale{}", self.customer),
             "products" => format!("prod_scale{}", self.product),
@@ -145,7 +153,7 @@ pub fn admin_reads(openapi: &Value, samples: &Samples) -> anyhow::Result<Vec<(St
         }
         // Each parameter once, on the first sample path (the big store's lists).
         let store_param = params.iter().find(|p| matches!(**p, "store" | "account"));
-        let created = params.iter().find(|p| p.starts_with("created"));
+        let created = params.iter().find(|p| **p == "created[gte]");
         for name in &params {
             let value = samples.value(template, name)?;
             let query = format!("{}={}", encode(name), encode(&value));
@@ -165,9 +173,10 @@ pub fn admin_reads(openapi: &Value, samples: &Samples) -> anyhow::Result<Vec<(St
             if let Some(store) = store_param.filter(|s| *s != name && narrows) {
                 requests.push((template.clone(), also(store)?));
             }
-            // A page further into a `created` range (ordered by `created`).
-            if let Some(created) = created.filter(|_| is_cursor) {
-                requests.push((template.clone(), also(created)?));
+            // A page inside a `created` range (ordered by `created`).
+            if created.is_some() && is_cursor {
+                let range = format!("created%5Bgte%5D={}", samples.range_start);
+                requests.push((template.clone(), format!("{}?{query}&{range}", paths[0])));
             }
         }
     }
@@ -213,7 +222,10 @@ mod tests {
                 "/orders?status=refunded".into(),
                 "/orders?status=refunded&store=acct_scale0".into(),
                 format!("/orders?starting_after=pi_scale{order}"),
-                format!("/orders?starting_after=pi_scale{order}&created%5Bgte%5D={created}"),
+                format!(
+                    "/orders?starting_after=pi_scale{order}&created%5Bgte%5D={}",
+                    samples.range_start
+                ),
                 format!("/orders?created%5Bgte%5D={created}"),
                 format!("/orders?created%5Bgte%5D={created}&store=acct_scale0"),
                 format!("/orders/pi_scale{order}"),

@@ -5,7 +5,11 @@
 //! - the marketplace tables page by their autoincrement `pk` ([`page_by_pk`]): it never
 //!   changes and new rows get larger ones, so a walk with `starting_after` sees every row
 //!   that existed when it began exactly once, whatever is inserted meanwhile;
-//! - the inbox pages by (`created_at`, `id`) (see [`events`]).
+//! - the inbox pages by (`created_at`, `id`) (see [`events`]);
+//! - a list filtered by a `created` range pages by (`created`, then the above)
+//!   ([`page_by_created`]).
+//!
+//! All of them through [`page_in_order`].
 //!
 //! One module per object: [`stores`], [`orders`], [`customers`], [`products`], [`events`].
 
@@ -185,7 +189,7 @@ pub async fn page_by_pk<E: Keyed>(
     base: Select<E>,
     request: &PageRequest,
 ) -> Result<Page<E::Model>, QueryError> {
-    page_in_order(db, base, request, None).await
+    page_in_order(db, base, request, &[E::pk()], E::id()).await
 }
 
 /// One page of `base`, newest first by Stripe's `created` then `pk`: the order of a list
@@ -198,19 +202,20 @@ pub async fn page_by_created<E: Keyed>(
     request: &PageRequest,
     created: E::Column,
 ) -> Result<Page<E::Model>, QueryError> {
-    page_in_order(db, base, request, Some(created)).await
+    page_in_order(db, base, request, &[created, E::pk()], E::id()).await
 }
 
-/// The list order (`lead` then `pk`, newest first) and the cursor as one row comparison,
-/// which an index on those columns serves as a range.
-async fn page_in_order<E: Keyed>(
+/// One page of `base`, newest first by the columns of `order` (the last one unique), the
+/// cursor being the row whose `id` it names. The cursor is one row comparison, which an
+/// index on those columns serves as a range.
+pub async fn page_in_order<E: EntityTrait>(
     db: &impl ConnectionTrait,
     base: Select<E>,
     request: &PageRequest,
-    lead: Option<E::Column>,
+    order: &[E::Column],
+    id: E::Column,
 ) -> Result<Page<E::Model>, QueryError> {
     let fetch = request.limit + 1;
-    let order: Vec<E::Column> = lead.into_iter().chain([E::pk()]).collect();
     let sorted = |select: Select<E>, direction: Order| {
         order.iter().fold(select, |select, column| {
             select.order_by(*column, direction.clone())
@@ -220,22 +225,22 @@ async fn page_in_order<E: Keyed>(
         let rows = sorted(base, Order::Desc).limit(fetch).all(db).await?;
         return Ok(Page::from_fetched(rows, request.limit, false));
     };
-    let anchor = sorted(base.clone().filter(E::id().eq(cursor.id())), Order::Desc)
+    let anchor = sorted(base.clone().filter(id.eq(cursor.id())), Order::Desc)
         .one(db)
         .await?
         .ok_or_else(|| QueryError::UnknownCursor {
             param: cursor.param(),
             id: cursor.id().to_owned(),
         })?;
-    let key = |columns: &[E::Column]| Expr::tuple(columns.iter().map(|c| Expr::col(*c)));
-    let values = Expr::tuple(order.iter().map(|column| Expr::val(anchor.get(*column))));
+    let key = Expr::tuple(order.iter().map(|column| Expr::col(*column)));
+    let at = Expr::tuple(order.iter().map(|column| Expr::val(anchor.get(*column))));
     let page = match cursor {
         Cursor::After(_) => {
-            let rows = sorted(base.filter(key(&order).lt(values)), Order::Desc);
+            let rows = sorted(base.filter(key.lt(at)), Order::Desc);
             Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, false)
         }
         Cursor::Before(_) => {
-            let rows = sorted(base.filter(key(&order).gt(values)), Order::Asc);
+            let rows = sorted(base.filter(key.gt(at)), Order::Asc);
             Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, true)
         }
     };

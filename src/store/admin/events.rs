@@ -8,13 +8,10 @@ use std::collections::BTreeSet;
 
 use entity::status::EventStatus;
 use entity::webhook_event::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ModelTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect, Select,
-};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{Cursor, Page, PageRequest, QueryError};
+use super::{Page, PageRequest, QueryError, page_in_order};
 use crate::store::inbox;
 
 /// Filters of the event log and of bulk replays (all optional).
@@ -88,39 +85,7 @@ pub async fn list(
         false => Column::CreatedAt,
     };
     let base = Entity::find().filter(filter.condition());
-    let sorted = |select: Select<Entity>, direction: Order| {
-        select
-            .order_by(lead, direction.clone())
-            .order_by(Column::Id, direction)
-    };
-    let fetch = page.limit + 1;
-    let Some(cursor) = &page.cursor else {
-        let rows = sorted(base, Order::Desc).limit(fetch).all(db).await?;
-        return Ok(Page::from_fetched(rows, page.limit, false));
-    };
-    let anchor = base
-        .clone()
-        .filter(Column::Id.eq(cursor.id()))
-        .one(db)
-        .await?
-        .ok_or_else(|| QueryError::UnknownCursor {
-            param: cursor.param(),
-            id: cursor.id().to_owned(),
-        })?;
-    // One row comparison: an index on (lead, id) serves it as a range.
-    let key = Expr::tuple([Expr::col(lead), Expr::col(Column::Id)]);
-    let at = Expr::tuple([Expr::val(anchor.get(lead)), Expr::val(anchor.id)]);
-    let page = match cursor {
-        Cursor::After(_) => {
-            let rows = sorted(base.filter(key.lt(at)), Order::Desc);
-            Page::from_fetched(rows.limit(fetch).all(db).await?, page.limit, false)
-        }
-        Cursor::Before(_) => {
-            let rows = sorted(base.filter(key.gt(at)), Order::Asc);
-            Page::from_fetched(rows.limit(fetch).all(db).await?, page.limit, true)
-        }
-    };
-    Ok(page)
+    page_in_order(db, base, page, &[lead, Column::Id], Column::Id).await
 }
 
 /// One stored event, with its payload.

@@ -37,11 +37,13 @@ pub fn default_price_in<'a>(
 }
 
 /// The ids of the products that name no default price (see [`default_price_in`]).
-pub fn without_default_price(products: &[product::Model]) -> Vec<String> {
+pub fn without_default_price<'a>(
+    products: impl IntoIterator<Item = &'a product::Model>,
+) -> Vec<&'a str> {
     products
-        .iter()
+        .into_iter()
         .filter(|product| product.default_price.is_none())
-        .map(|product| product.id.clone())
+        .map(|product| product.id.as_str())
         .collect()
 }
 

@@ -18,7 +18,10 @@ pub async fn rebuild_pages(
         return Ok(());
     };
     let products = rows::products(db, store_key, livemode).await?;
-    let prices = rows::prices_shown(db, store_key, livemode, &products).await?;
+    let prices = rows::prices_shown(db, &products)
+        .await?
+        .remove(&(store_key.to_owned(), livemode))
+        .unwrap_or_default();
     let Some(mut store) = pages::rebuilt(&store, &products, &prices) else {
         return Ok(());
     };

@@ -1,13 +1,13 @@
 //! Reading and writing the marketplace rows by key: one store's customers, products,
 //! prices and orders (each keyed by store key, mode and Stripe id), and the store itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use entity::{customer, price, product, store};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
 };
 
 use crate::domain::{catalog, stores};
@@ -144,43 +144,53 @@ pub async fn prices_by_id(
         .collect())
 }
 
-/// The prices `products` (of one store and mode) show: their default prices, and every
-/// price of a product that names none (see [`catalog::default_price_in`]).
+/// Prices by store and mode, then by price id.
+pub type PricesByStore = HashMap<(String, bool), HashMap<String, price::Model>>;
+
+/// The prices `products` show, by store and mode: their default prices, and every price of
+/// a product that names none (see [`catalog::default_price_in`]). One statement, whatever
+/// the number of stores the products come from.
 pub async fn prices_shown(
     db: &impl ConnectionTrait,
-    store_key: &str,
-    livemode: bool,
     products: &[product::Model],
-) -> Result<HashMap<String, price::Model>, DbErr> {
-    let defaults: Vec<String> = products
-        .iter()
-        .filter_map(|product| product.default_price.clone())
-        .collect();
-    let mut prices = prices_by_id(db, store_key, livemode, &defaults).await?;
-    let without = catalog::without_default_price(products);
-    if !without.is_empty() {
-        let found = price::Entity::find()
-            .filter(price::Column::StoreKey.eq(store_key))
-            .filter(price::Column::Livemode.eq(livemode))
-            .filter(price::Column::Product.is_in(without.iter().map(String::as_str)))
-            .all(db)
-            .await?;
-        prices.extend(found.into_iter().map(|price| (price.id.clone(), price)));
+) -> Result<PricesByStore, DbErr> {
+    use price::Column;
+    let mut by_store: BTreeMap<(&str, bool), Vec<&product::Model>> = BTreeMap::new();
+    for product in products {
+        let key = (product.store_key.as_str(), product.livemode);
+        by_store.entry(key).or_default().push(product);
+    }
+    let mut prices = PricesByStore::new();
+    if by_store.is_empty() {
+        return Ok(prices);
+    }
+    let mut condition = Condition::any();
+    for ((store_key, livemode), products) in by_store {
+        let defaults: Vec<&str> = products
+            .iter()
+            .filter_map(|product| product.default_price.as_deref())
+            .collect();
+        let without = catalog::without_default_price(products);
+        let mut ids = Condition::any();
+        if !defaults.is_empty() {
+            ids = ids.add(Column::Id.is_in(defaults));
+        }
+        if !without.is_empty() {
+            ids = ids.add(Column::Product.is_in(without));
+        }
+        condition = condition.add(
+            Condition::all()
+                .add(Column::StoreKey.eq(store_key))
+                .add(Column::Livemode.eq(livemode))
+                .add(ids),
+        );
+    }
+    for price in price::Entity::find().filter(condition).all(db).await? {
+        let key = (price.store_key.clone(), price.livemode);
+        prices
+            .entry(key)
+            .or_default()
+            .insert(price.id.clone(), price);
     }
     Ok(prices)
-}
-
-/// The default price of `product`, loaded from its store's prices.
-pub async fn default_price(
-    db: &impl ConnectionTrait,
-    product: &product::Model,
-) -> Result<Option<price::Model>, DbErr> {
-    let prices = prices_shown(
-        db,
-        &product.store_key,
-        product.livemode,
-        std::slice::from_ref(product),
-    )
-    .await?;
-    Ok(catalog::default_price_in(product, &prices).cloned())
 }

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use entity::{price, product};
 use product::{Column, Entity};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{Lookup, Page, PageRequest, QueryError, Scope, find_one, page_by_pk, scoped};
 use crate::domain::catalog;
+use crate::store::rows;
 
 /// A product and its default price (known and not deleted), resolved when read.
 #[derive(Debug, Clone)]
@@ -85,7 +86,7 @@ pub async fn with_prices(
     db: &impl ConnectionTrait,
     products: Vec<product::Model>,
 ) -> Result<Vec<PricedProduct>, QueryError> {
-    let prices = shown_prices(db, &products).await?;
+    let prices = rows::prices_shown(db, &products).await?;
     let none = HashMap::new();
     Ok(products
         .into_iter()
@@ -97,40 +98,4 @@ pub async fn with_prices(
             PricedProduct { product, price }
         })
         .collect())
-}
-
-/// The prices `products` show, by store and mode: their default prices, and every price
-/// of a product that names none. One statement whatever the number of stores (a row-value
-/// `IN` list would be shorter, but SQLite takes row values on the right of `IN` only from a
-/// subquery).
-async fn shown_prices(
-    db: &impl ConnectionTrait,
-    products: &[product::Model],
-) -> Result<HashMap<(String, bool), HashMap<String, price::Model>>, QueryError> {
-    use price::Column;
-    let mut wanted = Condition::any();
-    for product in products {
-        let (column, id) = match &product.default_price {
-            Some(price) => (Column::Id, price.as_str()),
-            None => (Column::Product, product.id.as_str()),
-        };
-        wanted = wanted.add(
-            Condition::all()
-                .add(Column::StoreKey.eq(product.store_key.as_str()))
-                .add(Column::Livemode.eq(product.livemode))
-                .add(column.eq(id)),
-        );
-    }
-    let mut by_store: HashMap<(String, bool), HashMap<String, price::Model>> = HashMap::new();
-    if products.is_empty() {
-        return Ok(by_store);
-    }
-    for price in price::Entity::find().filter(wanted).all(db).await? {
-        let key = (price.store_key.clone(), price.livemode);
-        by_store
-            .entry(key)
-            .or_default()
-            .insert(price.id.clone(), price);
-    }
-    Ok(by_store)
 }

@@ -130,15 +130,6 @@ pub fn share_sql(k: &str, multiplier: i64, shares: &[(i64, &str)]) -> String {
     format!("(CASE {} END)", arms.join(" "))
 }
 
-/// The value [`share_sql`] chooses for `k`.
-pub fn share<'a>(k: i64, multiplier: i64, shares: &[(i64, &'a str)]) -> &'a str {
-    let roll = pick(k, multiplier, 100);
-    shares
-        .iter()
-        .find(|(below, _)| roll < *below)
-        .map_or(shares[shares.len() - 1].1, |(_, value)| value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,11 +150,47 @@ mod tests {
         assert!(per_store.iter().filter(|n| **n > 0).count() > plan.stores as usize / 2);
     }
 
-    #[test]
-    fn shares_follow_their_percentages() {
-        let completed = (0..10_000)
-            .filter(|k| share(*k, ORDER_STATUS, &ORDER_STATUSES) == "completed")
+    /// Runs `select` (columns `k` and `chosen`) over rows 0..n on SQLite: the seed's SQL
+    /// as the database computes it.
+    async fn chosen_by_sql(select: &str, n: i64) -> Vec<(i64, sea_orm::Value)> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let series = crate::seed::series(DbBackend::Sqlite, 0, n);
+        let sql = format!("SELECT k, {select} AS chosen FROM {series}");
+        let rows = db
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                let k: i64 = row.try_get("", "k").unwrap();
+                let chosen = match row.try_get::<i64>("", "chosen") {
+                    Ok(number) => number.into(),
+                    Err(_) => row.try_get::<String>("", "chosen").unwrap().into(),
+                };
+                (k, chosen)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn shares_follow_their_percentages() {
+        let statuses = share_sql("k", ORDER_STATUS, &ORDER_STATUSES);
+        let completed = chosen_by_sql(&statuses, 10_000)
+            .await
+            .into_iter()
+            .filter(|(_, status)| *status == sea_orm::Value::from("completed"))
             .count();
         assert!((7_700..8_300).contains(&completed), "{completed}");
+    }
+
+    /// The samples of `scale time` are named in Rust; the rows were written by SQL.
+    #[tokio::test]
+    async fn the_seed_sql_puts_each_row_where_the_rust_plan_says() {
+        let plan = Plan::for_orders(100_000);
+        let stores = chosen_by_sql(&customer_store_sql(&plan, "k"), 20_000).await;
+        for (k, store) in stores {
+            assert_eq!(store, plan.customer_store(k).into(), "customer {k}");
+        }
     }
 }

@@ -107,7 +107,7 @@ async fn holds_orders(db: &DatabaseConnection) -> anyhow::Result<bool> {
 }
 
 /// The row numbers `lo..hi` as a source named `s` with one column `k`.
-fn series(backend: DbBackend, lo: i64, hi: i64) -> String {
+pub(crate) fn series(backend: DbBackend, lo: i64, hi: i64) -> String {
     match backend {
         DbBackend::Postgres => format!("generate_series({lo}, {}) AS s(k)", hi - 1),
         _ => format!(

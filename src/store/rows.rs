@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use entity::{customer, price, product, store};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
 };
 
 use crate::domain::{catalog, stores};
@@ -148,8 +148,9 @@ pub async fn prices_by_id(
 pub type PricesByStore = HashMap<(String, bool), HashMap<String, price::Model>>;
 
 /// The prices `products` show, by store and mode: their default prices, and every price of
-/// a product that names none (see [`catalog::default_price_in`]). One statement, whatever
-/// the number of stores the products come from.
+/// a product that names none (see [`catalog::default_price_in`]). Two statements per store
+/// and mode, each on its own index: one `OR` over both, or over every store of a page,
+/// measured 2-6 times slower on PostgreSQL (its plan reads the store's prices).
 pub async fn prices_shown(
     db: &impl ConnectionTrait,
     products: &[product::Model],
@@ -161,36 +162,27 @@ pub async fn prices_shown(
         by_store.entry(key).or_default().push(product);
     }
     let mut prices = PricesByStore::new();
-    if by_store.is_empty() {
-        return Ok(prices);
-    }
-    let mut condition = Condition::any();
     for ((store_key, livemode), products) in by_store {
-        let defaults: Vec<&str> = products
+        let defaults: Vec<String> = products
             .iter()
-            .filter_map(|product| product.default_price.as_deref())
+            .filter_map(|product| product.default_price.clone())
             .collect();
+        let mut found = prices_by_id(db, store_key, livemode, &defaults).await?;
         let without = catalog::without_default_price(products);
-        let mut ids = Condition::any();
-        if !defaults.is_empty() {
-            ids = ids.add(Column::Id.is_in(defaults));
-        }
         if !without.is_empty() {
-            ids = ids.add(Column::Product.is_in(without));
+            let by_product = price::Entity::find()
+                .filter(Column::StoreKey.eq(store_key))
+                .filter(Column::Livemode.eq(livemode))
+                .filter(Column::Product.is_in(without))
+                .all(db)
+                .await?;
+            found.extend(
+                by_product
+                    .into_iter()
+                    .map(|price| (price.id.clone(), price)),
+            );
         }
-        condition = condition.add(
-            Condition::all()
-                .add(Column::StoreKey.eq(store_key))
-                .add(Column::Livemode.eq(livemode))
-                .add(ids),
-        );
-    }
-    for price in price::Entity::find().filter(condition).all(db).await? {
-        let key = (price.store_key.clone(), price.livemode);
-        prices
-            .entry(key)
-            .or_default()
-            .insert(price.id.clone(), price);
+        prices.insert((store_key.to_owned(), livemode), found);
     }
     Ok(prices)
 }

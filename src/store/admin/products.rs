@@ -81,7 +81,7 @@ pub async fn by_ids(
 }
 
 /// Pairs each product with its default price (see [`catalog::default_price_in`]): the
-/// prices of every store on the page in one query.
+/// prices of each store on the page read together.
 pub async fn with_prices(
     db: &impl ConnectionTrait,
     products: Vec<product::Model>,

@@ -194,16 +194,25 @@ fn routed_paths() -> std::collections::BTreeSet<String> {
     paths
 }
 
-/// The routes of the admin resources, declared by path template (`Paths { list: "/orders",
-/// get: "/orders/{id}", of_store: Some("/stores/{id}/orders") }`): the router is built
-/// from these strings.
+/// The routes of an admin resource, as its source declares them: by the object's name
+/// (`Docs::of("order", ...)`) and where it lives (`Place`, in a store unless it says
+/// otherwise). The router builds them by the same rule (`Place::paths`).
 fn resource_paths(source: &str) -> Vec<String> {
-    let Some(start) = source.find("const PATHS: Paths = Paths {") else {
+    let Some(start) = source.find("Docs::of(") else {
         return Vec::new();
     };
-    let block = &source[start..];
-    let block = &block[..block.find("};").unwrap()];
-    block
+    let name = source[start..].split('"').nth(1).unwrap();
+    let objects = format!("/{name}s");
+    let Some(place) = source.find("const PLACE: Place = Place::") else {
+        let of_store = format!("/stores/{{}}{objects}");
+        return vec![objects.clone(), format!("{objects}/{{}}"), of_store];
+    };
+    let place = &source[place..];
+    let place = &place[..place.find(';').unwrap()];
+    if place.contains("Place::Stores") {
+        return vec![objects.clone(), format!("{objects}/{{}}")];
+    }
+    place
         .split('"')
         .skip(1)
         .step_by(2)

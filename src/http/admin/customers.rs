@@ -3,17 +3,41 @@
 use std::collections::BTreeMap;
 
 use entity::customer;
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::list::{LOOKUP, List, SCOPE};
-use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Paths};
+use super::list::List;
+use super::params::{Param, query_params};
+use super::resource::{AdminResource, Db, Docs, ListOf};
 use crate::error::ApiError;
 use crate::store::admin::customers::{self as query, CustomerFilter, Spending};
-use crate::store::admin::{Lookup, PageRequest, Scope};
+use crate::store::admin::{Lookup, PageRequest};
+
+/// The customers.
+pub struct Customers;
+
+impl AdminResource for Customers {
+    type Object = Customer;
+    type Filter = CustomerFilter;
+    const FILTERS: &[Param<CustomerFilter>] = query_params! {
+        email: text = "Only customers with this exact e-mail.",
+    };
+    const DOCS: Docs = Docs::of("customer", "`cus_...`")
+        .get("Retrieve a customer, with its order count and total spent.");
+
+    async fn list(db: &Db, filter: CustomerFilter, page: PageRequest) -> ListOf<Self> {
+        let page = query::list(db, &filter, &page).await?;
+        Ok(List::of(page, |row| Customer::from_row(row, None)))
+    }
+
+    /// One customer comes with what it spent.
+    async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Customer, ApiError> {
+        let row = query::find(db, lookup).await?;
+        let spending = query::spending(db, &row).await?;
+        Ok(Customer::from_row(row, Some(spending)))
+    }
+}
 
 /// A customer of one store. Deleted customers stay listed with `deleted: true`.
 #[derive(Serialize, ToSchema)]
@@ -69,50 +93,5 @@ impl Customer {
             total_spent,
             id: row.id,
         }
-    }
-}
-
-/// The customers.
-pub struct Customers;
-
-impl AdminResource for Customers {
-    type Object = Customer;
-    type Filter = CustomerFilter;
-    const DOCS: Docs = Docs {
-        name: "customer",
-        list: "List customers, newest first.",
-        get: (
-            "Retrieve a customer, with its order count and total spent.",
-            "The customer",
-        ),
-        id: "`cus_...`",
-    };
-    const SCOPE: &[Param<Scope>] = SCOPE;
-    const FILTERS: &[Param<CustomerFilter>] = &[Param::new(
-        "email",
-        "Only customers with this exact e-mail.",
-        Kind::Text(|filter, email| filter.email = Some(email)),
-    )];
-    const LOOKUP: &[Param<Scope>] = LOOKUP;
-    const PATHS: Paths = Paths {
-        list: "/customers",
-        get: "/customers/{id}",
-        of_store: Some("/stores/{id}/customers"),
-    };
-
-    async fn list(
-        db: &DatabaseConnection,
-        filter: CustomerFilter,
-        page: PageRequest,
-    ) -> Result<List<Customer>, ApiError> {
-        let page = query::list(db, &filter, &page).await?;
-        Ok(List::of(page, |row| Customer::from_row(row, None)))
-    }
-
-    /// One customer comes with what it spent.
-    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Customer, ApiError> {
-        let row = query::find(db, lookup).await?;
-        let spending = query::spending(db, &row).await?;
-        Ok(Customer::from_row(row, Some(spending)))
     }
 }

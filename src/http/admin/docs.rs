@@ -9,7 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::list::{List, PAGING};
 use super::params::Param;
-use super::resource::{AdminResource, Docs, Paths};
+use super::resource::{AdminResource, Paths};
 
 /// Adds the operations of `R`, and the schemas they answer with, to `openapi`.
 pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
@@ -17,17 +17,18 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         list,
         get,
         of_store,
-    } = R::PATHS;
-    let Docs { name, id, .. } = R::DOCS;
-    let objects = format!("{name}s");
+    } = R::PLACE.paths(&R::DOCS.objects());
+    let docs = R::DOCS;
+    let (name, objects) = (docs.name, docs.objects());
     let list_name = format!("List_{}", R::Object::name());
-    let filters: Vec<Parameter> = params(R::SCOPE, &objects)
+    let filters: Vec<Parameter> = params(R::PLACE.scope(), &objects)
         .chain(params(R::FILTERS, &objects))
         .chain(params(PAGING, &objects))
         .collect();
     let page = answer(&format!("A page of {objects}"), &list_name);
-    let list_op = operation(&objects, "list", R::DOCS.list, filters.clone(), page);
-    add_get(openapi, list, list_op);
+    let summary = docs.list_summary();
+    let list_op = operation(&objects, "list", &summary, filters.clone(), page);
+    add_get(openapi, &list, list_op);
     // Ids are unique only within a store for the objects of a store: a lookup may be
     // ambiguous.
     let ambiguous = of_store.is_some();
@@ -37,19 +38,19 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         let store_id = path_id("The store (connected account id)");
         let parameters = [store_id].into_iter().chain(filters).collect();
         let op = operation(&objects, "list_of_store", &summary, parameters, page);
-        add_get(openapi, of_store, op.response("404", missing("store")));
+        add_get(openapi, &of_store, op.response("404", missing("store")));
     }
-    let (summary, found) = R::DOCS.get;
-    let lookup = params(R::LOOKUP, &objects);
-    let parameters = [path_id(id)].into_iter().chain(lookup).collect();
-    let found = answer(found, &R::Object::name());
-    let mut op = operation(&objects, "get", summary, parameters, found);
+    let lookup = params(R::PLACE.lookup(), &objects);
+    let parameters = [path_id(docs.id)].into_iter().chain(lookup).collect();
+    let found = answer(&docs.found_summary(), &R::Object::name());
+    let summary = docs.get_summary();
+    let mut op = operation(&objects, "get", &summary, parameters, found);
     op = op.response("404", missing(name));
     if ambiguous {
         let conflict = "The id exists in several stores (`ambiguous_id`)";
         op = op.response("409", error(conflict));
     }
-    add_get(openapi, get, op);
+    add_get(openapi, &get, op);
     register::<R::Object>(openapi, list_name);
 }
 

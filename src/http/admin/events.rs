@@ -2,18 +2,44 @@
 //! (the replays are in [`super::replay`]).
 
 use entity::webhook_event;
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::list::List;
-use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Paths};
+use super::params::{Param, query_params};
+use super::resource::{AdminResource, Db, Docs, ListOf, Place};
 use crate::error::ApiError;
 use crate::store::admin::events::{self as query, EventFilter};
-use crate::store::admin::{Lookup, PageRequest, Scope};
+use crate::store::admin::{Lookup, PageRequest};
 use entity::status::EventStatus;
+
+/// The event log.
+pub struct Events;
+
+impl AdminResource for Events {
+    type Object = Event;
+    type Filter = EventFilter;
+    const FILTERS: &[Param<EventFilter>] = FILTERS;
+    const DOCS: Docs = Docs::of("event", "`evt_...`")
+        .get("Retrieve a stored event with its status, attempts, last error and raw payload.")
+        .list("List stored events, newest received first, without their payloads.")
+        .found("The event, with `payload`");
+    const PLACE: Place = Place::Log {
+        list: "/webhooks/stripe/logs",
+        get: "/webhooks/stripe/events/{id}",
+    };
+
+    async fn list(db: &Db, filter: EventFilter, page: PageRequest) -> ListOf<Self> {
+        let page = query::list(db, &filter, &page).await?;
+        Ok(List::of(page, |row| Event::from_row(row, false)))
+    }
+
+    /// One event comes with its payload.
+    async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Event, ApiError> {
+        Ok(Event::from_row(query::find(db, lookup.id).await?, true))
+    }
+}
 
 /// A stored webhook event and where it stands.
 #[derive(Serialize, ToSchema)]
@@ -73,73 +99,12 @@ fn raw_json(payload: String) -> Option<Box<RawValue>> {
 }
 
 /// Filters of the event log and of bulk replays.
-pub const FILTERS: &[Param<EventFilter>] = &[
-    Param::new(
-        "status",
-        "`received`, `processed`, `skipped`, `ignored` or `failed`.",
-        Kind::OneOf(EventStatus::NAMES, |filter, status| {
-            filter.status = Some(status)
-        }),
-    ),
-    Param::new(
-        "type",
-        "The event type, such as `charge.succeeded`.",
-        Kind::Text(|filter, event_type| filter.event_type = Some(event_type)),
-    ),
-    Param::new(
-        "account",
-        "The store (connected account id, or `platform`).",
-        Kind::Text(|filter, account| filter.account = Some(account)),
-    ),
-    Param::new(
-        "created[gte]",
-        "Stripe's `created` at or after this Unix time (the list is then ordered by `created`).",
-        Kind::Integer(|filter, at| filter.created_gte = Some(at)),
-    ),
-    Param::new(
-        "created[lte]",
-        "Stripe's `created` at or before this Unix time (the list is then ordered by `created`).",
-        Kind::Integer(|filter, at| filter.created_lte = Some(at)),
-    ),
-];
-
-/// The event log.
-pub struct Events;
-
-impl AdminResource for Events {
-    type Object = Event;
-    type Filter = EventFilter;
-    const DOCS: Docs = Docs {
-        name: "event",
-        list: "List stored events, newest received first, without their payloads.",
-        get: (
-            "Retrieve a stored event with its status, attempts, last error and raw payload.",
-            "The event, with `payload`",
-        ),
-        id: "`evt_...`",
-    };
-    // The log is not narrowed by `store` or `livemode`: `account` names the store, and
-    // an event id is unique.
-    const SCOPE: &[Param<Scope>] = &[];
-    const FILTERS: &[Param<EventFilter>] = FILTERS;
-    const LOOKUP: &[Param<Scope>] = &[];
-    const PATHS: Paths = Paths {
-        list: "/webhooks/stripe/logs",
-        get: "/webhooks/stripe/events/{id}",
-        of_store: None,
-    };
-
-    async fn list(
-        db: &DatabaseConnection,
-        filter: EventFilter,
-        page: PageRequest,
-    ) -> Result<List<Event>, ApiError> {
-        let page = query::list(db, &filter, &page).await?;
-        Ok(List::of(page, |row| Event::from_row(row, false)))
-    }
-
-    /// One event comes with its payload.
-    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Event, ApiError> {
-        Ok(Event::from_row(query::find(db, lookup.id).await?, true))
-    }
-}
+pub const FILTERS: &[Param<EventFilter>] = query_params! {
+    status: one_of(EventStatus::NAMES) = "`received`, `processed`, `skipped`, `ignored` or `failed`.",
+    event_type as "type": text = "The event type, such as `charge.succeeded`.",
+    account: text = "The store (connected account id, or `platform`).",
+    created_gte as "created[gte]": integer = "Stripe's `created` at or after this Unix time \
+        (the list is then ordered by `created`).",
+    created_lte as "created[lte]": integer = "Stripe's `created` at or before this Unix time \
+        (the list is then ordered by `created`).",
+};

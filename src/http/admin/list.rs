@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use warp::reply::{Reply, Response};
 
-use super::params::{Kind, Param};
+use super::params::{Kind, Param, query_params};
 use crate::error::ApiError;
 use crate::store::admin::{Cursor, Page, PageRequest, Scope};
 
@@ -43,23 +43,11 @@ pub struct Paging {
 }
 
 /// Pagination parameters of every list.
-pub const PAGING: &[Param<Paging>] = &[
-    Param::new(
-        "limit",
-        "Objects per page, 1 to 100 (default 10).",
-        Kind::Count(MAX_LIMIT, |paging, n| paging.limit = Some(n)),
-    ),
-    Param::new(
-        "starting_after",
-        "An object id: the page starts just after it (older objects).",
-        Kind::Text(|paging, id| paging.starting_after = Some(id)),
-    ),
-    Param::new(
-        "ending_before",
-        "An object id: the page ends just before it (newer objects).",
-        Kind::Text(|paging, id| paging.ending_before = Some(id)),
-    ),
-];
+pub const PAGING: &[Param<Paging>] = query_params! {
+    limit: count(MAX_LIMIT) = "Objects per page, 1 to 100 (default 10).",
+    starting_after: text = "An object id: the page starts just after it (older objects).",
+    ending_before: text = "An object id: the page ends just before it (newer objects).",
+};
 
 impl Paging {
     /// The page asked for: at most one of `starting_after` / `ending_before`.

@@ -1,17 +1,49 @@
 //! `GET /orders`, `GET /orders/{id}` and `GET /stores/{id}/orders`.
 
 use entity::order;
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::list::{LOOKUP, List, SCOPE};
-use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Paths};
+use super::list::List;
+use super::params::{Param, query_params};
+use super::resource::{AdminResource, Db, Docs, ListOf};
 use crate::domain::orders::OrderStatus;
 use crate::error::ApiError;
 use crate::store::admin::orders::{self as query, ItemCatalog, OrderFilter};
-use crate::store::admin::{Lookup, PageRequest, Scope};
+use crate::store::admin::{Lookup, PageRequest};
+
+/// The orders.
+pub struct Orders;
+
+impl AdminResource for Orders {
+    type Object = Order;
+    type Filter = OrderFilter;
+    const FILTERS: &[Param<OrderFilter>] = query_params! {
+        status: one_of(OrderStatus::NAMES) = "`pending`, `requires_action`, `authorized`, `failed`, \
+            `canceled`, `completed`, `partially_refunded` or `refunded`.",
+        customer: text = "Only this customer's orders (`cus_...`).",
+        payment_intent: text = "The order of this PaymentIntent (`pi_...`).",
+        created_gte as "created[gte]": integer = "Created at or after this Unix time (the list \
+            is then ordered by `created`).",
+        created_lte as "created[lte]": integer = "Created at or before this Unix time (the list \
+            is then ordered by `created`).",
+    };
+    const DOCS: Docs = Docs::of("order", "`pi_...` or `ch_...`")
+        .get("Retrieve an order by its PaymentIntent or charge id.");
+
+    /// Each page resolves its items against the current catalogue.
+    async fn list(db: &Db, filter: OrderFilter, page: PageRequest) -> ListOf<Self> {
+        let page = query::list(db, &filter, &page).await?;
+        let catalog = query::item_catalog(db, &page.data).await?;
+        Ok(List::of(page, |row| Order::from_row(row, &catalog)))
+    }
+
+    async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Order, ApiError> {
+        let row = query::find(db, lookup).await?;
+        let catalog = query::item_catalog(db, std::slice::from_ref(&row)).await?;
+        Ok(Order::from_row(row, &catalog))
+    }
+}
 
 /// One payment of a store: a PaymentIntent, or a charge made without one.
 #[derive(Serialize, ToSchema)]
@@ -150,75 +182,4 @@ fn items(row: &order::Model, catalog: &ItemCatalog) -> Vec<OrderItem> {
             })
         })
         .collect()
-}
-
-/// The orders.
-pub struct Orders;
-
-impl AdminResource for Orders {
-    type Object = Order;
-    type Filter = OrderFilter;
-    const DOCS: Docs = Docs {
-        name: "order",
-        list: "List orders, newest first.",
-        get: (
-            "Retrieve an order by its PaymentIntent or charge id.",
-            "The order",
-        ),
-        id: "`pi_...` or `ch_...`",
-    };
-    const SCOPE: &[Param<Scope>] = SCOPE;
-    const FILTERS: &[Param<OrderFilter>] = &[
-        Param::new(
-            "status",
-            "`pending`, `requires_action`, `authorized`, `failed`, `canceled`, `completed`, \
-             `partially_refunded` or `refunded`.",
-            Kind::OneOf(OrderStatus::NAMES, |filter, status| {
-                filter.status = Some(status)
-            }),
-        ),
-        Param::new(
-            "customer",
-            "Only this customer's orders (`cus_...`).",
-            Kind::Text(|filter, id| filter.customer = Some(id)),
-        ),
-        Param::new(
-            "payment_intent",
-            "The order of this PaymentIntent (`pi_...`).",
-            Kind::Text(|filter, id| filter.payment_intent = Some(id)),
-        ),
-        Param::new(
-            "created[gte]",
-            "Created at or after this Unix time (the list is then ordered by `created`).",
-            Kind::Integer(|filter, at| filter.created_gte = Some(at)),
-        ),
-        Param::new(
-            "created[lte]",
-            "Created at or before this Unix time (the list is then ordered by `created`).",
-            Kind::Integer(|filter, at| filter.created_lte = Some(at)),
-        ),
-    ];
-    const LOOKUP: &[Param<Scope>] = LOOKUP;
-    const PATHS: Paths = Paths {
-        list: "/orders",
-        get: "/orders/{id}",
-        of_store: Some("/stores/{id}/orders"),
-    };
-
-    /// Each page resolves its items against the current catalogue.
-    async fn list(
-        db: &DatabaseConnection,
-        filter: OrderFilter,
-        page: PageRequest,
-    ) -> Result<List<Order>, ApiError> {
-        let page = query::list(db, &filter, &page).await?;
-        let catalog = query::item_catalog(db, &page.data).await?;
-        Ok(List::of(page, |row| Order::from_row(row, &catalog)))
-    }
-
-    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Order, ApiError> {
-        let row = query::find(db, lookup).await?;
-        let catalog = query::item_catalog(db, std::slice::from_ref(&row)).await?;
-        Ok(Order::from_row(row, &catalog))
-    }
 }

@@ -100,6 +100,40 @@ fn bounded(mut object: Object, max: u64) -> Schema {
     Schema::Object(object)
 }
 
+/// A table of query parameters, one row each: `field: kind = "doc"`, or `field as "name":
+/// kind = "doc"` where the parameter is not named as the field. A value is read by its
+/// kind (`text`, `one_of(NAMES)`, `flag`, `integer` or `count(MAX)`, the variants of
+/// [`Kind`]) into `Some` of the field, so a filter is named once.
+macro_rules! query_params {
+    ($($field:ident $(as $name:literal)?: $kind:ident $(($arg:expr))? = $doc:expr),+ $(,)?) => {
+        &[$($crate::http::admin::params::Param::new(
+            query_params!(@name $field $($name)?),
+            $doc,
+            query_params!(@kind $field $kind $(($arg))?),
+        )),+]
+    };
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident $name:literal) => { $name };
+    (@kind $field:ident text) => {
+        $crate::http::admin::params::Kind::Text(|target, value| target.$field = Some(value))
+    };
+    (@kind $field:ident one_of($names:expr)) => {
+        $crate::http::admin::params::Kind::OneOf($names, |target, value| {
+            target.$field = Some(value)
+        })
+    };
+    (@kind $field:ident flag) => {
+        $crate::http::admin::params::Kind::Flag(|target, value| target.$field = Some(value))
+    };
+    (@kind $field:ident integer) => {
+        $crate::http::admin::params::Kind::Integer(|target, value| target.$field = Some(value))
+    };
+    (@kind $field:ident count($max:expr)) => {
+        $crate::http::admin::params::Kind::Count($max, |target, value| target.$field = Some(value))
+    };
+}
+pub(crate) use query_params;
+
 /// The names of `params`.
 pub fn names<T>(params: &[Param<T>]) -> impl Iterator<Item = &'static str> + '_ {
     params.iter().map(|param| param.name)

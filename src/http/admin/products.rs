@@ -1,16 +1,31 @@
 //! `GET /products`, `GET /products/{id}` and `GET /stores/{id}/products`.
 
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::list::{LOOKUP, List, SCOPE};
-use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Paths};
+use super::list::List;
+use super::params::{Param, query_params};
+use super::resource::{AdminResource, Db, Docs, ListOf, rows_as_objects};
 use crate::error::ApiError;
 use crate::store::admin::products::{self as query, PricedProduct, ProductFilter};
-use crate::store::admin::{Lookup, PageRequest, Scope};
+use crate::store::admin::{Lookup, PageRequest};
+
+/// The products.
+pub struct Products;
+
+impl AdminResource for Products {
+    type Object = Product;
+    type Filter = ProductFilter;
+    const FILTERS: &[Param<ProductFilter>] = query_params! {
+        active: flag = "Only active (`true`) or inactive (`false`) products.",
+        category: text = "Only products of this `metadata.category`.",
+    };
+    const DOCS: Docs = Docs::of("product", "`prod_...` or a custom id")
+        .get("Retrieve a product with its default price.");
+
+    rows_as_objects!(query);
+}
 
 /// A product of one store. Deleted products stay listed with `deleted: true`.
 #[derive(Serialize, ToSchema)]
@@ -70,53 +85,5 @@ impl From<PricedProduct> for Product {
             updated_at: product.updated_at.timestamp(),
             id: product.id,
         }
-    }
-}
-
-/// The products.
-pub struct Products;
-
-impl AdminResource for Products {
-    type Object = Product;
-    type Filter = ProductFilter;
-    const DOCS: Docs = Docs {
-        name: "product",
-        list: "List products, newest first.",
-        get: ("Retrieve a product with its default price.", "The product"),
-        id: "`prod_...` or a custom id",
-    };
-    const SCOPE: &[Param<Scope>] = SCOPE;
-    const FILTERS: &[Param<ProductFilter>] = &[
-        Param::new(
-            "active",
-            "Only active (`true`) or inactive (`false`) products.",
-            Kind::Flag(|filter, active| filter.active = Some(active)),
-        ),
-        Param::new(
-            "category",
-            "Only products of this `metadata.category`.",
-            Kind::Text(|filter, category| filter.category = Some(category)),
-        ),
-    ];
-    const LOOKUP: &[Param<Scope>] = LOOKUP;
-    const PATHS: Paths = Paths {
-        list: "/products",
-        get: "/products/{id}",
-        of_store: Some("/stores/{id}/products"),
-    };
-
-    async fn list(
-        db: &DatabaseConnection,
-        filter: ProductFilter,
-        page: PageRequest,
-    ) -> Result<List<Product>, ApiError> {
-        Ok(List::of(
-            query::list(db, &filter, &page).await?,
-            Product::from,
-        ))
-    }
-
-    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Product, ApiError> {
-        Ok(query::find(db, lookup).await?.into())
     }
 }

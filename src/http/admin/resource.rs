@@ -14,7 +14,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::list::{List, MODE, PAGING, STORE, reply};
+use super::list::{LOOKUP, List, MODE, PAGING, SCOPE, STORE, reply};
 use super::params::{Param, Query, names};
 use super::{AppState, auth};
 use crate::error::ApiError;
@@ -31,52 +31,177 @@ pub trait AdminResource: 'static {
     type Object: Serialize + ToSchema + Send;
     /// The list filters, as the resource's query takes them.
     type Filter: Default + Send + Scoped;
+    /// The list's own filters, read after the store and mode filters of [`Self::PLACE`].
+    const FILTERS: &'static [Param<Self::Filter>];
     /// What the OpenAPI document says of the routes.
     const DOCS: Docs;
-    /// The store and mode filters of the list ([`super::list::SCOPE`], [`MODE`] alone,
-    /// or none), read before [`Self::FILTERS`].
-    const SCOPE: &'static [Param<Scope>];
-    /// The list's own filters.
-    const FILTERS: &'static [Param<Self::Filter>];
-    /// The by-id route's parameters ([`super::list::LOOKUP`], or none).
-    const LOOKUP: &'static [Param<Scope>];
+    /// Where the objects live, which sets the routes and their store and mode parameters.
+    const PLACE: Place = Place::InStore;
 
-    /// The path templates of the routes; the routes are built from them.
-    const PATHS: Paths;
     /// A page of objects, newest first.
-    fn list(
-        db: &DatabaseConnection,
-        filter: Self::Filter,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<List<Self::Object>, ApiError>> + Send;
+    fn list(db: &Db, filter: Self::Filter, page: PageRequest) -> impl Answer<List<Self::Object>>;
     /// The object `lookup` names.
-    fn find(
-        db: &DatabaseConnection,
-        lookup: Lookup<'_>,
-    ) -> impl Future<Output = Result<Self::Object, ApiError>> + Send;
+    fn find(db: &Db, lookup: Lookup<'_>) -> impl Answer<Self::Object>;
 }
 
-/// What the OpenAPI document says of a resource's routes beyond its parameters.
+/// The database the queries read.
+pub type Db = DatabaseConnection;
+
+/// What a query of a resource answers, in time.
+pub trait Answer<T>: Future<Output = Result<T, ApiError>> + Send {}
+impl<T, F: Future<Output = Result<T, ApiError>> + Send> Answer<T> for F {}
+
+/// `list` and `find` for a resource whose objects are its query's rows, converted.
+macro_rules! rows_as_objects {
+    ($query:ident) => {
+        async fn list(db: &Db, filter: Self::Filter, page: PageRequest) -> ListOf<Self> {
+            Ok(List::of(
+                $query::list(db, &filter, &page).await?,
+                Into::into,
+            ))
+        }
+
+        async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Self::Object, ApiError> {
+            Ok($query::find(db, lookup).await?.into())
+        }
+    };
+}
+pub(crate) use rows_as_objects;
+
+/// A page of `R`'s objects, or why not.
+pub type ListOf<R> = Result<List<<R as AdminResource>::Object>, ApiError>;
+
+/// What the OpenAPI document says of a resource's routes beyond its parameters: the
+/// name and the id, and the summaries where the defaults do not say enough.
 pub struct Docs {
-    /// The object's name (`order`), in messages; its plural names the tag and the lists.
+    /// The object's name (`order`), in messages; its plural names the tag, the lists
+    /// and the paths.
     pub name: &'static str,
-    /// The summary of the list.
-    pub list: &'static str,
-    /// The summary of the lookup by id, and its answer.
-    pub get: (&'static str, &'static str),
     /// The path id of the lookup.
     pub id: &'static str,
+    /// The summary of the lookup by id, if not "Retrieve a {name} by its id."
+    pub get: Option<&'static str>,
+    /// The summary of the list, if not "List {objects}, newest first."
+    pub list: Option<&'static str>,
+    /// What the lookup answers, if not "The {name}".
+    pub found: Option<&'static str>,
+}
+
+impl Docs {
+    /// The routes of the `name` objects, whose ids look like `id`.
+    pub const fn of(name: &'static str, id: &'static str) -> Self {
+        let (get, list, found) = (None, None, None);
+        Self {
+            name,
+            id,
+            get,
+            list,
+            found,
+        }
+    }
+
+    /// The lookup's summary.
+    pub const fn get(self, summary: &'static str) -> Self {
+        Self {
+            get: Some(summary),
+            ..self
+        }
+    }
+
+    /// The list's summary.
+    pub const fn list(self, summary: &'static str) -> Self {
+        Self {
+            list: Some(summary),
+            ..self
+        }
+    }
+
+    /// What the lookup answers.
+    pub const fn found(self, answer: &'static str) -> Self {
+        Self {
+            found: Some(answer),
+            ..self
+        }
+    }
+
+    /// The plural, which names the lists.
+    pub fn objects(&self) -> String {
+        format!("{}s", self.name)
+    }
+
+    pub fn get_summary(&self) -> String {
+        let default = || format!("Retrieve a {} by its id.", self.name);
+        self.get.map_or_else(default, str::to_owned)
+    }
+
+    pub fn list_summary(&self) -> String {
+        let default = || format!("List {}, newest first.", self.objects());
+        self.list.map_or_else(default, str::to_owned)
+    }
+
+    pub fn found_summary(&self) -> String {
+        let default = || format!("The {}", self.name);
+        self.found.map_or_else(default, str::to_owned)
+    }
+}
+
+/// Where a resource's objects live.
+pub enum Place {
+    /// In a store: `/{objects}`, `/{objects}/{id}` and `/stores/{id}/{objects}`, narrowed by
+    /// `store` and `livemode`. An id may exist in several stores.
+    InStore,
+    /// The stores themselves: `/stores` and `/stores/{id}`, narrowed by `livemode`.
+    Stores,
+    /// A log at its own paths, not narrowed: its ids are unique and its filters name the
+    /// store.
+    Log {
+        list: &'static str,
+        get: &'static str,
+    },
+}
+
+impl Place {
+    /// The routes' path templates, for objects named `objects`.
+    pub fn paths(&self, objects: &str) -> Paths {
+        let (list, get) = match self {
+            Self::InStore | Self::Stores => (format!("/{objects}"), format!("/{objects}/{{id}}")),
+            Self::Log { list, get } => (list.to_string(), get.to_string()),
+        };
+        let of_store = matches!(self, Self::InStore).then(|| format!("/stores/{{id}}/{objects}"));
+        Paths {
+            list,
+            get,
+            of_store,
+        }
+    }
+
+    /// The store and mode filters of the list, read before the resource's own.
+    pub fn scope(&self) -> &'static [Param<Scope>] {
+        match self {
+            Self::InStore => SCOPE,
+            Self::Stores => &[MODE],
+            Self::Log { .. } => &[],
+        }
+    }
+
+    /// The parameters of the lookup by id.
+    pub fn lookup(&self) -> &'static [Param<Scope>] {
+        match self {
+            Self::InStore | Self::Stores => LOOKUP,
+            Self::Log { .. } => &[],
+        }
+    }
 }
 
 /// The path templates of a resource's routes, as the OpenAPI document shows them. A
 /// template is literal segments and at most one `{id}`.
 pub struct Paths {
     /// The list, such as `/orders`.
-    pub list: &'static str,
+    pub list: String,
     /// The lookup by id, such as `/orders/{id}`.
-    pub get: &'static str,
+    pub get: String,
     /// The list of one store's objects, such as `/stores/{id}/orders`.
-    pub of_store: Option<&'static str>,
+    pub of_store: Option<String>,
 }
 
 /// A list filter that a store and mode can narrow.
@@ -102,12 +227,12 @@ impl Scoped for EventFilter {
 }
 
 /// The filter matching a path template without `{id}`.
-fn literal_path(template: &'static str) -> BoxedFilter<()> {
+fn literal_path(template: &str) -> BoxedFilter<()> {
     segments(template).and(warp::path::end()).boxed()
 }
 
 /// The filter matching a path template with one `{id}`, which it extracts.
-fn path_with_id(template: &'static str) -> BoxedFilter<(String,)> {
+fn path_with_id(template: &str) -> BoxedFilter<(String,)> {
     let (before, after) = template
         .split_once("{id}")
         .expect("a lookup template has an {id}");
@@ -119,11 +244,11 @@ fn path_with_id(template: &'static str) -> BoxedFilter<(String,)> {
 }
 
 /// The literal segments of part of a template, matched in order.
-fn segments(part: &'static str) -> BoxedFilter<()> {
+fn segments(part: &str) -> BoxedFilter<()> {
     part.split('/')
         .filter(|segment| !segment.is_empty())
         .fold(warp::any().boxed(), |path, segment| {
-            path.and(warp::path(segment)).boxed()
+            path.and(warp::path(segment.to_owned())).boxed()
         })
 }
 
@@ -133,16 +258,16 @@ pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)
         list,
         get,
         of_store,
-    } = R::PATHS;
+    } = R::PLACE.paths(&R::DOCS.objects());
     let guarded = move || auth::require_with_query(state.clone());
     let all =
-        literal_path(list)
+        literal_path(&list)
             .and(warp::get())
             .and(guarded())
             .then(|state: Arc<AppState>, raw| async move {
                 reply(read_list::<R>(&state, raw, None).await)
             })
-            .or(path_with_id(get).and(warp::get()).and(guarded()).then(
+            .or(path_with_id(&get).and(warp::get()).and(guarded()).then(
                 |id: String, state: Arc<AppState>, raw| async move {
                     reply(read_one::<R>(&state, raw, &id).await)
                 },
@@ -154,7 +279,7 @@ pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)
             let handle = |id, state: Arc<AppState>, raw| async move {
                 reply(read_list::<R>(&state, raw, Some(id)).await)
             };
-            let of_store = path_with_id(of_store)
+            let of_store = path_with_id(&of_store)
                 .and(warp::get())
                 .and(guarded())
                 .then(handle);
@@ -169,12 +294,12 @@ async fn read_list<R: AdminResource>(
     raw: HashMap<String, String>,
     path_store: Option<String>,
 ) -> Result<List<R::Object>, ApiError> {
-    let known = names(R::SCOPE).chain(names(R::FILTERS));
+    let known = names(R::PLACE.scope()).chain(names(R::FILTERS));
     let query = Query::new(raw, known.chain(names(PAGING)))?;
     if let Some(store) = &path_store {
         in_store(&state.db, &query, store).await?;
     }
-    let scope = query.read(R::SCOPE)?;
+    let scope = query.read(R::PLACE.scope())?;
     let mut filter = query.read(R::FILTERS)?;
     let store = path_store.or(scope.store);
     filter.narrow(Scope { store, ..scope });
@@ -203,7 +328,7 @@ async fn read_one<R: AdminResource>(
     raw: HashMap<String, String>,
     id: &str,
 ) -> Result<R::Object, ApiError> {
-    let query = Query::new(raw, names(R::LOOKUP))?;
-    let scope = query.read(R::LOOKUP)?;
+    let query = Query::new(raw, names(R::PLACE.lookup()))?;
+    let scope = query.read(R::PLACE.lookup())?;
     R::find(&state.db, scope.lookup(id)).await
 }

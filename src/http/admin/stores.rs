@@ -2,18 +2,38 @@
 //! (`/stores/{id}/products`, `/customers`, `/orders`) are those of their objects.
 
 use entity::status::StoreStatus;
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::list::{LOOKUP, List, MODE};
-use super::params::{Kind, Param};
-use super::resource::{AdminResource, Docs, Paths};
+use super::list::List;
+use super::params::{Param, query_params};
+use super::resource::{AdminResource, Db, Docs, ListOf, Place, rows_as_objects};
 use crate::domain::stores;
 use crate::error::ApiError;
 use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
-use crate::store::admin::{Lookup, PageRequest, Scope};
+use crate::store::admin::{Lookup, PageRequest};
+
+/// The stores.
+pub struct Stores;
+
+impl AdminResource for Stores {
+    type Object = Store;
+    type Filter = StoreFilter;
+    const FILTERS: &[Param<StoreFilter>] = query_params! {
+        status: one_of(StoreStatus::NAMES) = "`onboarding`, `active`, `restricted` or \
+            `disconnected`.",
+    };
+    const DOCS: Docs = Docs::of(
+        "store",
+        "The connected account id (`acct_...`) or `platform`",
+    )
+    .get("Retrieve a store with its pages, payment settings, status and counts.")
+    .found("The store (the live one unless `livemode=false`)");
+    const PLACE: Place = Place::Stores;
+
+    rows_as_objects!(query);
+}
 
 /// A seller's store: one per connected account and mode.
 #[derive(Serialize, ToSchema)]
@@ -100,51 +120,5 @@ impl From<StoreWithCounts> for Store {
             updated_at: store.updated_at.timestamp(),
             id: store.id,
         }
-    }
-}
-
-/// The stores.
-pub struct Stores;
-
-impl AdminResource for Stores {
-    type Object = Store;
-    type Filter = StoreFilter;
-    const DOCS: Docs = Docs {
-        name: "store",
-        list: "List stores, newest first.",
-        get: (
-            "Retrieve a store with its pages, payment settings, status and counts.",
-            "The store (the live one unless `livemode=false`)",
-        ),
-        id: "The connected account id (`acct_...`) or `platform`",
-    };
-    const SCOPE: &[Param<Scope>] = &[MODE];
-    const FILTERS: &[Param<StoreFilter>] = &[Param::new(
-        "status",
-        "`onboarding`, `active`, `restricted` or `disconnected`.",
-        Kind::OneOf(StoreStatus::NAMES, |filter, status| {
-            filter.status = Some(status)
-        }),
-    )];
-    const LOOKUP: &[Param<Scope>] = LOOKUP;
-    const PATHS: Paths = Paths {
-        list: "/stores",
-        get: "/stores/{id}",
-        of_store: None,
-    };
-
-    async fn list(
-        db: &DatabaseConnection,
-        filter: StoreFilter,
-        page: PageRequest,
-    ) -> Result<List<Store>, ApiError> {
-        Ok(List::of(
-            query::list(db, &filter, &page).await?,
-            Store::from,
-        ))
-    }
-
-    async fn find(db: &DatabaseConnection, lookup: Lookup<'_>) -> Result<Store, ApiError> {
-        Ok(query::find(db, lookup).await?.into())
     }
 }

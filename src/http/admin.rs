@@ -2,9 +2,10 @@
 //! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
 //! [`customers`], [`products`] and the event log ([`events`]) — and the [`replay`] routes.
 //!
-//! A resource declares its object, its filters ([`params`]), its routes and its two
-//! queries; the list shape, pagination and lookup rules ([`list`]) and the OpenAPI
-//! operations ([`docs`]) come from those declarations.
+//! A resource is its API object: it declares its filters ([`params`]), its name and place
+//! (from which its routes follow) and its two queries; the list shape, pagination and
+//! lookup rules ([`list`]) and the OpenAPI operations ([`docs`]) come from those
+//! declarations.
 
 mod auth;
 mod customers;
@@ -33,14 +34,14 @@ pub(super) use replay::{__path_replay, __path_replay_bulk};
 
 /// Every admin route.
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
-    resource::<stores::Stores>(state.clone())
-        .or(resource::<orders::Orders>(state.clone()))
+    resource::<stores::Store>(state.clone())
+        .or(resource::<orders::Order>(state.clone()))
         .unify()
-        .or(resource::<customers::Customers>(state.clone()))
+        .or(resource::<customers::Customer>(state.clone()))
         .unify()
-        .or(resource::<products::Products>(state.clone()))
+        .or(resource::<products::Product>(state.clone()))
         .unify()
-        .or(resource::<events::Events>(state.clone()))
+        .or(resource::<events::Event>(state.clone()))
         .unify()
         .or(replay::routes(state))
         .unify()
@@ -52,10 +53,10 @@ pub struct Resources;
 
 impl Modify for Resources {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        docs::add::<stores::Stores>(openapi);
-        docs::add::<orders::Orders>(openapi);
-        docs::add::<customers::Customers>(openapi);
-        docs::add::<products::Products>(openapi);
-        docs::add::<events::Events>(openapi);
+        docs::add::<stores::Store>(openapi);
+        docs::add::<orders::Order>(openapi);
+        docs::add::<customers::Customer>(openapi);
+        docs::add::<products::Product>(openapi);
+        docs::add::<events::Event>(openapi);
     }
 }

@@ -14,15 +14,11 @@ use crate::error::ApiError;
 use crate::store::admin::customers::{self as query, CustomerFilter, Spending};
 use crate::store::admin::{Lookup, PageRequest};
 
-/// The customers.
-pub struct Customers;
-
-impl AdminResource for Customers {
-    type Object = Customer;
-    type Filter = CustomerFilter;
+impl AdminResource for Customer {
     const FILTERS: &[Param<CustomerFilter>] = query_params! {
         email: text = "Only customers with this exact e-mail.",
     };
+    type Filter = CustomerFilter;
     const DOCS: Docs = Docs::of("customer", "`cus_...`")
         .get("Retrieve a customer, with its order count and total spent.");
 

@@ -20,7 +20,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
     } = R::PLACE.paths(&R::DOCS.objects());
     let docs = R::DOCS;
     let (name, objects) = (docs.name, docs.objects());
-    let list_name = format!("List_{}", R::Object::name());
+    let list_name = format!("List_{}", R::name());
     let filters: Vec<Parameter> = params(R::PLACE.scope(), &objects)
         .chain(params(R::FILTERS, &objects))
         .chain(params(PAGING, &objects))
@@ -42,7 +42,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
     }
     let lookup = params(R::PLACE.lookup(), &objects);
     let parameters = [path_id(docs.id)].into_iter().chain(lookup).collect();
-    let found = answer(&docs.found_summary(), &R::Object::name());
+    let found = answer(&docs.found_summary(), &R::name());
     let summary = docs.get_summary();
     let mut op = operation(&objects, "get", &summary, parameters, found);
     op = op.response("404", missing(name));
@@ -51,7 +51,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         op = op.response("409", error(conflict));
     }
     add_get(openapi, &get, op);
-    register::<R::Object>(openapi, list_name);
+    register::<R>(openapi, list_name);
 }
 
 fn add_get(openapi: &mut OpenApi, template: &str, operation: OperationBuilder) {

@@ -14,13 +14,9 @@ use crate::store::admin::events::{self as query, EventFilter};
 use crate::store::admin::{Lookup, PageRequest};
 use entity::status::EventStatus;
 
-/// The event log.
-pub struct Events;
-
-impl AdminResource for Events {
-    type Object = Event;
-    type Filter = EventFilter;
+impl AdminResource for Event {
     const FILTERS: &[Param<EventFilter>] = FILTERS;
+    type Filter = EventFilter;
     const DOCS: Docs = Docs::of("event", "`evt_...`")
         .get("Retrieve a stored event with its status, attempts, last error and raw payload.")
         .list("List stored events, newest received first, without their payloads.")

@@ -12,12 +12,7 @@ use crate::error::ApiError;
 use crate::store::admin::orders::{self as query, ItemCatalog, OrderFilter};
 use crate::store::admin::{Lookup, PageRequest};
 
-/// The orders.
-pub struct Orders;
-
-impl AdminResource for Orders {
-    type Object = Order;
-    type Filter = OrderFilter;
+impl AdminResource for Order {
     const FILTERS: &[Param<OrderFilter>] = query_params! {
         status: one_of(OrderStatus::NAMES) = "`pending`, `requires_action`, `authorized`, `failed`, \
             `canceled`, `completed`, `partially_refunded` or `refunded`.",
@@ -28,6 +23,7 @@ impl AdminResource for Orders {
         created_lte as "created[lte]": integer = "Created at or before this Unix time (the list \
             is then ordered by `created`).",
     };
+    type Filter = OrderFilter;
     const DOCS: Docs = Docs::of("order", "`pi_...` or `ch_...`")
         .get("Retrieve an order by its PaymentIntent or charge id.");
 

@@ -11,16 +11,12 @@ use crate::error::ApiError;
 use crate::store::admin::products::{self as query, PricedProduct, ProductFilter};
 use crate::store::admin::{Lookup, PageRequest};
 
-/// The products.
-pub struct Products;
-
-impl AdminResource for Products {
-    type Object = Product;
-    type Filter = ProductFilter;
+impl AdminResource for Product {
     const FILTERS: &[Param<ProductFilter>] = query_params! {
         active: flag = "Only active (`true`) or inactive (`false`) products.",
         category: text = "Only products of this `metadata.category`.",
     };
+    type Filter = ProductFilter;
     const DOCS: Docs = Docs::of("product", "`prod_...` or a custom id")
         .get("Retrieve a product with its default price.");
 

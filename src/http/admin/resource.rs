@@ -25,23 +25,21 @@ use crate::store::admin::products::ProductFilter;
 use crate::store::admin::stores::StoreFilter;
 use crate::store::admin::{Lookup, PageRequest, Scope, stores};
 
-/// A read-only collection of the admin API.
-pub trait AdminResource: 'static {
-    /// The API object.
-    type Object: Serialize + ToSchema + Send;
-    /// The list filters, as the resource's query takes them.
-    type Filter: Default + Send + Scoped;
+/// A read-only collection of the admin API, implemented by its API object.
+pub trait AdminResource: Serialize + ToSchema + Send + Sized + 'static {
     /// The list's own filters, read after the store and mode filters of [`Self::PLACE`].
     const FILTERS: &'static [Param<Self::Filter>];
+    /// The list filters, as the resource's query takes them.
+    type Filter: Default + Send + Scoped;
     /// What the OpenAPI document says of the routes.
     const DOCS: Docs;
     /// Where the objects live, which sets the routes and their store and mode parameters.
     const PLACE: Place = Place::InStore;
 
     /// A page of objects, newest first.
-    fn list(db: &Db, filter: Self::Filter, page: PageRequest) -> impl Answer<List<Self::Object>>;
+    fn list(db: &Db, filter: Self::Filter, page: PageRequest) -> impl Answer<List<Self>>;
     /// The object `lookup` names.
-    fn find(db: &Db, lookup: Lookup<'_>) -> impl Answer<Self::Object>;
+    fn find(db: &Db, lookup: Lookup<'_>) -> impl Answer<Self>;
 }
 
 /// The database the queries read.
@@ -61,15 +59,15 @@ macro_rules! rows_as_objects {
             ))
         }
 
-        async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Self::Object, ApiError> {
+        async fn find(db: &Db, lookup: Lookup<'_>) -> Result<Self, ApiError> {
             Ok($query::find(db, lookup).await?.into())
         }
     };
 }
 pub(crate) use rows_as_objects;
 
-/// A page of `R`'s objects, or why not.
-pub type ListOf<R> = Result<List<<R as AdminResource>::Object>, ApiError>;
+/// A page of objects, or why not.
+pub type ListOf<R> = Result<List<R>, ApiError>;
 
 /// What the OpenAPI document says of a resource's routes beyond its parameters: the
 /// name and the id, and the summaries where the defaults do not say enough.
@@ -293,7 +291,7 @@ async fn read_list<R: AdminResource>(
     state: &AppState,
     raw: HashMap<String, String>,
     path_store: Option<String>,
-) -> Result<List<R::Object>, ApiError> {
+) -> Result<List<R>, ApiError> {
     let known = names(R::PLACE.scope()).chain(names(R::FILTERS));
     let query = Query::new(raw, known.chain(names(PAGING)))?;
     if let Some(store) = &path_store {
@@ -327,7 +325,7 @@ async fn read_one<R: AdminResource>(
     state: &AppState,
     raw: HashMap<String, String>,
     id: &str,
-) -> Result<R::Object, ApiError> {
+) -> Result<R, ApiError> {
     let query = Query::new(raw, names(R::PLACE.lookup()))?;
     let scope = query.read(R::PLACE.lookup())?;
     R::find(&state.db, scope.lookup(id)).await

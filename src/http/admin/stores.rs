@@ -14,16 +14,12 @@ use crate::error::ApiError;
 use crate::store::admin::stores::{self as query, Counts, StoreFilter, StoreWithCounts};
 use crate::store::admin::{Lookup, PageRequest};
 
-/// The stores.
-pub struct Stores;
-
-impl AdminResource for Stores {
-    type Object = Store;
-    type Filter = StoreFilter;
+impl AdminResource for Store {
     const FILTERS: &[Param<StoreFilter>] = query_params! {
         status: one_of(StoreStatus::NAMES) = "`onboarding`, `active`, `restricted` or \
             `disconnected`.",
     };
+    type Filter = StoreFilter;
     const DOCS: Docs = Docs::of(
         "store",
         "The connected account id (`acct_...`) or `platform`",

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
+use warp::http::header::{self, HeaderValue};
 use warp::reply::{Reply, Response};
 
 use crate::store::admin::QueryError;
@@ -97,6 +98,8 @@ pub struct ApiError {
     pub message: String,
     /// The stores an ambiguous id was found in (`409 ambiguous_id`).
     pub stores: Option<Vec<String>>,
+    /// The methods the path takes (`405`), sent as `Allow`.
+    pub allow: Option<String>,
 }
 
 /// The body of every error answer.
@@ -123,6 +126,21 @@ impl ApiError {
             code,
             message: message.into(),
             stores: None,
+            allow: None,
+        }
+    }
+
+    /// `405 method_not_allowed`: the path exists and takes only `allow`.
+    pub fn method_not_allowed(allow: String) -> Self {
+        let message = format!("this route takes {allow} only");
+        let err = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            message,
+        );
+        Self {
+            allow: Some(allow),
+            ..err
         }
     }
 
@@ -209,7 +227,21 @@ impl Reply for ApiError {
                 stores: self.stores,
             },
         };
-        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        let headers = response.headers_mut();
+        if let Some(allow) = self
+            .allow
+            .and_then(|allow| HeaderValue::from_str(&allow).ok())
+        {
+            headers.insert(header::ALLOW, allow);
+        }
+        if self.code == ErrorCode::Unauthorized {
+            // RFC 9110 asks a 401 to name the scheme it wants.
+            let challenge = HeaderValue::from_static("Bearer realm=\"payments admin\"");
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
 }
 

@@ -9,6 +9,7 @@
 mod admin;
 mod body;
 mod health;
+mod methods;
 mod metrics;
 mod openapi;
 mod rejection;
@@ -20,7 +21,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use warp::{Filter, Reply};
+use warp::{Filter, Rejection, Reply};
 
 use crate::config::{Settings, fingerprint};
 use crate::pipeline::Dispatcher;
@@ -93,8 +94,15 @@ pub fn routes(
         .or(health::routes(state.clone()))
         .or(openapi::route())
         .or(admin::routes(state.clone()))
-        .or(metrics::route(state))
+        .or(metrics::route(state.clone()))
+        .or(methods::fallback(state))
         .recover(rejection::handle)
+}
+
+/// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves
+/// the body out).
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
 }
 
 fn with_state(

@@ -13,6 +13,19 @@ const DEFAULT_LEVEL: &str = "info";
 /// them asks by name (`RUST_LOG=debug,sqlx=debug`).
 const QUIET_TARGETS: &[&str] = &["sqlx", "sea_orm", "sea_orm_migration", "sea_query"];
 
+/// What a log line quotes of a client's input: at most `max` bytes of `text` (cut on a
+/// character boundary), then how long it was, so one request cannot write a huge line.
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&at| text.is_char_boundary(at))
+        .unwrap_or(0);
+    format!("{}… ({} bytes)", &text[..end], text.len()).into()
+}
+
 /// Installs the global subscriber writing to stdout. Later calls do nothing.
 pub fn init(json: bool) {
     let filter = EnvFilter::new(filter_directives(std::env::var("RUST_LOG").ok().as_deref()));
@@ -54,7 +67,13 @@ fn filter_directives(rust_log: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::filter_directives;
+    use super::{clip, filter_directives};
+
+    #[test]
+    fn long_input_is_cut_on_a_character_boundary() {
+        assert_eq!(clip("/orders", 120), "/orders");
+        assert_eq!(clip(&"é".repeat(100), 5), "éé… (200 bytes)");
+    }
 
     #[test]
     fn database_targets_stay_at_warn_unless_named() {

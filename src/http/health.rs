@@ -16,9 +16,11 @@ use crate::store::db;
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let health = warp::path!("health").and(warp::get()).map(health);
+    let health = warp::path!("health")
+        .and(crate::http::get_or_head())
+        .map(health);
     let ready = warp::path!("ready")
-        .and(warp::get())
+        .and(crate::http::get_or_head())
         .and(with_state(state))
         .then(ready);
     health.or(ready).unify()

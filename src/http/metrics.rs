@@ -22,7 +22,7 @@ pub fn route(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("metrics")
-        .and(warp::get())
+        .and(crate::http::get_or_head())
         .and(with_state(state))
         .and(warp::header::optional::<String>("authorization"))
         .and_then(

@@ -59,7 +59,7 @@ impl Modify for AdminToken {
 
 pub fn route() -> BoxedFilter<(Response,)> {
     warp::path!("openapi.json")
-        .and(warp::get())
+        .and(crate::http::get_or_head())
         .map(openapi_json)
         .boxed()
 }

@@ -32,9 +32,11 @@ impl Progress {
 pub fn routes(
     progress: Arc<Progress>,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
-    let health = warp::path!("health").and(warp::get()).map(health::health);
+    let health = warp::path!("health")
+        .and(crate::http::get_or_head())
+        .map(health::health);
     let ready = warp::path!("ready")
-        .and(warp::get())
+        .and(crate::http::get_or_head())
         .map(move || not_ready(&progress));
     health
         .or(ready)

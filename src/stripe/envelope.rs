@@ -10,6 +10,8 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use super::event_types;
+
 /// Store key of events that belong to the platform itself rather than a connected account.
 pub const PLATFORM_STORE: &str = "platform";
 
@@ -148,16 +150,26 @@ impl Envelope {
             .filter(|object| object.get().starts_with('{'))
             .ok_or_else(|| EnvelopeError::Invalid("`data.object` must be an object".into()))?;
         let refs: ObjectRefs = serde_json::from_str(object.get()).unwrap_or_default();
-        let account = as_string(raw.account).filter(|account| !account.is_empty());
+        let object_id = optional_string(refs.id, "data.object.id")?
+            .map(|id| bounded(id, "data.object.id"))
+            .transpose()?;
+        // Every object of a type the service applies has an id: without one the event
+        // could only be dead-lettered later.
+        if object_id.is_none() && event_types::known(&event_type).is_some() {
+            return Err(invalid("`data.object.id` must be a non-empty string"));
+        }
+        let account = optional_string(raw.account, "account")?
+            .map(|account| bounded(account, "account"))
+            .transpose()?;
         let store_key = account.clone().unwrap_or_else(|| PLATFORM_STORE.to_owned());
         Ok(Self {
-            id,
-            event_type,
+            id: bounded(id, "id")?,
+            event_type: bounded(event_type, "type")?,
             account,
-            livemode: raw.livemode.and_then(|v| v.as_bool()).unwrap_or(false),
-            api_version: as_string(raw.api_version),
-            created: raw.created.and_then(|v| v.as_i64()).unwrap_or(0),
-            object_id: refs.id.and_then(|id| id.as_str().map(str::to_owned)),
+            livemode: livemode(raw.livemode)?,
+            api_version: optional_string(raw.api_version, "api_version")?,
+            created: unix_time(raw.created)?,
+            object_id,
             store_key,
             format: EventFormat::Snapshot,
         })
@@ -166,7 +178,7 @@ impl Envelope {
     /// A thin event needs nothing but its id to be stored: anything else it lacks or has
     /// in an odd shape only makes the event log poorer, never gets the delivery refused.
     fn thin(raw: RawEnvelope<'_>, kind: &str) -> Result<Self, EnvelopeError> {
-        let id = non_empty_string(raw.id, "id")?;
+        let id = bounded(non_empty_string(raw.id, "id")?, "id")?;
         let event_type = as_string(raw.event_type)
             .filter(|event_type| !event_type.is_empty())
             .unwrap_or_else(|| kind.to_owned());
@@ -293,15 +305,64 @@ fn as_string(value: Option<serde_json::Value>) -> Option<String> {
     }
 }
 
+fn invalid(problem: &str) -> EnvelopeError {
+    EnvelopeError::Invalid(problem.to_owned())
+}
+
 fn non_empty_string(
     value: Option<serde_json::Value>,
     field: &str,
 ) -> Result<String, EnvelopeError> {
     match value {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
-        _ => Err(EnvelopeError::Invalid(format!(
-            "`{field}` must be a non-empty string"
+        _ => Err(invalid(&format!("`{field}` must be a non-empty string"))),
+    }
+}
+
+/// A field that may be absent (or `null`), but when present is a non-empty string: a
+/// value of another type is refused rather than read as absent, which would put the event
+/// somewhere else (an `account` of `123` is not the platform's event).
+fn optional_string(
+    value: Option<serde_json::Value>,
+    field: &str,
+) -> Result<Option<String>, EnvelopeError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+        Some(_) => Err(invalid(&format!(
+            "`{field}` must be a non-empty string when present"
         ))),
+    }
+}
+
+/// Stripe's ids are far shorter: a longer value is not Stripe's, and would be stored to
+/// make URLs no server accepts.
+const MAX_ID_BYTES: usize = 255;
+
+fn bounded(id: String, field: &str) -> Result<String, EnvelopeError> {
+    if id.len() > MAX_ID_BYTES {
+        return Err(invalid(&format!(
+            "`{field}` is longer than {MAX_ID_BYTES} bytes"
+        )));
+    }
+    Ok(id)
+}
+
+fn livemode(value: Option<serde_json::Value>) -> Result<bool, EnvelopeError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(false),
+        Some(serde_json::Value::Bool(live)) => Ok(live),
+        Some(_) => Err(invalid("`livemode` must be `true` or `false`")),
+    }
+}
+
+/// `created`, Unix seconds; 0 when a hand-written event leaves it out.
+fn unix_time(value: Option<serde_json::Value>) -> Result<i64, EnvelopeError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(0),
+        Some(value) => value
+            .as_i64()
+            .ok_or_else(|| invalid("`created` must be a Unix time in whole seconds")),
     }
 }
 
@@ -328,7 +389,7 @@ mod tests {
             "data":{"object":{"id":"ch_1","transfer_data":{"destination":"acct_2"}}}}"#;
         assert_eq!(Envelope::parse(body).unwrap().store_key, PLATFORM_STORE);
         let obo = br#"{"id":"evt_1","type":"payment_intent.created",
-            "data":{"object":{"transfer_data":null,"on_behalf_of":"acct_4"}}}"#;
+            "data":{"object":{"id":"pi_1","transfer_data":null,"on_behalf_of":"acct_4"}}}"#;
         assert_eq!(Envelope::parse(obo).unwrap().store_key, PLATFORM_STORE);
     }
 
@@ -418,6 +479,49 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_or_size_are_refused_not_coerced() {
+        let event = |fields: &str| {
+            format!(
+                r#"{{"id":"evt_1","type":"customer.created",{fields}"data":{{"object":{{"id":"cus_1"}}}}}}"#
+            )
+        };
+        let long = "x".repeat(256);
+        let cases = [
+            (event(r#""account":123,"#), "`account`"),
+            (event(r#""account":"","#), "`account`"),
+            (event(r#""created":"now","#), "`created`"),
+            (event(r#""created":1.5,"#), "`created`"),
+            (event(r#""livemode":"yes","#), "`livemode`"),
+            (event(r#""api_version":7,"#), "`api_version`"),
+            (event(&format!(r#""account":"{long}","#)), "`account`"),
+            (event("").replace("evt_1", &long), "`id`"),
+            (event("").replace("cus_1", &long), "`data.object.id`"),
+            (
+                event("").replace(r#""id":"cus_1""#, r#""name":"x""#),
+                "`data.object.id`",
+            ),
+            (
+                event("").replace(r#""id":"cus_1""#, r#""id":5"#),
+                "`data.object.id`",
+            ),
+        ];
+        for (body, field) in cases {
+            let err = Envelope::parse(body.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(field), "{body}: {err}");
+        }
+        // Absent or null is not wrong: hand-written events leave fields out.
+        let fine = event(r#""account":null,"livemode":null,"created":null,"#);
+        assert_eq!(
+            Envelope::parse(fine.as_bytes()).unwrap().store_key,
+            PLATFORM_STORE
+        );
+        // A type the service does not apply may carry an object without an id (a balance).
+        let balance =
+            r#"{"id":"evt_1","type":"balance.available","data":{"object":{"object":"balance"}}}"#;
+        assert!(Envelope::parse(balance.as_bytes()).is_ok());
     }
 
     #[test]

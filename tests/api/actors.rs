@@ -151,14 +151,13 @@ async fn events_left_received_are_applied_at_start_up() {
 #[tokio::test]
 async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_on() {
     let app = spawn_app().await;
-    // A customer without an id cannot be stored: a domain error, not a panic.
+    // An event the apply path refuses: a domain error, not a panic.
     let mut broken: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
     broken["id"] = json!("evt_broken_customer");
     broken["account"] = json!("acct_retry");
-    broken["data"]["object"]
-        .as_object_mut()
-        .unwrap()
-        .remove("id");
+    // A deletion at a time no clock can hold: the apply path refuses it (a domain error).
+    broken["type"] = json!("customer.deleted");
+    broken["created"] = json!(i64::MAX);
     assert_eq!(
         app.post_event(&serde_json::to_vec(&broken).unwrap())
             .await
@@ -172,7 +171,7 @@ async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_o
     let failed = app.stored_event("evt_broken_customer").await.unwrap();
     assert_eq!(failed.status, "failed");
     assert_eq!(failed.attempts, 3);
-    assert!(failed.last_error.unwrap_or_default().contains("customer"));
+    assert!(failed.last_error.unwrap_or_default().contains("not a valid timestamp"));
     assert_eq!(
         app.stored_event("evt_after_broken").await.unwrap().status,
         "processed"

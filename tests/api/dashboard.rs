@@ -267,13 +267,12 @@ async fn send_mixed_load(app: &TestApp, round: u32) {
     assert_eq!(refused.status(), 400);
     assert_eq!(app.post_event(b"[]").await.status(), 400);
     if round == 0 {
-        // A customer without an id cannot be applied: it uses up its attempts.
+        // An event the apply path refuses uses up its attempts.
         let mut broken: Value = serde_json::from_slice(&fixture("customer.updated.json")).unwrap();
         broken["id"] = json!(format!("evt_dashboard_dead_letter_{run}"));
-        broken["data"]["object"]
-            .as_object_mut()
-            .unwrap()
-            .remove("id");
+        // A deletion at a time no clock can hold: the apply path refuses it (a domain error).
+        broken["type"] = json!("customer.deleted");
+        broken["created"] = json!(i64::MAX);
         let body = serde_json::to_vec(&broken).unwrap();
         assert_eq!(app.post_event(&body).await.status(), 200);
     }

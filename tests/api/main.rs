@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod health;
 mod helpers;
 mod hostile;
+mod http_details;
 mod layout;
 mod logs;
 mod marketplace;

@@ -34,10 +34,9 @@ async fn metrics_cover_intake_apply_and_failures_after_a_mixed_load() {
     app.post_event(thin).await; // a thin notification: stored, then ignored
     let mut broken: Value = serde_json::from_slice(&fixture("customer.updated.json")).unwrap();
     broken["id"] = json!("evt_metrics_dead_letter");
-    broken["data"]["object"]
-        .as_object_mut()
-        .unwrap()
-        .remove("id");
+    // A deletion at a time no clock can hold: the apply path refuses it (a domain error).
+    broken["type"] = json!("customer.deleted");
+    broken["created"] = json!(i64::MAX);
     app.post_event(&serde_json::to_vec(&broken).unwrap()).await; // dead-lettered
     app.wait_until_applied().await;
 
@@ -117,7 +116,7 @@ async fn metrics_cover_intake_apply_and_failures_after_a_mixed_load() {
         sample(
             &text,
             "payments_events_dead_lettered_total",
-            "type=\"customer.updated\""
+            "type=\"customer.deleted\""
         )
         .unwrap()
             >= 1.0

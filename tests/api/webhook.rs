@@ -447,3 +447,36 @@ async fn unsigned_hostile_bodies_are_refused_for_their_signature_first() {
     assert_eq!((status, code.as_str()), (400, "no_matching_signature"));
     assert_eq!(app.event_count().await, 0);
 }
+
+/// A signed envelope whose fields have the wrong type or size is refused with
+/// `400 invalid_payload` naming the field, and nothing is stored: it is not coerced into
+/// another store, a time of 0 or test mode.
+#[tokio::test]
+async fn signed_envelopes_with_fields_of_the_wrong_type_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let long_id = "x".repeat(100_000);
+    let cases: [(&str, Value, &str); 6] = [
+        ("account", json!(123), "`account`"),
+        ("account", json!(""), "`account`"),
+        ("created", json!("now"), "`created`"),
+        ("livemode", json!("yes"), "`livemode`"),
+        ("id", json!(long_id), "`id`"),
+        (
+            "data",
+            json!({"object": {"email": "a@example.com"}}),
+            "`data.object.id`",
+        ),
+    ];
+    for (field, value, named) in cases {
+        let mut event: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
+        event[field] = value;
+        let body = serde_json::to_vec(&event).unwrap();
+        let response = app.post_event(&body).await;
+        assert_eq!(response.status(), 400, "{field}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], "invalid_payload", "{field}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{field}: {message}");
+    }
+    assert_eq!(app.event_count().await, 0);
+}

@@ -17,6 +17,7 @@ use warp::reply::Response;
 use super::events::{Event, FILTERS};
 use super::list::reply;
 use super::params::{Query, names};
+use super::resource::path_with_id;
 use super::{AppState, auth};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::admin::events as query;
@@ -43,7 +44,7 @@ impl IntoParams for EventFilters {
 }
 
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
-    let replay_one = warp::path!("webhooks" / "stripe" / "events" / String / "replay")
+    let replay_one = path_with_id("/webhooks/stripe/events/{id}/replay")
         .and(warp::post())
         .and(auth::require_with_query(state.clone()))
         .then(replay);

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,7 +18,7 @@ use warp::reply::Response;
 use super::list::{LOOKUP, List, MODE, PAGING, SCOPE, STORE, reply};
 use super::params::{Param, Query, names};
 use super::{AppState, auth};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::admin::customers::CustomerFilter;
 use crate::store::admin::events::EventFilter;
 use crate::store::admin::orders::OrderFilter;
@@ -229,13 +230,24 @@ fn literal_path(template: &str) -> BoxedFilter<()> {
     segments(template).and(warp::path::end()).boxed()
 }
 
-/// The filter matching a path template with one `{id}`, which it extracts.
-fn path_with_id(template: &str) -> BoxedFilter<(String,)> {
+/// The filter matching a path template with one `{id}`, which it extracts
+/// percent-decoded (`acct%5F1` is `acct_1`, `a%2Fb` is `a/b`), so any id that can be
+/// listed can be fetched. A segment that does not decode to UTF-8 is refused.
+pub(super) fn path_with_id(template: &str) -> BoxedFilter<(String,)> {
     let (before, after) = template
         .split_once("{id}")
         .expect("a lookup template has an {id}");
     segments(before)
         .and(warp::path::param::<String>())
+        .and_then(|raw: String| async move {
+            match percent_decode_str(&raw).decode_utf8() {
+                Ok(id) => Ok(id.into_owned()),
+                Err(_) => Err(warp::reject::custom(ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    "the id in the path is not percent-encoded UTF-8",
+                ))),
+            }
+        })
         .and(segments(after))
         .and(warp::path::end())
         .boxed()
@@ -260,16 +272,17 @@ pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)
     let guarded = move || auth::require_with_query(state.clone());
     let all =
         literal_path(&list)
-            .and(warp::get())
+            .and(crate::http::get_or_head())
             .and(guarded())
             .then(|state: Arc<AppState>, raw| async move {
                 reply(read_list::<R>(&state, raw, None).await)
             })
-            .or(path_with_id(&get).and(warp::get()).and(guarded()).then(
-                |id: String, state: Arc<AppState>, raw| async move {
+            .or(path_with_id(&get)
+                .and(crate::http::get_or_head())
+                .and(guarded())
+                .then(|id: String, state: Arc<AppState>, raw| async move {
                     reply(read_one::<R>(&state, raw, &id).await)
-                },
-            ))
+                }))
             .unify();
     match of_store {
         None => all.boxed(),
@@ -278,7 +291,7 @@ pub fn routes<R: AdminResource>(state: Arc<AppState>) -> BoxedFilter<(Response,)
                 reply(read_list::<R>(&state, raw, Some(id)).await)
             };
             let of_store = path_with_id(&of_store)
-                .and(warp::get())
+                .and(crate::http::get_or_head())
                 .and(guarded())
                 .then(handle);
             all.or(of_store).unify().boxed()

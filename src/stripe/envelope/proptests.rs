@@ -32,7 +32,7 @@ fn nested(depth: usize, object: bool) -> String {
 /// A valid event whose `data.object` (already without its braces) is `object_fields`.
 fn event_with(top_fields: &str, object_fields: &str) -> String {
     format!(
-        r#"{{{top_fields}"id":"evt_1","type":"charge.succeeded","data":{{"object":{{{object_fields}}}}}}}"#
+        r#"{{{top_fields}"id":"evt_1","type":"x.happened","data":{{"object":{{{object_fields}}}}}}}"#
     )
 }
 
@@ -197,13 +197,32 @@ fn expected_code(event: &Map<String, Value>) -> Result<(), &'static str> {
         return Err("invalid_payload");
     }
     let data_object = event.get("data").and_then(|data| data.get("object"));
-    match (
+    let (Some(id), Some(event_type), Some(object)) = (
         non_empty_str(event.get("id")),
         non_empty_str(event.get("type")),
-        data_object.is_some_and(Value::is_object),
-    ) {
-        (Some(_), Some(_), true) => Ok(()),
-        _ => Err("invalid_payload"),
+        data_object.filter(|object| object.is_object()),
+    ) else {
+        return Err("invalid_payload");
+    };
+    // Present fields must have their type; ids are at most 255 bytes.
+    let absent = |value: Option<&Value>| value.is_none_or(Value::is_null);
+    let id_or_absent = |value: Option<&Value>| {
+        absent(value) || non_empty_str(value).is_some_and(|id| id.len() <= 255)
+    };
+    let object_id = object.get("id");
+    let needs_object_id = super::event_types::known(event_type).is_some();
+    let valid = id.len() <= 255
+        && event_type.len() <= 255
+        && id_or_absent(event.get("account"))
+        && (absent(event.get("livemode")) || event["livemode"].is_boolean())
+        && (absent(event.get("created")) || event["created"].is_i64())
+        && (absent(event.get("api_version")) || non_empty_str(event.get("api_version")).is_some())
+        && id_or_absent(object_id)
+        && !(needs_object_id && absent(object_id));
+    if valid {
+        Ok(())
+    } else {
+        Err("invalid_payload")
     }
 }
 
@@ -258,10 +277,11 @@ proptest! {
         number in "-?(0|[1-9][0-9]{0,400})(\\.[0-9]{1,50})?([eE][+-]?[0-9]{1,400})?"
     ) {
         let body = event_with(&format!(r#""created":{number},"#), &format!(r#""amount":{number}"#));
+        // An integer is read; any other number is refused, never coerced to 0.
         match Envelope::parse(body.as_bytes()) {
-            Ok(envelope) => prop_assert_eq!(envelope.created, number.parse::<i64>().unwrap_or(0)),
+            Ok(envelope) => prop_assert_eq!(Some(envelope.created), number.parse::<i64>().ok()),
             Err(EnvelopeError::Invalid(message)) => {
-                prop_assert!(message.contains("number out of range"), "{}", message);
+                prop_assert!(message.contains("number out of range") || message.contains("`created`"), "{}", message);
             }
         }
     }
@@ -271,10 +291,12 @@ proptest! {
         let body = event_with(&format!(r#""account":{},"#, nested(depth, object)), "");
         let verdict = on_small_stack(move || Envelope::parse(body.as_bytes()));
         match verdict {
-            // Read (as a non-string account: none) while under serde_json's limit of 128.
-            Ok(envelope) => prop_assert!(depth < 128 && envelope.account.is_none()),
+            // `null` is no account; any nesting under serde_json's limit of 128 is read and
+            // refused as an account that is not a string; above it, the limit refuses it.
+            Ok(envelope) => prop_assert!(depth == 0 && envelope.account.is_none()),
             Err(EnvelopeError::Invalid(message)) => {
-                prop_assert!(depth > 100 && message.contains("recursion limit exceeded"), "{}", message);
+                let limit = depth > 100 && message.contains("recursion limit exceeded");
+                prop_assert!(depth > 0 && (limit || message.contains("`account`")), "{}", message);
             }
         }
     }

@@ -171,7 +171,12 @@ async fn an_event_that_keeps_failing_is_retried_then_failed_and_the_store_goes_o
     let failed = app.stored_event("evt_broken_customer").await.unwrap();
     assert_eq!(failed.status, "failed");
     assert_eq!(failed.attempts, 3);
-    assert!(failed.last_error.unwrap_or_default().contains("not a valid timestamp"));
+    assert!(
+        failed
+            .last_error
+            .unwrap_or_default()
+            .contains("not a valid timestamp")
+    );
     assert_eq!(
         app.stored_event("evt_after_broken").await.unwrap().status,
         "processed"

@@ -91,6 +91,32 @@ pub(crate) fn database_env(url: &str) -> Vec<(&'static str, String)> {
     }
 }
 
+/// Starts the binary in `cwd` with `env` (and an explicit SQLite file unless PostgreSQL is
+/// under test), its output in `server.log`, and waits until it is ready.
+pub(crate) async fn start_logged(
+    cwd: &Path,
+    mut env: Vec<(&'static str, String)>,
+    port: u16,
+) -> (Child, std::path::PathBuf) {
+    if postgres_url().is_none() {
+        // Production has no implicit SQLite default worth relying on in a test: be explicit.
+        let db = cwd.join("server.db");
+        env.push((
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", db.display()),
+        ));
+    }
+    let log_path = cwd.join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = payments(cwd, &env)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until_healthy(port, &mut server).await;
+    (server, log_path)
+}
+
 pub(crate) fn run(mut command: Command) -> Output {
     command.stdin(Stdio::null()).output().expect("binary runs")
 }
@@ -330,22 +356,7 @@ async fn production_logs_are_json_lines_without_secrets() {
     env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
     env.push(("STRIPE_WEBHOOK_SECRET", secret.to_owned()));
     env.push(("ADMIN_TOKEN", admin.to_owned()));
-    if postgres_url().is_none() {
-        // Production has no implicit SQLite default worth relying on in a test: be explicit.
-        let db = cwd.join("prod.db");
-        env.push((
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", db.display()),
-        ));
-    }
-    let log_path = cwd.join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = payments(&cwd, &env)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    wait_until_healthy(port, &mut server).await;
+    let (mut server, log_path) = start_logged(&cwd, env.clone(), port).await;
     let mut trigger = payments(&cwd, &env);
     trigger.args([
         "trigger",

@@ -8,10 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::admin::event;
-use crate::binary::{database_env, free_port, payments, sigterm, wait_exit, wait_until_healthy};
-use crate::helpers::{
-    ADMIN_TOKEN, fresh_database_url, http_client, postgres_url, spawn_app, temp_dir,
-};
+use crate::binary::{database_env, free_port, sigterm, start_logged, wait_exit};
+use crate::helpers::{ADMIN_TOKEN, fresh_database_url, http_client, spawn_app, temp_dir};
 
 async fn send(
     app: &crate::helpers::TestApp,
@@ -172,21 +170,7 @@ async fn refused_admin_requests_are_logged_once_and_briefly() {
     env.push(("STRIPE_WEBHOOK_SECRET", "whsec_log_flood".to_owned()));
     env.push(("ADMIN_TOKEN", "log-flood-admin-token".to_owned()));
     env.push(("LOG_FORMAT", "text".to_owned()));
-    if postgres_url().is_none() {
-        let db = cwd.join("flood.db");
-        env.push((
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", db.display()),
-        ));
-    }
-    let log_path = cwd.join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = payments(&cwd, &env)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    wait_until_healthy(port, &mut server).await;
+    let (mut server, log_path) = start_logged(&cwd, env, port).await;
     let client = http_client();
     let long_path = format!("/orders/{}", "x".repeat(30_000));
     for _ in 0..300 {

@@ -76,6 +76,9 @@ pub enum WebhookOutcome {
     /// snapshot events).
     ThinEvent,
     Duplicate,
+    /// A stored event id with a different body: answered as a duplicate, the first body
+    /// kept.
+    Conflict,
     InvalidSignature,
     InvalidPayload,
     TooLarge,
@@ -85,10 +88,11 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Accepted,
         Self::ThinEvent,
         Self::Duplicate,
+        Self::Conflict,
         Self::InvalidSignature,
         Self::InvalidPayload,
         Self::TooLarge,
@@ -101,6 +105,7 @@ impl WebhookOutcome {
             Self::Accepted => "accepted",
             Self::ThinEvent => "thin_event",
             Self::Duplicate => "duplicate",
+            Self::Conflict => "conflict",
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidPayload => "invalid_payload",
             Self::TooLarge => "too_large",

@@ -33,6 +33,8 @@ pub struct Model {
     /// When this service received and stored the event.
     pub created_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
+    /// Deliveries of this id with a different body since the first (which is kept).
+    pub body_conflicts: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ mod m20261130_000003_store_account_facts;
 mod m20261130_000004_order_observations;
 mod m20261130_000005_maintained_summaries;
 mod m20261130_000006_lookup_indexes;
+mod m20261130_000007_event_body_conflicts;
 
 pub use m20261130_000005_maintained_summaries::recount as recount_summaries;
 pub use m20261130_000006_lookup_indexes::INDEXES as LOOKUP_INDEXES;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_order_observations::Migration),
             Box::new(m20261130_000005_maintained_summaries::Migration),
             Box::new(m20261130_000006_lookup_indexes::Migration),
+            Box::new(m20261130_000007_event_body_conflicts::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ where
         Ok((stored, format, reply)) => {
             let outcome = match (stored, format) {
                 (Stored::Duplicate, _) => WebhookOutcome::Duplicate,
+                (Stored::Conflict, _) => WebhookOutcome::Conflict,
                 (Stored::New, EventFormat::Snapshot) => WebhookOutcome::Accepted,
                 (Stored::New, EventFormat::Thin) => WebhookOutcome::ThinEvent,
             };
@@ -156,7 +157,10 @@ where
         warn!(event_id = %envelope.id, error = %err, "webhook not stored: database unavailable");
         ApiError::unavailable()
     })?;
-    let duplicate = stored == Stored::Duplicate;
+    let duplicate = stored != Stored::New;
+    if stored == Stored::Conflict {
+        body_conflict(state, &envelope.id);
+    }
     if !duplicate {
         // The row is committed: applying it is the actor's job from here on.
         state.dispatcher.dispatch(row);
@@ -184,6 +188,16 @@ where
     };
     let reply = warp::reply::with_status(warp::reply::json(&receipt), StatusCode::OK);
     Ok((stored, envelope.format, reply.into_response()))
+}
+
+/// A signed delivery reused a stored event id with another body: Stripe never does that, a
+/// replay or a forgery does. Answered as a duplicate (the first body is kept); logged at
+/// most once a minute with the number held back, and counted (`outcome="conflict"`).
+fn body_conflict(state: &AppState, event_id: &str) {
+    if let Some(held_back) = state.rejection_log.admit("body_conflict") {
+        let event_id = crate::telemetry::clip(event_id, 80);
+        warn!(%event_id, held_back, "event id reused with a different body: the first body is kept");
+    }
 }
 
 /// Counts a refused signature by reason, and tells the operator the check that failed,

@@ -251,6 +251,7 @@ mod tests {
             created: 0,
             created_at: DateTime::UNIX_EPOCH,
             processed_at: None,
+            body_conflicts: 0,
         }
     }
 

@@ -225,6 +225,7 @@ pub async fn write_and_read_back(db: &DatabaseConnection) -> Result<(), DbErr> {
         created: 0,
         created_at: chrono::Utc::now(),
         processed_at: None,
+        body_conflicts: 0,
     };
     row.into_active_model().insert(&txn).await?;
     let found = webhook_event::Entity::find_by_id(id).one(&txn).await?;

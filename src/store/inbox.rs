@@ -1,7 +1,7 @@
 //! The inbox table `stripe_webhook_events`: storing deliveries, the queue the actors work
 //! from, the attempt bookkeeping, putting events back in it (replay) and retention.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::webhook_event::{self, Column, Entity};
@@ -19,8 +19,11 @@ use crate::stripe::envelope::Envelope;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
     New,
-    /// The event id was already stored; nothing changed.
+    /// The event id was already stored with the same body; nothing changed.
     Duplicate,
+    /// The event id was already stored with a different body: the first body is kept and
+    /// the row counts the conflict (`body_conflicts`).
+    Conflict,
 }
 
 /// A new, waiting inbox row for a verified delivery: the raw payload and the envelope fields.
@@ -40,6 +43,7 @@ pub fn new_row(envelope: &Envelope, payload: String) -> webhook_event::Model {
         created: envelope.created,
         created_at: Utc::now(),
         processed_at: None,
+        body_conflicts: 0,
     }
 }
 
@@ -72,7 +76,7 @@ pub async fn store_batch(
         TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
     };
     let mut answered = HashSet::with_capacity(inserted.len());
-    Ok(rows
+    let mut stored: Vec<Stored> = rows
         .iter()
         .map(|row| {
             if inserted.contains(&row.id) && answered.insert(row.id.as_str()) {
@@ -81,7 +85,57 @@ pub async fn store_batch(
                 Stored::Duplicate
             }
         })
-        .collect())
+        .collect();
+    mark_conflicts(db, rows, &mut stored).await?;
+    Ok(stored)
+}
+
+/// Turns the duplicates whose body differs from the one kept into conflicts, and counts
+/// them on the kept rows. Only duplicates are read back, by primary key.
+async fn mark_conflicts(
+    db: &impl ConnectionTrait,
+    rows: &[webhook_event::Model],
+    stored: &mut [Stored],
+) -> Result<(), DbErr> {
+    let duplicates: Vec<&str> = rows
+        .iter()
+        .zip(stored.iter())
+        .filter(|(_, stored)| **stored == Stored::Duplicate)
+        .map(|(row, _)| row.id.as_str())
+        .collect();
+    if duplicates.is_empty() {
+        return Ok(());
+    }
+    // The body kept for each id: the stored row's (which is the first of this batch when
+    // the batch inserted it).
+    let kept: HashMap<String, String> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Payload])
+        .filter(Column::Id.is_in(duplicates))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut conflicts: HashMap<&str, i32> = HashMap::new();
+    for (row, stored) in rows.iter().zip(stored.iter_mut()) {
+        let differs = kept.get(&row.id).is_some_and(|body| *body != row.payload);
+        if *stored == Stored::Duplicate && differs {
+            *stored = Stored::Conflict;
+            *conflicts.entry(row.id.as_str()).or_default() += 1;
+        }
+    }
+    for (id, count) in conflicts {
+        Entity::update_many()
+            .col_expr(
+                Column::BodyConflicts,
+                Expr::col(Column::BodyConflicts).add(count),
+            )
+            .filter(Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// `last_error` while an attempt is running: it stays if the attempt never finishes

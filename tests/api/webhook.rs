@@ -119,7 +119,8 @@ async fn twenty_concurrent_copies_are_stored_once() {
 }
 
 /// Group commit: one insert for several deliveries answers each of them, the first copy of
-/// an id in the batch is the new one, and an id stored before is a duplicate.
+/// an id in the batch is the new one, and an id stored before is a duplicate, or a conflict
+/// when its body differs from the one kept.
 #[tokio::test]
 async fn a_group_commit_answers_each_delivery_and_keeps_the_first_copy() {
     use payments::store::inbox::{self, Stored};
@@ -143,17 +144,26 @@ async fn a_group_commit_answers_each_delivery_and_keeps_the_first_copy() {
         row("customer.created.json", "evt_group_a", "second"),
         row("product.created.json", "evt_group_b", "b"),
         row("customer.created.json", "evt_group_old", "again"),
+        row("customer.created.json", "evt_group_a", "first"),
     ];
     let stored = inbox::store_batch(&app.db, &batch).await.unwrap();
     assert_eq!(
         stored,
         vec![
             Stored::New,
-            Stored::Duplicate,
+            Stored::Conflict,
             Stored::New,
+            Stored::Conflict,
             Stored::Duplicate
         ]
     );
+    for id in ["evt_group_a", "evt_group_old"] {
+        assert_eq!(
+            app.stored_event(id).await.unwrap().body_conflicts,
+            1,
+            "{id}"
+        );
+    }
     assert_eq!(app.event_count().await, 3);
     let kept = app.stored_event("evt_group_a").await.unwrap();
     assert!(
@@ -479,4 +489,52 @@ async fn signed_envelopes_with_fields_of_the_wrong_type_are_refused_naming_the_f
         assert!(message.contains(named), "{field}: {message}");
     }
     assert_eq!(app.event_count().await, 0);
+}
+
+/// A reused event id with a different body is answered as a duplicate (Stripe's contract)
+/// but not silently: the first body is kept, the event counts the conflict, and the
+/// metric says `conflict`. The same body again is a plain duplicate.
+#[tokio::test]
+async fn a_reused_event_id_with_another_body_is_counted_as_a_conflict() {
+    let app = spawn_app().await;
+    let first = fixture("customer.created.json");
+    let id = event_id(&first);
+    assert_eq!(app.post_event(&first).await.status(), 200);
+    let mut forged: Value = serde_json::from_slice(&first).unwrap();
+    forged["data"]["object"]["email"] = json!("forged@example.com");
+    let forged = serde_json::to_vec(&forged).unwrap();
+    for _ in 0..2 {
+        let answer: Value = app.post_event(&forged).await.json().await.unwrap();
+        assert_eq!(answer["duplicate"], true);
+    }
+    let again: Value = app.post_event(&first).await.json().await.unwrap();
+    assert_eq!(again["duplicate"], true);
+
+    let event: Value = app
+        .admin_get(&format!("/webhooks/stripe/events/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["body_conflicts"], 2);
+    let kept = serde_json::to_vec(&event["payload"]).unwrap();
+    let kept: Value = serde_json::from_slice(&kept).unwrap();
+    assert_eq!(kept, serde_json::from_slice::<Value>(&first).unwrap());
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let conflicts = metrics
+        .lines()
+        .find(|line| {
+            line.starts_with("payments_webhook_requests_total")
+                && line.contains("outcome=\"conflict\"")
+        })
+        .expect("a conflict sample");
+    assert!(conflicts.ends_with(" 2"), "{conflicts}");
 }

@@ -53,6 +53,9 @@ pub struct Event {
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Deliveries of this id with a different body (a replay or a forgery: Stripe never
+    /// does this); the first body is the one kept.
+    pub body_conflicts: i32,
     /// `data.object.id`, when the object has one.
     pub object_id: Option<String>,
     /// Stripe's `created` (Unix seconds).
@@ -79,6 +82,7 @@ impl Event {
             status: row.status.to_string(),
             attempts: row.attempts,
             last_error: row.last_error,
+            body_conflicts: row.body_conflicts,
             object_id: row.object_id,
             created: row.created,
             received_at: row.created_at.timestamp(),

@@ -254,6 +254,14 @@ impl From<QueryError> for ApiError {
             }
             QueryError::NotFound { kind, id } => Self::resource_missing(kind, &id),
             QueryError::Ambiguous { id, stores } => Self::ambiguous(&id, stores),
+            QueryError::AmbiguousCursor { param, id } => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::AmbiguousId,
+                format!(
+                    "`{param}`: `{id}` names objects of several stores in this list; walk with \
+                     `page` (each answer's `next_page`), or narrow the list with `store`"
+                ),
+            ),
         }
     }
 }

@@ -21,6 +21,8 @@ pub mod stores;
 
 use std::collections::BTreeSet;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::{customer, order, product, store};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -28,27 +30,88 @@ use sea_orm::{
     QuerySelect, Select,
 };
 
-/// Where a page starts: Stripe's `starting_after` / `ending_before`, an object id.
+/// Where a page starts: Stripe's `starting_after` / `ending_before`, or the `page` token
+/// of a previous answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
-    /// The rows just older than this object.
-    After(String),
-    /// The rows just newer than this object.
-    Before(String),
+    /// The rows just older than this one.
+    After(Anchor),
+    /// The rows just newer than this one.
+    Before(Anchor),
+}
+
+/// The row a cursor starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// An object id. Ids of the objects of a store repeat across stores, so in a list of
+    /// several stores an id may name several rows: such a cursor is refused (`409`).
+    Id(String),
+    /// A `page` token: the row's position in the list's order, which names one row.
+    Token(PageToken),
 }
 
 impl Cursor {
     /// The query parameter the cursor came from, for error messages.
     pub fn param(&self) -> &'static str {
         match self {
+            Self::After(Anchor::Token(_)) | Self::Before(Anchor::Token(_)) => "page",
             Self::After(_) => "starting_after",
             Self::Before(_) => "ending_before",
         }
     }
 
-    pub fn id(&self) -> &str {
+    fn anchor(&self) -> &Anchor {
         match self {
-            Self::After(id) | Self::Before(id) => id,
+            Self::After(anchor) | Self::Before(anchor) => anchor,
+        }
+    }
+}
+
+/// A position in a list: the value of the last, unique, column of the list's order (a
+/// row's `pk`, or an event's id), and the direction to go from it. Shown to clients as
+/// `next_page`, opaque (URL-safe base64 of a small JSON array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageToken {
+    before: bool,
+    key: serde_json::Value,
+}
+
+impl PageToken {
+    /// The token text.
+    pub fn encode(&self) -> String {
+        let json = serde_json::json!([if self.before { "b" } else { "a" }, self.key]);
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    /// The cursor a token text stands for, or `None` for text this API did not make.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let (direction, key): (String, serde_json::Value) = serde_json::from_slice(&bytes).ok()?;
+        if !(key.is_i64() || key.is_string()) {
+            return None;
+        }
+        let token = |before| Anchor::Token(Self { before, key });
+        match direction.as_str() {
+            "a" => Some(Cursor::After(token(false))),
+            "b" => Some(Cursor::Before(token(true))),
+            _ => None,
+        }
+    }
+
+    fn of(value: sea_orm::Value, before: bool) -> Option<Self> {
+        let key = match value {
+            sea_orm::Value::BigInt(Some(n)) => serde_json::Value::from(n),
+            sea_orm::Value::Int(Some(n)) => serde_json::Value::from(n),
+            sea_orm::Value::String(Some(s)) => serde_json::Value::from(s),
+            _ => return None,
+        };
+        Some(Self { before, key })
+    }
+
+    fn value(&self) -> sea_orm::Value {
+        match &self.key {
+            serde_json::Value::String(s) => s.clone().into(),
+            key => key.as_i64().unwrap_or_default().into(),
         }
     }
 }
@@ -66,20 +129,43 @@ pub struct Page<T> {
     pub data: Vec<T>,
     /// More rows exist beyond this page, in the direction of the walk.
     pub has_more: bool,
+    /// Where the next page of the walk starts, when there is one.
+    pub next: Option<PageToken>,
 }
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows fetched in walk order; `reverse` for an
-    /// `ending_before` walk, fetched oldest first and shown newest first.
-    pub fn from_fetched(mut rows: Vec<T>, limit: u64, reverse: bool) -> Self {
+    /// `ending_before` walk, fetched oldest first and shown newest first. `position` gives
+    /// a row's place in the list's order, for the token of the next page.
+    pub fn from_fetched(
+        mut rows: Vec<T>,
+        limit: u64,
+        reverse: bool,
+        position: impl Fn(&T) -> sea_orm::Value,
+    ) -> Self {
         let has_more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
+        // The last row of the page in the direction of the walk.
+        let next = rows
+            .last()
+            .filter(|_| has_more)
+            .and_then(|last| PageToken::of(position(last), reverse));
         if reverse {
             rows.reverse();
         }
         Self {
             data: rows,
             has_more,
+            next,
+        }
+    }
+
+    /// The same page with each row turned into `U`.
+    pub fn map<U>(self, row: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(row).collect(),
+            has_more: self.has_more,
+            next: self.next,
         }
     }
 }
@@ -97,6 +183,9 @@ pub enum QueryError {
     /// The id exists in several stores and no `store` was given.
     #[error("`{id}` exists in several stores")]
     Ambiguous { id: String, stores: Vec<String> },
+    /// The cursor's id names several rows of the list (one per store).
+    #[error("`{id}` names several objects of this list")]
+    AmbiguousCursor { param: &'static str, id: String },
 }
 
 /// The store and the mode a list or a lookup is narrowed to (neither when `None`).
@@ -221,27 +310,44 @@ pub async fn page_in_order<E: EntityTrait>(
             select.order_by(*column, direction.clone())
         })
     };
+    let last = *order.last().expect("an order has a unique last column");
+    let position = |row: &E::Model| row.get(last);
     let Some(cursor) = &request.cursor else {
         let rows = sorted(base, Order::Desc).limit(fetch).all(db).await?;
-        return Ok(Page::from_fetched(rows, request.limit, false));
+        return Ok(Page::from_fetched(rows, request.limit, false, position));
     };
-    let anchor = sorted(base.clone().filter(id.eq(cursor.id())), Order::Desc)
-        .one(db)
-        .await?
-        .ok_or_else(|| QueryError::UnknownCursor {
-            param: cursor.param(),
-            id: cursor.id().to_owned(),
-        })?;
+    let named = match cursor.anchor() {
+        Anchor::Id(given) => base.clone().filter(id.eq(given.as_str())),
+        Anchor::Token(token) => base.clone().filter(last.eq(token.value())),
+    };
+    let mut anchors = sorted(named, Order::Desc).limit(2).all(db).await?;
+    let given = match cursor.anchor() {
+        Anchor::Id(given) => given.clone(),
+        Anchor::Token(token) => token.encode(),
+    };
+    let anchor = match (anchors.pop(), anchors.pop()) {
+        (Some(anchor), None) => anchor,
+        (None, _) => {
+            let param = cursor.param();
+            return Err(QueryError::UnknownCursor { param, id: given });
+        }
+        (Some(_), Some(_)) => {
+            let param = cursor.param();
+            return Err(QueryError::AmbiguousCursor { param, id: given });
+        }
+    };
     let key = Expr::tuple(order.iter().map(|column| Expr::col(*column)));
     let at = Expr::tuple(order.iter().map(|column| Expr::val(anchor.get(*column))));
     let page = match cursor {
         Cursor::After(_) => {
             let rows = sorted(base.filter(key.lt(at)), Order::Desc);
-            Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, false)
+            let rows = rows.limit(fetch).all(db).await?;
+            Page::from_fetched(rows, request.limit, false, position)
         }
         Cursor::Before(_) => {
             let rows = sorted(base.filter(key.gt(at)), Order::Asc);
-            Page::from_fetched(rows.limit(fetch).all(db).await?, request.limit, true)
+            let rows = rows.limit(fetch).all(db).await?;
+            Page::from_fetched(rows, request.limit, true, position)
         }
     };
     Ok(page)
@@ -278,12 +384,38 @@ mod tests {
 
     #[test]
     fn pages_keep_limit_rows_and_know_if_more_follow() {
-        let page = Page::from_fetched(vec![5, 4, 3], 2, false);
+        let position = |n: &i64| sea_orm::Value::from(*n);
+        let page = Page::from_fetched(vec![5, 4, 3], 2, false, position);
         assert_eq!((page.data, page.has_more), (vec![5, 4], true));
-        let page = Page::from_fetched(vec![5, 4], 2, false);
-        assert_eq!((page.data, page.has_more), (vec![5, 4], false));
-        // `ending_before` fetches upwards from the cursor and shows newest first.
-        let page = Page::from_fetched(vec![6, 7, 8], 2, true);
+        assert_eq!(page.next.map(|token| token.value()), Some(4i64.into()));
+        let page = Page::from_fetched(vec![5, 4], 2, false, position);
+        assert_eq!(
+            (page.data, page.has_more, page.next),
+            (vec![5, 4], false, None)
+        );
+        // `ending_before` fetches upwards from the cursor and shows newest first; the next
+        // page of that walk is above the newest row shown.
+        let page = Page::from_fetched(vec![6, 7, 8], 2, true, position);
         assert_eq!((page.data, page.has_more), (vec![7, 6], true));
+        let next = page.next.unwrap();
+        assert_eq!(
+            PageToken::decode(&next.encode()),
+            Some(Cursor::Before(Anchor::Token(next)))
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_a_token_is_refused() {
+        for text in [
+            "",
+            "pi_1",
+            "WyJhIiwxXQ",
+            "WyJ4IiwxXQ",
+            "WyJhIixudWxsXQ",
+            "%%%",
+        ] {
+            let decoded = PageToken::decode(text);
+            assert_eq!(decoded.is_some(), text == "WyJhIiwxXQ", "{text}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::list::{List, PAGING};
 use super::params::Param;
-use super::resource::{AdminResource, Paths};
+use super::resource::{AdminResource, Paths, Place};
 
 /// Adds the operations of `R`, and the schemas they answer with, to `openapi`.
 pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
@@ -28,6 +28,19 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
     let page = answer(&format!("A page of {objects}"), &list_name);
     let summary = docs.list_summary();
     let list_op = operation(&objects, "list", &summary, filters.clone(), page);
+    // Outside the log, ids repeat (across stores, or across modes): an id cursor may name
+    // several objects of a list.
+    let repeats = !matches!(R::PLACE, Place::Log { .. });
+    let cursor_conflict = || {
+        let why =
+            "An id cursor names several objects of the list (`ambiguous_id`): walk with `page`";
+        error(why)
+    };
+    let list_op = if repeats {
+        list_op.response("409", cursor_conflict())
+    } else {
+        list_op
+    };
     add_get(openapi, &list, list_op);
     // Ids are unique only within a store for the objects of a store: a lookup may be
     // ambiguous.
@@ -37,8 +50,10 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         let page = answer(&format!("A page of the store's {objects}"), &list_name);
         let store_id = path_id("The store (connected account id)");
         let parameters = [store_id].into_iter().chain(filters).collect();
-        let op = operation(&objects, "list_of_store", &summary, parameters, page);
-        add_get(openapi, &of_store, op.response("404", missing("store")));
+        let op = operation(&objects, "list_of_store", &summary, parameters, page)
+            .response("404", missing("store"))
+            .response("409", cursor_conflict());
+        add_get(openapi, &of_store, op);
     }
     let lookup = params(R::PLACE.lookup(), &objects);
     let parameters = [path_id(docs.id)].into_iter().chain(lookup).collect();

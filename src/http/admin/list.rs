@@ -7,7 +7,7 @@ use warp::reply::{Reply, Response};
 
 use super::params::{Kind, Param, query_params};
 use crate::error::ApiError;
-use crate::store::admin::{Cursor, Page, PageRequest, Scope};
+use crate::store::admin::{Anchor, Cursor, Page, PageRequest, PageToken, Scope};
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: u64 = 10;
@@ -21,6 +21,10 @@ pub struct List<T> {
     pub data: Vec<T>,
     /// More objects exist past this page (in the direction of the walk).
     pub has_more: bool,
+    /// Where the walk goes on: pass it as `page` for the next page in the same direction
+    /// (`null` on the last one). Unlike an id, it names one object even where ids repeat
+    /// across stores.
+    pub next_page: Option<String>,
 }
 
 impl<T> List<T> {
@@ -28,6 +32,7 @@ impl<T> List<T> {
     pub fn of<R>(page: Page<R>, object: impl FnMut(R) -> T) -> Self {
         Self {
             object: "list".to_owned(),
+            next_page: page.next.as_ref().map(PageToken::encode),
             data: page.data.into_iter().map(object).collect(),
             has_more: page.has_more,
         }
@@ -40,6 +45,7 @@ pub struct Paging {
     limit: Option<u64>,
     starting_after: Option<String>,
     ending_before: Option<String>,
+    page: Option<String>,
 }
 
 /// Pagination parameters of every list.
@@ -47,21 +53,29 @@ pub const PAGING: &[Param<Paging>] = query_params! {
     limit: count(MAX_LIMIT) = "Objects per page, 1 to 100 (default 10).",
     starting_after: text = "An object id: the page starts just after it (older objects).",
     ending_before: text = "An object id: the page ends just before it (newer objects).",
+    page: text = "The `next_page` of the previous answer: the next page of the same walk.",
 };
 
 impl Paging {
-    /// The page asked for: at most one of `starting_after` / `ending_before`.
+    /// The page asked for: at most one of `starting_after`, `ending_before` and `page`.
     pub fn request(self) -> Result<PageRequest, ApiError> {
-        let cursor = match (self.starting_after, self.ending_before) {
-            (Some(_), Some(_)) => {
+        let cursor = match (self.starting_after, self.ending_before, self.page) {
+            (Some(_), Some(_), _) => {
                 return Err(ApiError::invalid_param(
                     "ending_before",
                     "cannot be combined with `starting_after`",
                 ));
             }
-            (Some(id), None) => Some(Cursor::After(id)),
-            (None, Some(id)) => Some(Cursor::Before(id)),
-            (None, None) => None,
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                let problem = "cannot be combined with `starting_after` or `ending_before`";
+                return Err(ApiError::invalid_param("page", problem));
+            }
+            (Some(id), None, None) => Some(Cursor::After(Anchor::Id(id))),
+            (None, Some(id), None) => Some(Cursor::Before(Anchor::Id(id))),
+            (None, None, Some(token)) => Some(PageToken::decode(&token).ok_or_else(|| {
+                ApiError::invalid_param("page", "is not a `next_page` of this API")
+            })?),
+            (None, None, None) => None,
         };
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         Ok(PageRequest { limit, cursor })
@@ -134,7 +148,7 @@ mod tests {
     #[test]
     fn cursors_are_exclusive_and_unknown_parameters_are_named() {
         let after = page(&[("starting_after", "pi_1")]).unwrap();
-        assert_eq!(after.cursor, Some(Cursor::After("pi_1".into())));
+        assert_eq!(after.cursor, Some(Cursor::After(Anchor::Id("pi_1".into()))));
         assert!(page(&[("starting_after", "a"), ("ending_before", "b")]).is_err());
         let err = query(&[("colour", "red")]).err().unwrap();
         assert!(err.message.contains("`colour`"));

@@ -48,9 +48,15 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<PricedProduct>, QueryError> {
     let page = page_by_pk(db, select(filter), page).await?;
+    let Page {
+        data,
+        has_more,
+        next,
+    } = page;
     Ok(Page {
-        data: with_prices(db, page.data).await?,
-        has_more: page.has_more,
+        data: with_prices(db, data).await?,
+        has_more,
+        next,
     })
 }
 

@@ -45,9 +45,15 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<StoreWithCounts>, QueryError> {
     let page = page_by_pk(db, select(filter), page).await?;
+    let Page {
+        data,
+        has_more,
+        next,
+    } = page;
     Ok(Page {
-        data: with_counts(db, page.data).await?,
-        has_more: page.has_more,
+        data: with_counts(db, data).await?,
+        has_more,
+        next,
     })
 }
 

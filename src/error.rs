@@ -249,9 +249,12 @@ impl From<QueryError> for ApiError {
     fn from(err: QueryError) -> Self {
         match err {
             QueryError::Db(err) => Self::database(&err),
-            QueryError::UnknownCursor { param, id } => {
-                Self::invalid_param(param, &format!("no object `{id}` in this list"))
-            }
+            // As Stripe answers a cursor naming nothing: the object is missing (from the list).
+            QueryError::UnknownCursor { param, id } => Self::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::ResourceMissing,
+                format!("invalid `{param}`: no object `{id}` in this list"),
+            ),
             QueryError::NotFound { kind, id } => Self::resource_missing(kind, &id),
             QueryError::Ambiguous { id, stores } => Self::ambiguous(&id, stores),
             QueryError::AmbiguousCursor { param, id } => Self::new(

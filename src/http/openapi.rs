@@ -5,6 +5,7 @@
 //! answers against it.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -33,7 +34,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         admin::replay_bulk,
     ),
     components(schemas(crate::error::ErrorBody)),
-    modifiers(&AdminToken, &Resources),
+    modifiers(&AdminToken, &Resources, &Unavailable),
     tags(
         (name = "webhooks", description = "Stripe's deliveries"),
         (name = "probes", description = "Liveness and readiness"),
@@ -54,6 +55,36 @@ impl Modify for AdminToken {
             .description(Some("`Authorization: Bearer $ADMIN_TOKEN`"))
             .build();
         components.add_security_scheme("admin_token", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every route may answer 503: while the service starts and waits for its database (with
+/// `Retry-After`), and when the database cannot be reached. Added to each operation that
+/// does not say it already.
+struct Unavailable;
+
+impl Modify for Unavailable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schema: RefOr<Schema> = Ref::from_schema_name("ErrorBody").into();
+        let unavailable = ResponseBuilder::new()
+            .description("Starting, or the database cannot be reached (`unavailable`); retry later")
+            .content("application/json", Content::new(Some(schema)))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| unavailable.clone().into());
+            }
+        }
     }
 }
 

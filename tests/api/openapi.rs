@@ -265,3 +265,49 @@ async fn the_document_lists_exactly_the_routed_paths() {
     );
     assert_eq!(routed, documented);
 }
+
+/// The document says exactly what the service accepts and answers: a string parameter is
+/// non-empty (the service refuses an empty one), a closed set is an `enum` of the values
+/// the service takes, every operation may answer 503, and a list names the 404 of a cursor
+/// that names nothing.
+#[tokio::test]
+async fn the_document_states_the_values_and_answers_exactly() {
+    let app = spawn_app().await;
+    let api = Api::new(&app).await;
+    let mut statuses = 0;
+    for (method, path, operation) in operations(&api.doc) {
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(responses.contains_key("503"), "{method} {path}: no 503");
+        for param in operation["parameters"].as_array().into_iter().flatten() {
+            let (name, schema) = (param["name"].as_str().unwrap(), &param["schema"]);
+            if schema["type"] == "string" && param["in"] == "query" {
+                let closed = schema["enum"].is_array();
+                assert!(
+                    closed || schema["minLength"] == 1,
+                    "{method} {path} `{name}`: {schema}"
+                );
+            }
+            if name == "status" {
+                statuses += 1;
+                let values = schema["enum"].as_array().expect("status is an enum");
+                // Each value is one the service takes (an unknown one is a 400).
+                for value in values {
+                    let query = format!("{path}?status={}", value.as_str().unwrap());
+                    if method == "get" && !path.contains('{') {
+                        assert_eq!(api.get(&query).await.0, 200, "{query}");
+                    }
+                }
+            }
+        }
+        if operation["operationId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("list"))
+        {
+            assert!(
+                responses.contains_key("404"),
+                "{method} {path}: no 404 for a cursor"
+            );
+        }
+    }
+    assert!(statuses >= 4, "the `status` filters were found");
+}

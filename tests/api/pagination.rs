@@ -238,7 +238,7 @@ async fn walks_with_page_tokens_see_each_object_once_where_ids_repeat_across_sto
     let bad = api.get("/orders?page=pi_shared").await;
     assert_eq!(
         (bad.0, bad.1["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
+        (404, Some("resource_missing"))
     );
     let both = api
         .get("/orders?page=WyJhIiwxXQ&starting_after=pi_own_0")

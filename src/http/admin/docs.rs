@@ -9,6 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::list::{List, PAGING};
 use super::params::Param;
+use super::resource::list_scope;
 use super::resource::{AdminResource, Paths, Place};
 
 /// Adds the operations of `R`, and the schemas they answer with, to `openapi`.
@@ -21,27 +22,29 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
     let docs = R::DOCS;
     let (name, objects) = (docs.name, docs.objects());
     let list_name = format!("List_{}", R::name());
-    let filters: Vec<Parameter> = params(R::PLACE.scope(), &objects)
-        .chain(params(R::FILTERS, &objects))
-        .chain(params(PAGING, &objects))
-        .collect();
-    let page = answer(&format!("A page of {objects}"), &list_name);
-    let summary = docs.list_summary();
-    let list_op = operation(&objects, "list", &summary, filters.clone(), page);
+    let list_params = |of_store: bool| -> Vec<Parameter> {
+        params(list_scope::<R>(of_store), &objects)
+            .chain(params(R::FILTERS, &objects))
+            .chain(params(PAGING, &objects))
+            .collect()
+    };
     // Outside the log, ids repeat (across stores, or across modes): an id cursor may name
     // several objects of a list.
     let repeats = !matches!(R::PLACE, Place::Log { .. });
-    let cursor_conflict = || {
-        let why =
-            "An id cursor names several objects of the list (`ambiguous_id`): walk with `page`";
-        error(why)
+    let list_errors = |op: OperationBuilder, missing: &str| {
+        let op = op.response("404", error(missing));
+        if !repeats {
+            return op;
+        }
+        let why = "An id cursor names several objects of the list (`ambiguous_id`): walk with \
+                   `page`";
+        op.response("409", error(why))
     };
-    let list_op = if repeats {
-        list_op.response("409", cursor_conflict())
-    } else {
-        list_op
-    };
-    add_get(openapi, &list, list_op);
+    let page = answer(&format!("A page of {objects}"), &list_name);
+    let summary = docs.list_summary();
+    let list_op = operation(&objects, "list", &summary, list_params(false), page);
+    let no_cursor = "A cursor names no object of the list (`resource_missing`)";
+    add_get(openapi, &list, list_errors(list_op, no_cursor));
     // Ids are unique only within a store for the objects of a store: a lookup may be
     // ambiguous.
     let ambiguous = of_store.is_some();
@@ -49,11 +52,11 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
         let summary = format!("List one store's {objects}, newest first.");
         let page = answer(&format!("A page of the store's {objects}"), &list_name);
         let store_id = path_id("The store (connected account id)");
-        let parameters = [store_id].into_iter().chain(filters).collect();
-        let op = operation(&objects, "list_of_store", &summary, parameters, page)
-            .response("404", missing("store"))
-            .response("409", cursor_conflict());
-        add_get(openapi, &of_store, op);
+        let parameters = [store_id].into_iter().chain(list_params(true)).collect();
+        let op = operation(&objects, "list_of_store", &summary, parameters, page);
+        let missing = "No such store, or a cursor names no object of the list \
+                       (`resource_missing`)";
+        add_get(openapi, &of_store, list_errors(op, missing));
     }
     let lookup = params(R::PLACE.lookup(), &objects);
     let parameters = [path_id(docs.id)].into_iter().chain(lookup).collect();

@@ -6,8 +6,9 @@ use utoipa::ToSchema;
 use warp::reply::{Reply, Response};
 
 use super::params::{Kind, Param, query_params};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::admin::{Anchor, Cursor, Page, PageRequest, PageToken, Scope};
+use warp::http::StatusCode;
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: u64 = 10;
@@ -51,9 +52,12 @@ pub struct Paging {
 /// Pagination parameters of every list.
 pub const PAGING: &[Param<Paging>] = query_params! {
     limit: count(MAX_LIMIT) = "Objects per page, 1 to 100 (default 10).",
-    starting_after: text = "An object id: the page starts just after it (older objects).",
-    ending_before: text = "An object id: the page ends just before it (newer objects).",
-    page: text = "The `next_page` of the previous answer: the next page of the same walk.",
+    starting_after: text = "An object id: the page starts just after it (older objects). \
+        Not with `ending_before` or `page`.",
+    ending_before: text = "An object id: the page ends just before it (newer objects). \
+        Not with `starting_after` or `page`.",
+    page: text = "The `next_page` of the previous answer: the next page of the same walk. \
+        Not with `starting_after` or `ending_before`.",
 };
 
 impl Paging {
@@ -72,8 +76,11 @@ impl Paging {
             }
             (Some(id), None, None) => Some(Cursor::After(Anchor::Id(id))),
             (None, Some(id), None) => Some(Cursor::Before(Anchor::Id(id))),
+            // A token is opaque: text that is not one names no object of the list, as an
+            // unknown id does.
             (None, None, Some(token)) => Some(PageToken::decode(&token).ok_or_else(|| {
-                ApiError::invalid_param("page", "is not a `next_page` of this API")
+                let message = "invalid `page`: not the `next_page` of an answer of this list";
+                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::ResourceMissing, message)
             })?),
             (None, None, None) => None,
         };

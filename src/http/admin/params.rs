@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use utoipa::PartialSchema;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Object, RefOr, Required, Schema};
 
 use crate::error::ApiError;
@@ -80,16 +81,26 @@ impl<T> Param<T> {
             .build()
     }
 
+    /// The value's schema, exactly what [`Self::read`] accepts: a non-empty string, one of
+    /// a closed set, a boolean, an integer, or a bounded count.
     fn schema(&self) -> RefOr<Schema> {
-        match self.kind {
-            Kind::Text(_) | Kind::OneOf(..) => String::schema(),
-            Kind::Flag(_) => bool::schema(),
-            Kind::Integer(_) => i64::schema(),
+        let object = match self.kind {
+            Kind::Text(_) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .build(),
+            Kind::OneOf(allowed, _) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(allowed.iter().copied()))
+                .build(),
+            Kind::Flag(_) => return bool::schema(),
+            Kind::Integer(_) => return i64::schema(),
             Kind::Count(max, _) => match u64::schema() {
-                RefOr::T(Schema::Object(object)) => bounded(object, max).into(),
-                other => other,
+                RefOr::T(Schema::Object(object)) => return bounded(object, max).into(),
+                other => return other,
             },
-        }
+        };
+        Schema::Object(object).into()
     }
 }
 

@@ -15,7 +15,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::list::{LOOKUP, List, MODE, PAGING, SCOPE, STORE, reply};
+use super::list::{LOOKUP, List, MODE, PAGING, SCOPE, reply};
 use super::params::{Param, Query, names};
 use super::{AppState, auth};
 use crate::error::{ApiError, ErrorCode};
@@ -305,12 +305,16 @@ async fn read_list<R: AdminResource>(
     raw: HashMap<String, String>,
     path_store: Option<String>,
 ) -> Result<List<R>, ApiError> {
-    let known = names(R::PLACE.scope()).chain(names(R::FILTERS));
+    let scope_params = list_scope::<R>(path_store.is_some());
+    let known = names(scope_params).chain(names(R::FILTERS));
     let query = Query::new(raw, known.chain(names(PAGING)))?;
-    if let Some(store) = &path_store {
-        in_store(&state.db, &query, store).await?;
+    let scope = query.read(scope_params)?;
+    if let Some(store) = &path_store
+        && !stores::exists(&state.db, store, scope.livemode).await?
+    {
+        // A store that does not exist is 404, rather than an empty list.
+        return Err(ApiError::resource_missing("store", store));
     }
-    let scope = query.read(R::PLACE.scope())?;
     let mut filter = query.read(R::FILTERS)?;
     let store = path_store.or(scope.store);
     filter.narrow(Scope { store, ..scope });
@@ -318,19 +322,10 @@ async fn read_list<R: AdminResource>(
     R::list(&state.db, filter, page).await
 }
 
-/// Checks a list of the store in the path (`/stores/{id}/...`): a `store` parameter must
-/// name the same store, and the store must exist (else 404, rather than an empty list).
-async fn in_store(db: &DatabaseConnection, query: &Query, store: &str) -> Result<(), ApiError> {
-    let named = query.read(&[STORE])?.store;
-    if named.is_some_and(|named| named != store) {
-        let problem = "differs from the store in the path";
-        return Err(ApiError::invalid_param("store", problem));
-    }
-    let livemode = query.read(&[MODE])?.livemode;
-    if !stores::exists(db, store, livemode).await? {
-        return Err(ApiError::resource_missing("store", store));
-    }
-    Ok(())
+/// The store and mode parameters of a list of `R`: in a store's own list
+/// (`/stores/{id}/...`) the path names the store, so only the mode is a parameter.
+pub(super) fn list_scope<R: AdminResource>(of_store: bool) -> &'static [Param<Scope>] {
+    if of_store { &[MODE] } else { R::PLACE.scope() }
 }
 
 /// The `R` with path id `id`, narrowed by the lookup parameters.

@@ -21,9 +21,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::config::{Settings, fingerprint};
+use crate::error::{ApiError, ErrorCode};
 use crate::pipeline::Dispatcher;
 use crate::pipeline::intake::Intake;
 use crate::stripe::signature::Verifier;
@@ -90,13 +92,58 @@ pub fn intake_writers(settings: &Settings) -> usize {
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    webhook::route(state.clone())
-        .or(health::routes(state.clone()))
-        .or(openapi::route())
-        .or(admin::routes(state.clone()))
-        .or(metrics::route(state.clone()))
-        .or(methods::fallback(state))
+    head_within_limits()
+        .and(
+            webhook::route(state.clone())
+                .or(health::routes(state.clone()))
+                .or(openapi::route())
+                .or(admin::routes(state.clone()))
+                .or(metrics::route(state.clone()))
+                .or(methods::fallback(state)),
+        )
         .recover(rejection::handle)
+}
+
+/// The longest request target (path and query) and the most header bytes and headers
+/// answered: past them, `414 uri_too_long` or `431 headers_too_large` as JSON. hyper has
+/// limits of its own, far above these (a 64 KiB target, 100 headers, a ~400 KiB head), and
+/// answers past them without a body: these come first.
+const MAX_TARGET_BYTES: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+const MAX_HEADERS: usize = 64;
+
+fn head_within_limits() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::path::full()
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .and_then(
+            |path: warp::path::FullPath, query: String, headers: warp::http::HeaderMap| async move {
+                let target = path.as_str().len() + query.len();
+                if target > MAX_TARGET_BYTES {
+                    let message = format!("the request target is over {MAX_TARGET_BYTES} bytes");
+                    let err =
+                        ApiError::new(StatusCode::URI_TOO_LONG, ErrorCode::UriTooLong, message);
+                    return Err(warp::reject::custom(err));
+                }
+                let bytes: usize = headers
+                    .iter()
+                    .map(|(name, value)| name.as_str().len() + value.len())
+                    .sum();
+                if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+                    let message =
+                        format!("at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes in all");
+                    let err = ApiError::new(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        ErrorCode::HeadersTooLarge,
+                        message,
+                    );
+                    return Err(warp::reject::custom(err));
+                }
+                Ok(())
+            },
+        )
+        .untuple_one()
 }
 
 /// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves

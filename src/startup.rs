@@ -129,8 +129,33 @@ impl Application {
 fn limits(settings: &Settings) -> server::Limits {
     server::Limits {
         header_read_timeout: settings.header_read_timeout,
-        max_connections: settings.max_connections,
+        first_byte_timeout: settings.first_byte_timeout,
+        max_connections: connection_bound(settings.max_connections),
     }
+}
+
+/// The connection bound: as configured, or (0) as many as the file-descriptor limit allows
+/// once the soft limit is raised to the hard one, keeping an eighth for the database pools
+/// and files.
+fn connection_bound(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    let descriptors = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            warn!(error = %err, "the file-descriptor limit could not be read or raised");
+            1024
+        }
+    };
+    let descriptors = usize::try_from(descriptors).unwrap_or(usize::MAX);
+    let bound = descriptors - descriptors / 8;
+    info!(
+        descriptors,
+        connections = bound,
+        "connection bound from the file-descriptor limit"
+    );
+    bound.max(1)
 }
 
 /// Waits for the database ([`db::wait_until_reachable`], one line per failed attempt),

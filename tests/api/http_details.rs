@@ -159,7 +159,7 @@ async fn path_ids_are_percent_decoded_so_every_listed_object_can_be_fetched() {
     assert_eq!(body["error"]["code"], "invalid_request");
 }
 
-/// 300 refused admin requests with a 30 KB path: one short WARN line, not 300 long ones.
+/// 300 refused admin requests with a 7 KB path: one short WARN line, not 300 long ones.
 #[tokio::test]
 async fn refused_admin_requests_are_logged_once_and_briefly() {
     let cwd = temp_dir();
@@ -172,7 +172,7 @@ async fn refused_admin_requests_are_logged_once_and_briefly() {
     env.push(("LOG_FORMAT", "text".to_owned()));
     let (mut server, log_path) = start_logged(&cwd, env, port).await;
     let client = http_client();
-    let long_path = format!("/orders/{}", "x".repeat(30_000));
+    let long_path = format!("/orders/{}", "x".repeat(7_000));
     for _ in 0..300 {
         let response = client
             .get(format!("http://127.0.0.1:{port}{long_path}"))
@@ -194,4 +194,31 @@ async fn refused_admin_requests_are_logged_once_and_briefly() {
         output.lines().all(|line| line.len() < 2_000),
         "a long line was logged"
     );
+}
+
+/// A request target or head too large is answered as JSON like every other error (hyper's
+/// own limits, which answer without a body, are far above these).
+#[tokio::test]
+async fn heads_too_large_get_a_json_error() {
+    let app = spawn_app().await;
+    let long_query = format!("/health?x={}", "a".repeat(9 * 1024));
+    let response = send(&app, "GET", &long_query, None).await;
+    assert_eq!(response.status(), 414);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "uri_too_long");
+
+    let mut many = app.client.get(format!("{}/health", app.address));
+    for n in 0..70 {
+        many = many.header(format!("x-h{n}"), "v");
+    }
+    let big = app
+        .client
+        .get(format!("{}/health", app.address))
+        .header("x-big", "b".repeat(40 * 1024));
+    for request in [many, big] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 431);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "headers_too_large");
+    }
 }

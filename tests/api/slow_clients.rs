@@ -1,5 +1,6 @@
 //! Slow clients and the connection bound: a client that trickles its headers or its body,
-//! or holds a connection idle, is cut off; connections past `MAX_CONNECTIONS` wait.
+//! or holds a connection idle, is cut off; at `MAX_CONNECTIONS`, silent connections make
+//! room, and connections past busy ones wait; ten thousand idle sockets lock nobody out.
 //!
 //! Timeouts are 1 s here. Tests assert that the cut-off happens within a generous bound
 //! ([`PATIENCE`]) and never how fast: without the limits, they would wait forever.
@@ -17,6 +18,7 @@ async fn spawn_with(key: &str, value: u64) -> TestApp {
     let settings = test_settings(&url)
         .merge(Serialized::default("header_read_timeout_secs", 1))
         .merge(Serialized::default("body_read_timeout_secs", 1))
+        .merge(Serialized::default("first_byte_timeout_secs", 1))
         .merge(Serialized::default(key, value));
     spawn_app_with(settings, &url).await
 }
@@ -87,15 +89,25 @@ async fn body_trickled_slowly_is_answered_408_and_closed() {
     assert_eq!(app.event_count().await, 0);
 }
 
-#[tokio::test]
-async fn connections_past_the_limit_wait_until_one_closes() {
+/// A server whose connections are kept for the whole test, with room for two.
+async fn spawn_with_room_for_two() -> TestApp {
     let url = fresh_database_url().await;
-    // Idle connections are kept long enough here to hold their slots for the whole test.
     let settings = test_settings(&url)
         .merge(Serialized::default("header_read_timeout_secs", 120))
+        .merge(Serialized::default("first_byte_timeout_secs", 120))
         .merge(Serialized::default("max_connections", 2));
-    let app = spawn_app_with(settings, &url).await;
-    let holders = [raw::connect(&app).await, raw::connect(&app).await];
+    spawn_app_with(settings, &url).await
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_wait_until_one_closes() {
+    let app = spawn_with_room_for_two().await;
+    // Busy holders: each has begun a request, so neither is silent and can be closed.
+    let mut holders = [raw::connect(&app).await, raw::connect(&app).await];
+    for holder in &mut holders {
+        holder.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     // The listen queue is first in, first out: the holders take both slots, and a third
     // connection is queued by the operating system but not served.
     let mut waiting = raw::connect(&app).await;
@@ -114,4 +126,112 @@ async fn connections_past_the_limit_wait_until_one_closes() {
         .await
         .expect("served once a slot is free");
     assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn silent_connections_make_room_when_the_limit_is_reached() {
+    let app = spawn_with_room_for_two().await;
+    let mut silent = [raw::connect(&app).await, raw::connect(&app).await];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut asking = raw::connect(&app).await;
+    asking
+        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(PATIENCE, raw::read_response(&mut asking))
+        .await
+        .expect("served: a silent connection made room")
+        .expect("a response");
+    assert_eq!(response.status, 200);
+    assert!(
+        raw::closed_within(&mut silent[0], PATIENCE).await,
+        "the oldest silent connection was closed to make room"
+    );
+}
+
+/// Ten thousand sockets that never send a byte, held open against the real binary (its
+/// own process, so each side has its own file descriptors), lock nobody out: a signed
+/// webhook and `/health` are answered at once. The bound is generous (the lockout this
+/// guards against lasted 10 s); the delay measured is printed.
+#[tokio::test]
+async fn ten_thousand_idle_connections_do_not_delay_a_webhook() {
+    use crate::binary::{database_env, free_port, sigterm, start_logged, wait_exit};
+    let cwd = crate::helpers::temp_dir();
+    let port = free_port();
+    let url = fresh_database_url().await;
+    let mut env = database_env(&url);
+    env.push(("BIND_ADDR", format!("127.0.0.1:{port}")));
+    env.push(("STRIPE_WEBHOOK_SECRET", crate::helpers::SECRET.to_owned()));
+    env.push(("FIRST_BYTE_TIMEOUT_SECS", "60".to_owned()));
+    let (mut server, _log) = start_logged(&cwd, env, port).await;
+    let mut idle = Vec::with_capacity(10_000);
+    for _ in 0..10_000 {
+        idle.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap(),
+        );
+    }
+    let client = crate::helpers::http_client();
+    let body = crate::helpers::fixture("customer.created.json");
+    let started = Instant::now();
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/webhooks/stripe"))
+        .header("stripe-signature", sign_at(&body, now()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let webhook = started.elapsed();
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    let health = client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    let probe = started.elapsed();
+    assert_eq!(health.status(), 200);
+    println!(
+        "with {} idle connections: webhook {webhook:?}, /health {probe:?}",
+        idle.len()
+    );
+    assert!(
+        webhook < Duration::from_secs(2) && probe < Duration::from_secs(2),
+        "idle connections delayed the webhook {webhook:?} and /health {probe:?}"
+    );
+    drop(idle);
+    sigterm(&server);
+    wait_exit(&mut server, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_make_room_when_none_is_silent() {
+    let app = spawn_with_room_for_two().await;
+    // Both slots are held by connections that were answered and stay open, idle.
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let mut stream = raw::connect(&app).await;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let response = raw::read_response(&mut stream).await.expect("answered");
+        assert_eq!(response.status, 200);
+        kept.push(stream);
+    }
+    let mut asking = raw::connect(&app).await;
+    asking
+        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let response = raw::read_response(&mut asking)
+        .await
+        .expect("served: an idle connection made room");
+    assert_eq!(response.status, 200);
+    assert!(
+        raw::closed_within(&mut kept[0], PATIENCE).await,
+        "the oldest idle connection was closed to make room"
+    );
 }

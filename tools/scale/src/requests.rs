@@ -29,6 +29,7 @@ pub struct Samples {
     pub range_start: i64,
     /// A store in the middle of the store list (a cursor with stores on both sides).
     pub mid_store: String,
+    pub mid_store_index: i64,
 }
 
 impl Samples {
@@ -48,6 +49,7 @@ impl Samples {
             created: plan.created(order),
             range_start: plan.created(plan.orders / 4),
             mid_store: format!("acct_scale{}", plan.stores / 2),
+            mid_store_index: plan.stores / 2,
         }
     }
 
@@ -79,12 +81,30 @@ impl Samples {
         })
     }
 
+    /// A `page` token of the list at `template` naming the same object as [`Self::cursor`]
+    /// (the service's `next_page`: URL-safe base64 of `["a", key]`, the key being the row's
+    /// `pk`, or an event's id). The seed writes object `k` of a table as its row `k + 1`.
+    fn page(&self, template: &str) -> String {
+        use base64::Engine;
+        let pk = |k: i64| serde_json::json!(k + 1);
+        let key = match listed(template) {
+            "logs" => serde_json::json!(format!("evt_scale{}", self.event)),
+            "stores" => pk(self.mid_store_index),
+            "customers" => pk(self.customer),
+            "products" => pk(self.product),
+            _ => pk(self.order),
+        };
+        let token = serde_json::json!(["a", key]).to_string();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
+    }
+
     /// The value of query parameter `name` on the list at `template`.
     fn value(&self, template: &str, name: &str) -> anyhow::Result<String> {
         let listed = listed(template);
         Ok(match (name, listed) {
             ("limit", _) => "100".into(),
             ("starting_after" | "ending_before", _) => self.cursor(template)?,
+            ("page", _) => self.page(template),
             ("store" | "account", _) => self.big_store.clone(),
             ("livemode", _) => "false".into(),
             // The rarer statuses: an index that is not used shows most.
@@ -167,7 +187,7 @@ pub fn admin_reads(openapi: &Value, samples: &Samples) -> anyhow::Result<Vec<(St
                     encode(&value)
                 ))
             };
-            let is_cursor = name.contains("_before") || name.contains("_after");
+            let is_cursor = name.contains("_before") || name.contains("_after") || *name == "page";
             // Narrowed to the big store, as a console's store page asks.
             let narrows = !is_cursor && *name != "livemode";
             if let Some(store) = store_param.filter(|s| *s != name && narrows) {

@@ -278,17 +278,6 @@ async fn send_mixed_load(app: &TestApp, round: u32) {
     }
 }
 
-async fn exposition(app: &TestApp) -> String {
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn dashboard_queries_only_metrics_the_service_exports() {
     let dashboard = dashboard();
@@ -346,7 +335,7 @@ async fn dashboard_queries_only_metrics_the_service_exports() {
     let app = spawn_app().await;
     send_mixed_load(&app, 0).await;
     app.wait_until_applied().await;
-    let exposition = exposition(&app).await;
+    let exposition = app.metrics_text().await;
     for (title, name) in &used {
         let family = exported_family(&exposition, name)
             .unwrap_or_else(|| panic!("{title}: {name} is not exported by the service"));

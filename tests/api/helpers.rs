@@ -163,6 +163,18 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// The `/metrics` exposition (the endpoint must be open).
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     /// GET with the admin token.
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client

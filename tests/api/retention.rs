@@ -81,15 +81,7 @@ async fn old_applied_events_are_pruned_and_failed_or_waiting_ones_kept() {
         assert!(Instant::now() < deadline, "still stored: {left:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     // The recorder is process-wide: other tests may have pruned too.
     let pruned = crate::metrics::sample(&text, "payments_events_pruned_total", "").unwrap();
     assert!(pruned >= 2.0, "the pruned events are counted: {pruned}");

@@ -141,21 +141,25 @@ fn connection_bound(configured: usize) -> usize {
     if configured > 0 {
         return configured;
     }
-    let descriptors = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(err) => {
-            warn!(error = %err, "the file-descriptor limit could not be read or raised");
-            1024
-        }
-    };
-    let descriptors = usize::try_from(descriptors).unwrap_or(usize::MAX);
-    let bound = descriptors - descriptors / 8;
-    info!(
-        descriptors,
-        connections = bound,
-        "connection bound from the file-descriptor limit"
-    );
-    bound.max(1)
+    // Start-up serves the probes, then the full server: one reading, said once.
+    static FROM_LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *FROM_LIMIT.get_or_init(|| {
+        let descriptors = match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) => limit,
+            Err(err) => {
+                warn!(error = %err, "the file-descriptor limit could not be read or raised");
+                1024
+            }
+        };
+        let descriptors = usize::try_from(descriptors).unwrap_or(usize::MAX);
+        let bound = (descriptors - descriptors / 8).max(1);
+        info!(
+            descriptors,
+            connections = bound,
+            "connection bound from the file-descriptor limit"
+        );
+        bound
+    })
 }
 
 /// Waits for the database ([`db::wait_until_reachable`], one line per failed attempt),

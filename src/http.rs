@@ -92,58 +92,53 @@ pub fn intake_writers(settings: &Settings) -> usize {
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    head_within_limits()
-        .and(
-            webhook::route(state.clone())
-                .or(health::routes(state.clone()))
-                .or(openapi::route())
-                .or(admin::routes(state.clone()))
-                .or(metrics::route(state.clone()))
-                .or(methods::fallback(state)),
-        )
+    webhook::route(state.clone())
+        .or(health::routes(state.clone()))
+        .or(openapi::route())
+        .or(admin::routes(state.clone()))
+        .or(metrics::route(state.clone()))
+        .or(methods::fallback(state))
         .recover(rejection::handle)
 }
 
 /// The longest request target (path and query) and the most header bytes and headers
 /// answered: past them, `414 uri_too_long` or `431 headers_too_large` as JSON. hyper has
 /// limits of its own, far above these (a 64 KiB target, 100 headers, a ~400 KiB head), and
-/// answers past them without a body: these come first.
+/// answers past them without a body: these come first. Checked by the connection loop on
+/// the request as hyper parsed it, before any route and without copying the head.
 const MAX_TARGET_BYTES: usize = 8 * 1024;
 const MAX_HEADER_BYTES: usize = 32 * 1024;
 const MAX_HEADERS: usize = 64;
 
-fn head_within_limits() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::path::full()
-        .and(query)
-        .and(warp::header::headers_cloned())
-        .and_then(
-            |path: warp::path::FullPath, query: String, headers: warp::http::HeaderMap| async move {
-                let target = path.as_str().len() + query.len();
-                if target > MAX_TARGET_BYTES {
-                    let message = format!("the request target is over {MAX_TARGET_BYTES} bytes");
-                    let err =
-                        ApiError::new(StatusCode::URI_TOO_LONG, ErrorCode::UriTooLong, message);
-                    return Err(warp::reject::custom(err));
-                }
-                let bytes: usize = headers
-                    .iter()
-                    .map(|(name, value)| name.as_str().len() + value.len())
-                    .sum();
-                if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
-                    let message =
-                        format!("at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes in all");
-                    let err = ApiError::new(
-                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        ErrorCode::HeadersTooLarge,
-                        message,
-                    );
-                    return Err(warp::reject::custom(err));
-                }
-                Ok(())
-            },
-        )
-        .untuple_one()
+/// Why a request's head is refused, if it is too large to answer.
+pub(crate) fn head_too_large<B>(request: &warp::http::Request<B>) -> Option<ApiError> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > MAX_TARGET_BYTES {
+        let message = format!("the request target is over {MAX_TARGET_BYTES} bytes");
+        return Some(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            ErrorCode::UriTooLong,
+            message,
+        ));
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        let message = format!("at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes in all");
+        let code = ErrorCode::HeadersTooLarge;
+        return Some(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            code,
+            message,
+        ));
+    }
+    None
 }
 
 /// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves

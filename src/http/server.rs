@@ -164,10 +164,17 @@ async fn serve_connection<F, R>(
     let tracked = connection.clone();
     let service = hyper::service::service_fn(move |request| {
         tracked.set_busy(true);
-        let answer = hyper::service::Service::call(&warp_service, request);
+        // A head too large is answered here, before any route, as JSON.
+        let answer = match http::head_too_large(&request) {
+            Some(refused) => Err(refused),
+            None => Ok(hyper::service::Service::call(&warp_service, request)),
+        };
         let tracked = tracked.clone();
         async move {
-            let response = answer.await;
+            let response = match answer {
+                Ok(answer) => answer.await,
+                Err(refused) => Ok(refused.into_response()),
+            };
             tracked.set_busy(false);
             response
         }

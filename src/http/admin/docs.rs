@@ -10,7 +10,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::list::{List, PAGING};
 use super::params::Param;
 use super::resource::list_scope;
-use super::resource::{AdminResource, Paths, Place};
+use super::resource::{AdminResource, Paths};
 
 /// Adds the operations of `R`, and the schemas they answer with, to `openapi`.
 pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
@@ -28,9 +28,7 @@ pub fn add<R: AdminResource>(openapi: &mut OpenApi) {
             .chain(params(PAGING, &objects))
             .collect()
     };
-    // Outside the log, ids repeat (across stores, or across modes): an id cursor may name
-    // several objects of a list.
-    let repeats = !matches!(R::PLACE, Place::Log { .. });
+    let repeats = R::PLACE.ids_repeat();
     let list_errors = |op: OperationBuilder, missing: &str| {
         let op = op.response("404", error(missing));
         if !repeats {

@@ -183,6 +183,12 @@ impl Place {
         }
     }
 
+    /// Whether ids repeat in the list (across stores, or across modes), so that an id
+    /// cursor may name several objects; a log's ids are unique.
+    pub fn ids_repeat(&self) -> bool {
+        !matches!(self, Self::Log { .. })
+    }
+
     /// The parameters of the lookup by id.
     pub fn lookup(&self) -> &'static [Param<Scope>] {
         match self {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
 use self::probe::{ConnectError, Options};
 use crate::config::Settings;
@@ -133,9 +134,36 @@ pub async fn connect_pool(
     Database::connect(options).await
 }
 
-/// Applies every pending migration.
+/// The session lock `migrate` takes on PostgreSQL, keyed by the schema.
+const TAKE_MIGRATION_LOCK: &str =
+    "SELECT pg_advisory_lock(hashtextextended('payments migrations in ' || current_schema(), 0))";
+
+/// Applies every pending migration. On PostgreSQL, replicas starting together (a compose
+/// stack, a rollout) take turns: each holds a session advisory lock while it migrates, so
+/// the second finds the migrations applied instead of racing the first one's `CREATE
+/// TABLE`s. The lock is held on a connection of its own, outside the pool (which may have
+/// one connection), and the migrations keep their own transactions (some build indexes
+/// `CONCURRENTLY`, which no transaction may hold). The lock's key is the schema's, so
+/// services in other schemas of the database do not wait. SQLite has one writer on one
+/// machine.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut lock = options.connect().await.map_err(sqlx_error)?;
+    sqlx::query(TAKE_MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await
+        .map_err(sqlx_error)?;
+    let migrated = Migrator::up(db, None).await;
+    // Closing the session releases the lock, whatever the migrations did.
+    lock.close().await.map_err(sqlx_error)?;
+    migrated
+}
+
+fn sqlx_error(err: sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into()))
 }
 
 /// Whether the database answers and every migration is applied: `Err` names the failing check.

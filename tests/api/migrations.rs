@@ -262,3 +262,27 @@ async fn index_exists(db: &sea_orm::DatabaseConnection, name: &str) -> bool {
     let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
     db.query_one_raw(statement).await.unwrap().is_some()
 }
+
+/// Replicas of a compose stack or a rollout start together: each migrates at start-up, and
+/// the advisory lock makes them take turns instead of racing each other's `CREATE TABLE`s.
+#[tokio::test]
+async fn replicas_starting_together_all_migrate_cleanly() {
+    if crate::helpers::postgres_url().is_none() {
+        eprintln!("skipped: needs TEST_DATABASE_URL (SQLite has one writer on one machine)");
+        return;
+    }
+    let url = fresh_database_url().await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Database::connect(url.as_str()).await.unwrap());
+    }
+    let results =
+        futures_util::future::join_all(replicas.iter().map(payments::store::db::migrate)).await;
+    for result in results {
+        result.expect("every replica's migration succeeds");
+    }
+    let pending = Migrator::get_pending_migrations(&replicas[0])
+        .await
+        .unwrap();
+    assert!(pending.is_empty());
+}

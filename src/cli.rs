@@ -1,10 +1,13 @@
-//! The command line: `payments [serve] | migrate | trigger <event-type> | replay | doctor`.
+//! The command line: `payments [serve] | migrate | trigger <event-type> | replay | doctor |
+//! health`.
 //!
 //! [`trigger`] sends a signed sample event to a running server, [`replay`] asks one to
-//! re-apply stored events, [`doctor`] checks the set-up. The load generator is a binary of its own (`tools/loadgen`),
+//! re-apply stored events, [`doctor`] checks the set-up, [`health`] asks a running server
+//! whether it is alive (the container image's health check). The load generator is a binary of its own (`tools/loadgen`),
 //! not part of the service.
 
 pub mod doctor;
+pub mod health;
 pub mod replay;
 pub mod trigger;
 
@@ -31,6 +34,24 @@ pub enum Command {
     /// Check the configuration, the database, the webhook secrets, the Stripe key, the
     /// public URL and the metrics endpoint; print each finding with its fix.
     Doctor,
+    /// Ask a running server's `/health` (or `/ready`); exit 0 if it answers 200 (the
+    /// container image's HEALTHCHECK: the image has no curl).
+    Health(HealthArgs),
+}
+
+/// Arguments of `payments health`.
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Base URL of the server [default: the local server at BIND_ADDR].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Ask `/ready` instead: whether the server can take traffic (database reachable and
+    /// migrated), not only whether it is alive.
+    #[arg(long)]
+    pub ready: bool,
+    /// How long to wait for the answer, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3)]
+    pub timeout: u64,
 }
 
 /// Arguments of `payments trigger`.

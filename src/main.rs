@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use payments::cli::{Cli, Command};
-use payments::cli::{doctor, replay, trigger};
+use payments::cli::{doctor, health, replay, trigger};
 use payments::config::Settings;
 use payments::error::one_line;
 use payments::startup::{self, Application};
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
         Command::Doctor => doctor::run().await.map(exit_code),
+        Command::Health(args) => health::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         eprintln!("payments: {}", one_line(err.as_ref()));

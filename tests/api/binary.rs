@@ -282,29 +282,79 @@ async fn acknowledged_events_survive_sigkill_and_are_applied_after_restart() {
 }
 
 #[test]
-fn production_without_secrets_refuses_to_start_naming_the_variable() {
+fn production_without_a_webhook_secret_refuses_to_start_naming_the_variable() {
     let cwd = temp_dir();
-    let base = [
-        ("APP_ENV", "production".to_owned()),
-        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
-    ];
-    let mut missing_secret = payments(&cwd, &base);
-    missing_secret.env("ADMIN_TOKEN", "t");
+    let missing_secret = payments(
+        &cwd,
+        &[
+            ("APP_ENV", "production".to_owned()),
+            ("BIND_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_TOKEN", "t".to_owned()),
+        ],
+    );
     let output = run(missing_secret);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("STRIPE_WEBHOOK_SECRET"), "{stderr}");
+}
 
-    let mut missing_token = payments(&cwd, &base);
-    missing_token.env("STRIPE_WEBHOOK_SECRET", "whsec_x");
-    let output = run(missing_token);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+/// The seed's `docker run` line sets no admin token: production starts, takes webhooks,
+/// keeps the admin API closed and says so. `payments health` (the image's HEALTHCHECK)
+/// passes while it runs and fails once it has stopped.
+#[tokio::test]
+async fn production_without_admin_token_serves_webhooks_with_the_admin_api_closed() {
+    let cwd = temp_dir();
+    let port = free_port();
+    let mut env = database_env(&fresh_database_url().await);
+    env.extend([
+        ("APP_ENV", "production".to_owned()),
+        ("BIND_ADDR", format!("127.0.0.1:{port}")),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_no_admin".to_owned()),
+    ]);
+    let (mut server, log) = start_logged(&cwd, env.clone(), port).await;
+
+    let base = format!("http://127.0.0.1:{port}");
+    let stores = reqwest::get(format!("{base}/stores")).await.unwrap();
+    assert_eq!(stores.status(), 401);
+    let mut trigger = payments(&cwd, &env);
+    trigger.args([
+        "trigger",
+        "account.updated",
+        "--account",
+        "acct_1PgafTB7WZ01zgkW",
+    ]);
+    let output = run(trigger);
+    assert!(output.status.success(), "{output:?}");
+
+    let mut health = payments(&cwd, &env);
+    health.arg("health");
+    let output = run(health);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout.trim(), format!("{base}/health -> 200"));
+
+    sigterm(&server);
+    let status = wait_exit(&mut server, Duration::from_secs(10)).await;
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
-        stderr.contains("ADMIN_TOKEN") && !stderr.contains("whsec_x"),
-        "{stderr}"
+        logged
+            .lines()
+            .any(|line| line.contains("\"level\":\"WARN\"")
+                && line.contains("ADMIN_TOKEN is not set")),
+        "{logged}"
     );
+
+    let mut health = payments(&cwd, &env);
+    health.args(["health", "--timeout", "1"]);
+    let output = run(health);
+    assert!(
+        !output.status.success(),
+        "health passes with the server stopped"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("{base}/health")), "{stderr}");
 }
 
 #[tokio::test]

@@ -322,7 +322,7 @@ async fn dashboard_queries_only_metrics_the_service_exports() {
         used.extend(names.into_iter().map(|name| (title.clone(), name)));
     }
     for variable in variables {
-        if let Some(args) = variable["definition"]
+        if let Some(args) = variable["query"]["query"]
             .as_str()
             .and_then(|d| d.strip_prefix("label_values("))
         {

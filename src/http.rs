@@ -4,7 +4,8 @@
 //! - [`webhook`]: the Stripe receiver; [`health`]: the probes;
 //! - [`admin`]: the admin API (stores, orders, customers, products, the event log and
 //!   replays), every route behind the admin token;
-//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations;
+//! - the HTML pages of [`crate::web`] (the storefronts), which take only the database.
 
 mod admin;
 mod body;
@@ -97,6 +98,7 @@ pub fn routes(
         .or(openapi::route())
         .or(admin::routes(state.clone()))
         .or(metrics::route(state.clone()))
+        .or(crate::web::routes(state.db.clone()))
         .or(methods::fallback(state))
         .recover(rejection::handle)
 }

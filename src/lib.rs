@@ -12,7 +12,10 @@
 //!   guard, the order merge, the pages.
 //! - [`stripe`]: what Stripe sends: signature, envelope, readers of its objects, the known
 //!   event types.
-//! - [`cli`]: the command line (`serve`, `migrate`, `trigger`, `replay`).
+//! - [`web`]: the HTML pages people see (each seller's storefront), rendered from the rows
+//!   the actors keep, through the admin reads of [`store`].
+//! - [`cli`]: the command line (`serve`, `migrate`, `trigger`, `replay`, `doctor`,
+//!   `health`).
 //!
 //! Beside them: [`config`] (layered, typed settings), [`telemetry`] (log output),
 //! [`metrics`] (every metric, named once), [`error`] (errors as HTTP answers) and
@@ -34,3 +37,4 @@ pub mod startup;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;
+pub mod web;

@@ -134,8 +134,15 @@ fn summary(product: &product::Model, prices: &HashMap<String, price::Model>) -> 
         .and_then(|images| images.first())
         .cloned()
         .unwrap_or(Value::Null);
-    let price = catalog::default_price_in(product, prices)
-        .map(|price| json!({"amount": price.unit_amount, "currency": price.currency}));
+    let price = catalog::default_price_in(product, prices).map(|price| {
+        let recurring = price.recurring.as_ref();
+        json!({
+            "amount": price.unit_amount,
+            "currency": price.currency,
+            "interval": recurring.and_then(|r| r.get("interval")),
+            "interval_count": recurring.and_then(|r| r.get("interval_count")),
+        })
+    });
     json!({
         "id": product.id,
         "name": product.name,
@@ -343,7 +350,8 @@ mod tests {
             featured[0],
             json!({"id": "prod_1", "name": "Tee", "description": null,
                    "image": "https://img/prod_1.png",
-                   "price": {"amount": 2000, "currency": "usd"}})
+                   "price": {"amount": 2000, "currency": "usd", "interval": null,
+                             "interval_count": null}})
         );
         assert_eq!(
             featured[1]["price"],

@@ -31,6 +31,7 @@ mod schema;
 mod signature_vectors;
 mod slow_clients;
 mod startup;
+mod storefront;
 mod stores;
 mod summaries;
 mod webhook;

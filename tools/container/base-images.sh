@@ -61,7 +61,7 @@ build_debian() {
     debootstrap --variant=minbase bookworm "$rootfs" "$(apt_mirror)" >"$rootfs.log" 2>&1 ||
         { cat "$rootfs.log" >&2; exit 1; }
     slim "$rootfs"
-    tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$debian" >/dev/null
+    tar -C "$rootfs" -c . | podman import --quiet --change 'CMD ["/bin/bash"]' - "$debian" >/dev/null
     rm -rf "$rootfs" "$rootfs.log"
 }
 

@@ -1,0 +1,77 @@
+//! The frame every page shares, and HTML answers.
+
+use maud::{DOCTYPE, Markup, html};
+use warp::Reply;
+use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use warp::http::{HeaderValue, StatusCode};
+use warp::reply::Response;
+
+use super::assets::STYLESHEET;
+use super::headers::secure;
+
+/// An HTML answer: the page, its status, the security headers, and no caching by shared
+/// caches (the pages change when the store's events arrive).
+pub fn respond(status: StatusCode, page: Markup) -> Response {
+    let mut response = warp::reply::with_status(page.into_string(), status).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    secure(response)
+}
+
+/// A link of the site's navigation.
+pub struct Nav<'a> {
+    pub href: String,
+    pub label: &'a str,
+    pub current: bool,
+}
+
+/// The document around `main`: title, stylesheet, a header with the store's name and
+/// navigation, a skip link for keyboard users.
+pub fn frame(title: &str, site: &str, nav: &[Nav<'_>], main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href=(STYLESHEET.as_str());
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.site {
+                    p.brand { (site) }
+                    @if !nav.is_empty() {
+                        nav aria-label="Store" {
+                            ul {
+                                @for link in nav {
+                                    li {
+                                        a href=(link.href)
+                                            aria-current=[link.current.then_some("page")] {
+                                            (link.label)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                main #main { (main) }
+            }
+        }
+    }
+}
+
+/// A page that says what is wrong in a sentence: an unknown store, a product not for sale,
+/// a database that does not answer.
+pub fn message(status: StatusCode, heading: &str, text: &str) -> Response {
+    let main = html! {
+        h1 { (heading) }
+        p { (text) }
+    };
+    respond(status, frame(heading, "Marketplace", &[], main))
+}

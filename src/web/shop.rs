@@ -15,6 +15,7 @@ use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use warp::http::StatusCode;
+use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -32,40 +33,51 @@ const SECTIONS: [(&str, &str); 4] = [
     ("/contact", "Contact"),
 ];
 
-/// `GET /shop/{store}` and its pages.
+/// `GET /shop/{store}` and its pages, `/shop/{store}/{section}[/{product}]`.
 pub fn routes(
     db: DatabaseConnection,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let db = warp::any().map(move || db.clone());
-    let get = || warp::get().or(warp::head()).unify();
-    let home = warp::path!("shop" / String)
-        .and(get())
-        .and(db.clone())
-        .then(|id, db| section(id, db, ""));
-    let products = warp::path!("shop" / String / "products")
-        .and(get())
-        .and(db.clone())
-        .then(|id, db| section(id, db, "/products"));
-    let about = warp::path!("shop" / String / "about")
-        .and(get())
-        .and(db.clone())
-        .then(|id, db| section(id, db, "/about"));
-    let contact = warp::path!("shop" / String / "contact")
-        .and(get())
-        .and(db.clone())
-        .then(|id, db| section(id, db, "/contact"));
-    let product = warp::path!("shop" / String / "products" / String)
-        .and(get())
-        .and(db)
-        .then(product_page);
-    home.or(products)
-        .unify()
-        .or(about)
-        .unify()
-        .or(contact)
-        .unify()
-        .or(product)
-        .unify()
+    warp::path("shop")
+        .and(warp::path::param::<String>())
+        .and(warp::path::tail())
+        .and(warp::get().or(warp::head()).unify())
+        .and(warp::any().map(move || db.clone()))
+        .then(|id: String, tail: Tail, db| shop_page(id, tail, db))
+}
+
+/// Finds the shop, then the page the rest of the path names.
+async fn shop_page(id: String, tail: Tail, db: DatabaseConnection) -> Response {
+    let store = match find_shop(&db, &decoded(&id)).await {
+        Ok(Shop::Open(store)) => store,
+        Ok(Shop::Closed(store)) => return closed(&store),
+        Ok(Shop::Missing) => return no_such_shop(),
+        Err(_) => return unavailable(),
+    };
+    let pages = store.pages.clone().unwrap_or(Value::Null);
+    let (title, path, main) = match tail.as_str().trim_end_matches('/') {
+        "" => ("Home", "", home(&store, &pages["home"])),
+        "products" => (
+            "Products",
+            "/products",
+            catalogue(&store, &pages["products"]),
+        ),
+        "about" => ("About", "/about", about(&pages["about"])),
+        "contact" => ("Contact", "/contact", contact(&pages["contact"])),
+        rest => match rest
+            .strip_prefix("products/")
+            .filter(|id| !id.contains('/'))
+        {
+            Some(product) => return product_page(&db, &store, &decoded(product)).await,
+            None => {
+                return page::message(
+                    StatusCode::NOT_FOUND,
+                    "Page not found",
+                    "This shop has no such page.",
+                );
+            }
+        },
+    };
+    page::respond(StatusCode::OK, shop_frame(&store, title, path, main))
 }
 
 /// What a shop's address leads to.
@@ -99,38 +111,13 @@ fn decoded(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
-async fn section(id: String, db: DatabaseConnection, path: &'static str) -> Response {
-    let id = decoded(&id);
-    let store = match find_shop(&db, &id).await {
-        Ok(Shop::Open(store)) => store,
-        Ok(Shop::Closed(store)) => return closed(&store),
-        Ok(Shop::Missing) => return no_such_shop(),
-        Err(_) => return unavailable(),
-    };
-    let pages = store.pages.clone().unwrap_or(Value::Null);
-    let (title, main) = match path {
-        "" => ("Home", home(&store, &pages["home"])),
-        "/products" => ("Products", catalogue(&store, &pages["products"])),
-        "/about" => ("About", about(&pages["about"])),
-        _ => ("Contact", contact(&pages["contact"])),
-    };
-    page::respond(StatusCode::OK, shop_frame(&store, title, path, main))
-}
-
-async fn product_page(id: String, product_id: String, db: DatabaseConnection) -> Response {
-    let (id, product_id) = (decoded(&id), decoded(&product_id));
-    let store = match find_shop(&db, &id).await {
-        Ok(Shop::Open(store)) => store,
-        Ok(Shop::Closed(store)) => return closed(&store),
-        Ok(Shop::Missing) => return no_such_shop(),
-        Err(_) => return unavailable(),
-    };
+async fn product_page(db: &DatabaseConnection, store: &store::Model, id: &str) -> Response {
     let lookup = Lookup {
-        id: &product_id,
+        id,
         store: Some(&store.id),
         livemode: Some(store.livemode),
     };
-    let priced = match products::find(&db, lookup).await {
+    let priced = match products::find(db, lookup).await {
         Ok(priced) if priced.product.active && priced.product.deleted_at.is_none() => priced,
         Ok(_) | Err(QueryError::NotFound { .. }) => {
             return page::message(
@@ -143,7 +130,7 @@ async fn product_page(id: String, product_id: String, db: DatabaseConnection) ->
     };
     let name = priced.product.name.as_deref().unwrap_or("Untitled product");
     let main = product_detail(&priced, name);
-    page::respond(StatusCode::OK, shop_frame(&store, name, "/products", main))
+    page::respond(StatusCode::OK, shop_frame(store, name, "/products", main))
 }
 
 fn shop_url(store: &store::Model, path: &str) -> String {
@@ -168,10 +155,7 @@ fn shop_frame(store: &store::Model, title: &str, current: &str, main: Markup) ->
 }
 
 fn home(store: &store::Model, home: &Value) -> Markup {
-    let featured = home["featured_products"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let featured = list(&home["featured_products"]);
     html! {
         section.hero {
             h1 { (text(&home["hero"]["title"]).unwrap_or(store_name(store))) }
@@ -186,10 +170,7 @@ fn home(store: &store::Model, home: &Value) -> Markup {
 }
 
 fn catalogue(store: &store::Model, products: &Value) -> Markup {
-    let categories = products["categories"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let categories = list(&products["categories"]);
     html! {
         h1 { "Products" }
         @if categories.is_empty() {
@@ -198,7 +179,7 @@ fn catalogue(store: &store::Model, products: &Value) -> Markup {
         @for category in categories {
             section aria-labelledby=(category_anchor(category)) {
                 h2 #(category_anchor(category)) { (text(&category["name"]).unwrap_or("Other")) }
-                (product_grid(store, category["products"].as_array().map(Vec::as_slice).unwrap_or(&[])))
+                (product_grid(store, list(&category["products"])))
             }
         }
     }
@@ -372,6 +353,11 @@ fn web_url(value: &Value) -> Option<&str> {
         let lower = url.trim_start().to_ascii_lowercase();
         lower.starts_with("https://") || lower.starts_with("http://")
     })
+}
+
+/// An array of the pages document (empty when missing).
+fn list(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
 }
 
 /// A non-empty string of the pages document.

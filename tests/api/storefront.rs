@@ -220,6 +220,11 @@ async fn unknown_stores_the_platform_and_archived_products_are_404_pages() {
         assert_eq!(headers["content-type"], "text/html; charset=utf-8");
         assert!(html.contains("Shop not found"), "{path}");
     }
+    for path in ["/nowhere", "/products/prod_tee/more"] {
+        let (status, _, html) = page(&app, &format!("/shop/{ACCOUNT}{path}")).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Page not found"), "{path}");
+    }
     let mut archived = product("prod_tee", "Gray Tee", "Shirts", 1001);
     archived["active"] = json!(false);
     archived["updated"] = json!(1020);

@@ -60,11 +60,29 @@ pub struct TriggerArgs {
     /// Event type, such as `charge.succeeded` (`payments trigger --help` lists them all).
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::stripe::event_types::buildable_names()))]
     pub event_type: String,
-    /// Connected account the event is about (omit for a platform event).
-    #[arg(long, value_name = "acct_...")]
+    /// Connected account the event is about [default: the demo seller, acct_1PgafTB7WZ01zgkW].
+    #[arg(long, value_name = "acct_...", conflicts_with = "platform")]
     pub account: Option<String>,
+    /// Send a platform event (no `account`), as the "Your account" endpoint receives.
+    #[arg(long)]
+    pub platform: bool,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// The connected account `payments trigger` speaks for when none is named: one demo
+/// seller, so that a newcomer's events build one store (the platform is not a store).
+pub const DEMO_ACCOUNT: &str = "acct_1PgafTB7WZ01zgkW";
+
+impl TriggerArgs {
+    /// The event's `account`: `None` for a platform event.
+    pub fn account(&self) -> Option<&str> {
+        if self.platform {
+            None
+        } else {
+            Some(self.account.as_deref().unwrap_or(DEMO_ACCOUNT))
+        }
+    }
 }
 
 /// Where signed sample events go: shared by `payments trigger` and the load generator.
@@ -131,5 +149,24 @@ mod tests {
         // Known to the metrics, but there is no sample of it to send.
         assert!(Cli::try_parse_from(["payments", "trigger", "charge.captured"]).is_err());
         assert!(Cli::try_parse_from(["payments", "loadgen"]).is_err());
+    }
+
+    fn trigger(args: &[&str]) -> Result<TriggerArgs, clap::Error> {
+        let argv = ["payments", "trigger", "account.updated"]
+            .iter()
+            .chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Trigger(args)) => Ok(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn trigger_speaks_for_the_demo_seller_unless_told_otherwise() {
+        assert_eq!(trigger(&[]).unwrap().account(), Some(DEMO_ACCOUNT));
+        let named = trigger(&["--account", "acct_other"]).unwrap();
+        assert_eq!(named.account(), Some("acct_other"));
+        assert_eq!(trigger(&["--platform"]).unwrap().account(), None);
+        assert!(trigger(&["--platform", "--account", "acct_other"]).is_err());
     }
 }

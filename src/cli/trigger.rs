@@ -91,7 +91,7 @@ pub async fn send(
 /// Runs `payments trigger` and prints the outcome; `Ok(false)` when the server refused.
 pub async fn run(args: &TriggerArgs) -> anyhow::Result<bool> {
     let target = Target::resolve(&args.target)?;
-    let outcome = send(&target, &args.event_type, args.account.as_deref()).await?;
+    let outcome = send(&target, &args.event_type, args.account()).await?;
     println!("{} {} -> {}", args.event_type, outcome.event_id, target.url);
     println!("{}", outcome.status);
     println!("{}", outcome.body);

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
 
 use crate::helpers::{fresh_database_url, http_client, postgres_url, temp_dir};
 
@@ -183,10 +183,15 @@ async fn trigger_against_a_fresh_development_server_gets_200_and_sigterm_stops_i
     };
     let db = Database::connect(db_url.as_str()).await.unwrap();
     let stored = entity::webhook_event::Entity::find()
-        .count(&db)
+        .all(&db)
         .await
         .unwrap();
-    assert_eq!(stored, 1);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].account.as_deref(),
+        Some(payments::cli::DEMO_ACCOUNT),
+        "without --account, trigger speaks for the demo seller"
+    );
 
     sigterm(&server);
     let status = wait_exit(&mut server, Duration::from_secs(10)).await;

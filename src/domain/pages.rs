@@ -134,21 +134,25 @@ fn summary(product: &product::Model, prices: &HashMap<String, price::Model>) -> 
         .and_then(|images| images.first())
         .cloned()
         .unwrap_or(Value::Null);
-    let price = catalog::default_price_in(product, prices).map(|price| {
-        let recurring = price.recurring.as_ref();
-        json!({
-            "amount": price.unit_amount,
-            "currency": price.currency,
-            "interval": recurring.and_then(|r| r.get("interval")),
-            "interval_count": recurring.and_then(|r| r.get("interval_count")),
-        })
-    });
+    let price = catalog::default_price_in(product, prices).map(price_summary);
     json!({
         "id": product.id,
         "name": product.name,
         "description": product.description,
         "image": image,
         "price": price,
+    })
+}
+
+/// A price as the pages show it: amount in the smallest unit, currency, and the recurring
+/// interval when there is one (the storefront's product page shows the same).
+pub fn price_summary(price: &price::Model) -> Value {
+    let recurring = price.recurring.as_ref();
+    json!({
+        "amount": price.unit_amount,
+        "currency": price.currency,
+        "interval": recurring.and_then(|r| r.get("interval")),
+        "interval_count": recurring.and_then(|r| r.get("interval_count")),
     })
 }
 
@@ -363,6 +367,23 @@ mod tests {
             Value::Null,
             "an unknown price is no price"
         );
+    }
+
+    #[test]
+    fn home_features_the_eight_newest_products() {
+        let products: Vec<product::Model> = (1..=10)
+            .map(|n| product(&format!("prod_{n}"), "Tee", n, None))
+            .collect();
+        let pages = build_pages(&store(), &products, &HashMap::new());
+        let featured: Vec<&str> = pages["home"]["featured_products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|product| product["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(featured.len(), FEATURED_PRODUCTS);
+        assert_eq!(featured.first(), Some(&"prod_10"), "newest first");
+        assert!(!featured.contains(&"prod_1") && !featured.contains(&"prod_2"));
     }
 
     #[test]

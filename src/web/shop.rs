@@ -21,6 +21,7 @@ use warp::{Filter, Rejection};
 
 use super::money;
 use super::page::{self, Nav};
+use crate::domain::pages::price_summary;
 use crate::store::admin::products::{self, PricedProduct};
 use crate::store::admin::{Lookup, QueryError, stores};
 use crate::stripe::envelope::PLATFORM_STORE;
@@ -242,15 +243,7 @@ fn price_text(price: &Value) -> String {
 
 fn product_detail(priced: &PricedProduct, name: &str) -> Markup {
     let product = &priced.product;
-    let price = priced.price.as_ref().map(|price| {
-        let recurring = price.recurring.as_ref();
-        serde_json::json!({
-            "amount": price.unit_amount,
-            "currency": price.currency,
-            "interval": recurring.and_then(|r| r.get("interval")),
-            "interval_count": recurring.and_then(|r| r.get("interval_count")),
-        })
-    });
+    let price = priced.price.as_ref().map(price_summary);
     let images = product.images.as_ref().and_then(Value::as_array);
     html! {
         article.detail {

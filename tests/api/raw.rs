@@ -33,6 +33,16 @@ pub async fn connect(app: &TestApp) -> TcpStream {
     TcpStream::connect(addr).await.expect("connect")
 }
 
+/// A new connection that has sent a whole `GET /health` (closing after the answer).
+pub async fn connect_asking_health(app: &TestApp) -> TcpStream {
+    let mut stream = connect(app).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    stream
+}
+
 /// The head of a webhook POST, without the blank line that ends it.
 pub fn webhook_head(extra_headers: &[(&str, String)]) -> String {
     let mut head = String::from(

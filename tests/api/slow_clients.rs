@@ -110,11 +110,7 @@ async fn connections_past_the_limit_wait_until_one_closes() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The listen queue is first in, first out: the holders take both slots, and a third
     // connection is queued by the operating system but not served.
-    let mut waiting = raw::connect(&app).await;
-    waiting
-        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut waiting = raw::connect_asking_health(&app).await;
     let early =
         tokio::time::timeout(Duration::from_secs(1), raw::read_response(&mut waiting)).await;
     assert!(
@@ -133,11 +129,7 @@ async fn silent_connections_make_room_when_the_limit_is_reached() {
     let app = spawn_with_room_for_two().await;
     let mut silent = [raw::connect(&app).await, raw::connect(&app).await];
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut asking = raw::connect(&app).await;
-    asking
-        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut asking = raw::connect_asking_health(&app).await;
     let response = tokio::time::timeout(PATIENCE, raw::read_response(&mut asking))
         .await
         .expect("served: a silent connection made room")
@@ -221,11 +213,7 @@ async fn idle_keep_alive_connections_make_room_when_none_is_silent() {
         assert_eq!(response.status, 200);
         kept.push(stream);
     }
-    let mut asking = raw::connect(&app).await;
-    asking
-        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut asking = raw::connect_asking_health(&app).await;
     let response = raw::read_response(&mut asking)
         .await
         .expect("served: an idle connection made room");

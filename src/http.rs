@@ -53,6 +53,8 @@ pub struct AppState {
     pub secret_fingerprints: Vec<String>,
     /// Holds back repeated warnings about refused deliveries.
     pub rejection_log: Throttle,
+    /// What the HTML pages share (storefronts and console).
+    pub web: Arc<crate::web::Web>,
 }
 
 impl AppState {
@@ -73,6 +75,11 @@ impl AppState {
             intake: Intake::start(intake_db, intake_writers(settings), dispatcher.writer()),
             secret_fingerprints: settings.webhook_secrets.iter().map(fingerprint).collect(),
             rejection_log: Throttle::new(REJECTION_LOG_WINDOW),
+            web: Arc::new(crate::web::Web::new(
+                settings,
+                db.clone(),
+                dispatcher.clone(),
+            )),
             db,
             dispatcher,
         }
@@ -98,7 +105,7 @@ pub fn routes(
         .or(openapi::route())
         .or(admin::routes(state.clone()))
         .or(metrics::route(state.clone()))
-        .or(crate::web::routes(state.db.clone()))
+        .or(crate::web::routes(state.web.clone()))
         .or(methods::fallback(state))
         .recover(rejection::handle)
 }

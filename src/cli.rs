@@ -1,11 +1,13 @@
-//! The command line: `payments [serve] | migrate | trigger <event-type> | replay | doctor |
-//! health`.
+//! The command line: `payments [serve] | migrate | trigger <event-type> | demo | replay |
+//! doctor | health`.
 //!
-//! [`trigger`] sends a signed sample event to a running server, [`replay`] asks one to
+//! [`trigger`] sends a signed sample event to a running server, [`demo`] a whole seller's
+//! story (signed the same way), [`replay`] asks one to
 //! re-apply stored events, [`doctor`] checks the set-up, [`health`] asks a running server
 //! whether it is alive (the container image's health check). The load generator is a binary of its own (`tools/loadgen`),
 //! not part of the service.
 
+pub mod demo;
 pub mod doctor;
 pub mod health;
 pub mod replay;
@@ -29,6 +31,9 @@ pub enum Command {
     Migrate,
     /// Sign and send a realistic event to a running server, like `stripe trigger`.
     Trigger(TriggerArgs),
+    /// Play a whole seller's story into a running server (onboarding, a catalogue,
+    /// customers, a paid, a declined and a refunded order), then print its storefront.
+    Demo(DemoArgs),
     /// Re-apply stored events through a running server's admin API.
     Replay(ReplayArgs),
     /// Check the configuration, the database, the webhook secrets, the Stripe key, the
@@ -85,10 +90,48 @@ impl TriggerArgs {
     }
 }
 
-/// Where signed sample events go: shared by `payments trigger` and the load generator.
+/// Arguments of `payments demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Connected account whose story it is [default: the demo seller, acct_1PgafTB7WZ01zgkW].
+    #[arg(long, value_name = "acct_...", value_parser = account_id)]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Admin token, to wait until the server has applied the events and report the store
+    /// [default: the configured ADMIN_TOKEN].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+}
+
+impl DemoArgs {
+    /// The story's account.
+    pub fn account(&self) -> &str {
+        self.account.as_deref().unwrap_or(DEMO_ACCOUNT)
+    }
+}
+
+/// An account id as Stripe makes them: `acct_` and letters or digits (it goes into URLs).
+fn account_id(value: &str) -> Result<String, String> {
+    match value.strip_prefix("acct_") {
+        Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Ok(value.to_owned())
+        }
+        _ => Err("expected `acct_` followed by letters and digits".to_owned()),
+    }
+}
+
+/// Where signed sample events go: shared by `payments trigger`, `payments demo` and the
+/// load generator.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
-    /// Webhook URL [default: the local server at BIND_ADDR, /webhooks/stripe].
+    /// Webhook URL, or the server's base URL (`/webhooks/stripe` is added to a URL without
+    /// a path) [default: the local server at BIND_ADDR, /webhooks/stripe].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Signing secret [default: the first configured STRIPE_WEBHOOK_SECRET, or the
@@ -168,5 +211,25 @@ mod tests {
         assert_eq!(named.account(), Some("acct_other"));
         assert_eq!(trigger(&["--platform"]).unwrap().account(), None);
         assert!(trigger(&["--platform", "--account", "acct_other"]).is_err());
+    }
+
+    fn demo(args: &[&str]) -> Result<DemoArgs, clap::Error> {
+        let argv = ["payments", "demo"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Demo(args)) => Ok(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn demo_tells_the_demo_sellers_story_unless_given_an_account() {
+        assert_eq!(demo(&[]).unwrap().account(), DEMO_ACCOUNT);
+        let named = demo(&["--account", "acct_1Other", "--url", "http://h:1"]).unwrap();
+        assert_eq!(named.account(), "acct_1Other");
+        assert_eq!(named.target.url.as_deref(), Some("http://h:1"));
+        for bad in ["cus_1", "acct_", "acct_a/b", "acct_a b"] {
+            assert!(demo(&["--account", bad]).is_err(), "{bad}");
+        }
+        assert!(demo(&["--platform"]).is_err());
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use payments::cli::{Cli, Command};
-use payments::cli::{doctor, health, replay, trigger};
+use payments::cli::{demo, doctor, health, replay, trigger};
 use payments::config::Settings;
 use payments::error::one_line;
 use payments::startup::{self, Application};
@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
         Command::Trigger(args) => trigger::run(&args).await.map(exit_code),
+        Command::Demo(args) => demo::run(&args).await.map(exit_code),
         Command::Replay(args) => replay::run(&args).await.map(exit_code),
         Command::Doctor => doctor::run().await.map(exit_code),
         Command::Health(args) => health::run(&args).await.map(exit_code),

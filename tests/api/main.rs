@@ -7,6 +7,7 @@ mod backend;
 mod binary;
 mod config_docs;
 mod dashboard;
+mod demo;
 mod faults;
 mod fuzz_corpus;
 mod health;

@@ -27,8 +27,12 @@
 //! * `customer.deleted` carries the customer as it was, plus `"deleted": true`;
 //!   `product.deleted` / `price.deleted` carry the object with `active: false`.
 //! * A refunded charge keeps `status: "succeeded"` (with `refunded: true`).
+//!
+//! [`story`] tells one seller's whole story (onboarding, a catalogue, customers, orders)
+//! for `payments demo`, deterministically: the same account gives the same events.
 
 mod objects;
+pub mod story;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;

@@ -8,7 +8,8 @@
 //! - [`stores`], [`customers`] and [`catalog`] (products and prices): the next row from the
 //!   current one;
 //! - [`orders`]: snapshots of a payment's objects, and the order derived from all of them;
-//! - [`pages`]: the store's pages and payment settings, built from its rows.
+//! - [`pages`]: the store's pages and payment settings, built from its rows;
+//! - [`slugs`]: a shop's readable address, from the store's name.
 //!
 //! `crate::store` loads the rows these functions need and saves what they return.
 
@@ -16,6 +17,7 @@ pub mod catalog;
 pub mod customers;
 pub mod orders;
 pub mod pages;
+pub mod slugs;
 pub mod stores;
 pub mod version;
 

@@ -8,13 +8,17 @@
 //! - [`changes`]: writing what [`crate::domain`] decides for an event;
 //! - [`payments`]: payment snapshots, and the orders derived from them;
 //! - [`pages`]: rebuilding a store's pages from its rows;
+//! - [`slugs`]: giving a store its readable address once it has a name;
+//! - [`contact_messages`]: the messages of the storefronts' contact forms;
 //! - [`admin`]: the admin API's reads (filtered, paginated lists, lookups by id) and the
 //!   replay that puts events back in the queue.
 
 pub mod admin;
 pub mod changes;
+pub mod contact_messages;
 pub mod db;
 pub mod inbox;
 pub mod pages;
 pub mod payments;
 pub mod rows;
+pub mod slugs;

@@ -1,5 +1,6 @@
 //! The pages people see, served as HTML by the same server: each seller's storefront
-//! ([`shop`], `/shop/{store}`), built from the rows the actors keep. Templates are maud's:
+//! ([`shop`], `/shop/{store}`), built from the rows the actors keep, and the admin
+//! [`console`] (`/admin`). Templates are maud's:
 //! checked at compile time and escaped by default, so a seller's or customer's text is
 //! always shown as text. Every page carries the security headers of [`headers::secure`] and
 //! runs no script; the stylesheet is embedded and served under a content-hashed name.
@@ -8,8 +9,11 @@
 //! nothing of `http`: [`Web`] holds what the pages share.
 
 mod assets;
+mod console;
+mod contact;
 mod headers;
 pub mod keys;
+mod limit;
 mod money;
 mod page;
 mod shop;
@@ -25,6 +29,8 @@ use crate::config::Settings;
 use crate::pipeline::Dispatcher;
 use keys::Signer;
 
+pub use contact::ClientAddr;
+
 /// What the pages share.
 pub struct Web {
     pub db: DatabaseConnection,
@@ -32,11 +38,8 @@ pub struct Web {
     pub dispatcher: Dispatcher,
     /// Signs the storefront forms' CSRF tokens.
     pub forms: Signer,
-    /// Signs the console's session cookies and form tokens; `None` without an admin token.
-    pub console: Option<Signer>,
-    /// Whether the console may be used without signing in (development on loopback, as the
-    /// admin API).
-    pub console_open: bool,
+    /// Who may use the console, and the key of its cookies and form tokens.
+    pub console: console::Access,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
 }
@@ -49,13 +52,7 @@ impl Web {
             .map_or(&b""[..], |secret| secret.expose_secret().as_bytes());
         Self {
             forms: Signer::derive(forms_secret, "shop-forms"),
-            console: settings
-                .admin_token
-                .as_ref()
-                .map(|token| Signer::derive(token.expose_secret().as_bytes(), "console")),
-            console_open: settings.admin_token.is_none()
-                && settings.app_env == crate::config::AppEnv::Development
-                && settings.bind_addr.ip().is_loopback(),
+            console: console::Access::from_settings(settings, forms_secret),
             secure_cookies: settings
                 .public_url
                 .as_deref()
@@ -68,5 +65,9 @@ impl Web {
 
 /// Every page and asset.
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    shop::routes(web.db.clone()).or(assets::route()).unify()
+    shop::routes(web.clone())
+        .or(console::routes(web))
+        .unify()
+        .or(assets::route())
+        .unify()
 }

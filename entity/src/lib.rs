@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table (see `migration/` for the schema itself), and
 //! the statuses they store ([`status`]).
 
+pub mod contact_message;
 pub mod customer;
 pub mod customer_total;
 pub mod order;

@@ -43,6 +43,9 @@ pub struct Model {
     /// The account's `created` at Stripe (Unix seconds); `None` until an account event
     /// carried it.
     pub account_created: Option<i64>,
+    /// The shop's readable address (`/shop/{slug}`), from the store's name: assigned once,
+    /// when the store first has a name, and kept through renames.
+    pub slug: Option<String>,
     /// When the service first saw the store.
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

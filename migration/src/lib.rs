@@ -11,6 +11,8 @@ mod m20261130_000004_order_observations;
 mod m20261130_000005_maintained_summaries;
 mod m20261130_000006_lookup_indexes;
 mod m20261130_000007_event_body_conflicts;
+mod m20261204_000008_contact_messages_and_slugs;
+mod m20261204_000009_event_object_index;
 
 pub use m20261130_000005_maintained_summaries::recount as recount_summaries;
 pub use m20261130_000006_lookup_indexes::INDEXES as LOOKUP_INDEXES;
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_maintained_summaries::Migration),
             Box::new(m20261130_000006_lookup_indexes::Migration),
             Box::new(m20261130_000007_event_body_conflicts::Migration),
+            Box::new(m20261204_000008_contact_messages_and_slugs::Migration),
+            Box::new(m20261204_000009_event_object_index::Migration),
         ]
     }
 }

@@ -24,7 +24,7 @@ pub struct Index {
     pub only: Option<&'static str>,
 }
 
-const fn index(name: &'static str, table: &'static str, columns: &'static str) -> Index {
+pub(crate) const fn index(name: &'static str, table: &'static str, columns: &'static str) -> Index {
     Index {
         name,
         table,
@@ -257,7 +257,7 @@ impl MigrationTrait for Migration {
 /// (an empty table, as in a new database, is indexed at once; a concurrent build waits for
 /// every open transaction of the cluster, which only pays off when there are rows to index
 /// while writes go on).
-async fn create_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
+pub(crate) async fn create_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
     let concurrently = concurrently(db, index.table).await?;
     if concurrently {
         drop_if_invalid(db, index.name).await?;
@@ -279,7 +279,7 @@ async fn create_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbE
     Ok(())
 }
 
-async fn drop_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
+pub(crate) async fn drop_index(db: &impl ConnectionTrait, index: Index) -> Result<(), DbErr> {
     let how = match concurrently(db, index.table).await? {
         true => "CONCURRENTLY ",
         false => "",

@@ -205,6 +205,7 @@ pub fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store::Model
         connection_version: 0,
         connection_event: None,
         account_created: None,
+        slug: None,
         created_at: now,
         updated_at: now,
     }

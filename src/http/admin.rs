@@ -1,6 +1,7 @@
 //! The admin API, every route behind the admin token ([`auth`]): five read-only
 //! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
-//! [`customers`], [`products`] and the event log ([`events`]) — and the [`replay`] routes.
+//! [`customers`], [`products`] and the event log ([`events`]) — the [`replay`] routes, and
+//! a store's [`contact_messages`].
 //!
 //! A resource is its API object: it declares its filters ([`params`]), its name and place
 //! (from which its routes follow) and its two queries; the list shape, pagination and
@@ -8,6 +9,7 @@
 //! declarations.
 
 mod auth;
+mod contact_messages;
 mod customers;
 mod docs;
 mod events;
@@ -30,6 +32,7 @@ use super::AppState;
 use resource::routes as resource;
 
 pub use auth::AdminAuth;
+pub(super) use contact_messages::__path_list_contact_messages;
 pub(super) use replay::{__path_replay, __path_replay_bulk};
 
 /// Every admin route.
@@ -42,6 +45,8 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .or(resource::<products::Product>(state.clone()))
         .unify()
         .or(resource::<events::Event>(state.clone()))
+        .unify()
+        .or(contact_messages::routes(state.clone()))
         .unify()
         .or(replay::routes(state))
         .unify()

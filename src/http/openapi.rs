@@ -32,6 +32,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         openapi_json,
         admin::replay,
         admin::replay_bulk,
+        admin::list_contact_messages,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&AdminToken, &Resources, &Unavailable),

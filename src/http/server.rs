@@ -16,7 +16,8 @@
 //!   accepting, so further connections wait in the operating system's listen queue (and
 //!   are refused by it only when that queue is full).
 //!
-//! The body read timeout is per request, where the body is read (`http::body`).
+//! The body read timeout is per request, where the body is read (`http::body`). Each
+//! request carries its connection's peer address as a [`crate::web::ClientAddr`] extension.
 //! HTTP/1.1 only: hyper has no header timeout for HTTP/2, and Stripe and the proxies that
 //! terminate TLS in front of the service speak HTTP/1.1 to it.
 
@@ -90,8 +91,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(err) => {
                 accept_failed(err).await;
                 continue;
@@ -106,6 +107,7 @@ where
         let connection = connections.open(limits.max_connections);
         tokio::spawn(serve_connection(
             stream,
+            peer,
             builder.clone(),
             routes.clone(),
             limits.first_byte_timeout,
@@ -142,6 +144,7 @@ impl Open {
 /// needed.
 async fn serve_connection<F, R>(
     stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     builder: http1::Builder,
     routes: F,
     first_byte: Duration,
@@ -162,8 +165,13 @@ async fn serve_connection<F, R>(
     connection.spoke();
     let warp_service = TowerToHyperService::new(warp::service(routes));
     let tracked = connection.clone();
-    let service = hyper::service::service_fn(move |request| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
         tracked.set_busy(true);
+        // The peer, for the routes that need it (the storefront's per-client limit): warp's
+        // `addr::remote` is only filled by warp's own server.
+        request
+            .extensions_mut()
+            .insert(crate::web::ClientAddr(peer));
         // A head too large is answered here, before any route, as JSON.
         let answer = match http::head_too_large(&request) {
             Some(refused) => Err(refused),

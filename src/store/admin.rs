@@ -13,9 +13,11 @@
 //!
 //! One module per object: [`stores`], [`orders`], [`customers`], [`products`], [`events`].
 
+pub mod contact_messages;
 pub mod customers;
 pub mod events;
 pub mod orders;
+pub mod overview;
 pub mod products;
 pub mod stores;
 

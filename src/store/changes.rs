@@ -37,6 +37,7 @@ pub async fn apply(
                 return Ok(Outcome::Skipped);
             };
             row.updated_at = now;
+            super::slugs::assign(db, &mut row).await?;
             rows::save::<store::ActiveModel>(db, row, false).await?;
             Ok(Outcome::Processed)
         }

@@ -32,6 +32,34 @@ pub struct Nav<'a> {
 /// The document around `main`: title, stylesheet, a header with the store's name and
 /// navigation, a skip link for keyboard users.
 pub fn frame(title: &str, site: &str, nav: &[Nav<'_>], main: Markup) -> Markup {
+    let header = html! {
+        p.brand { (site) }
+        @if !nav.is_empty() {
+            (navigation("Store", nav))
+        }
+    };
+    document(title, header, main)
+}
+
+/// A navigation list, the current page marked for assistive technology.
+pub fn navigation(label: &str, nav: &[Nav<'_>]) -> Markup {
+    html! {
+        nav aria-label=(label) {
+            ul {
+                @for link in nav {
+                    li {
+                        a href=(link.href) aria-current=[link.current.then_some("page")] {
+                            (link.label)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every page's document: head, skip link, the site header and the main content.
+pub fn document(title: &str, header: Markup, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -43,23 +71,7 @@ pub fn frame(title: &str, site: &str, nav: &[Nav<'_>], main: Markup) -> Markup {
             }
             body {
                 a.skip href="#main" { "Skip to content" }
-                header.site {
-                    p.brand { (site) }
-                    @if !nav.is_empty() {
-                        nav aria-label="Store" {
-                            ul {
-                                @for link in nav {
-                                    li {
-                                        a href=(link.href)
-                                            aria-current=[link.current.then_some("page")] {
-                                            (link.label)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                header.site { (header) }
                 main #main { (main) }
             }
         }
@@ -74,4 +86,16 @@ pub fn message(status: StatusCode, heading: &str, text: &str) -> Response {
         p { (text) }
     };
     respond(status, frame(heading, "Marketplace", &[], main))
+}
+
+/// What [`encode`] escapes: everything but RFC 3986's unreserved characters.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A value as one component of a path or a query string.
+pub fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, COMPONENT).to_string()
 }

@@ -1,29 +1,41 @@
-//! Each seller's storefront, `/shop/{store}` (the connected account's id): Home (the hero
-//! from the business profile and up to eight featured products), Products (by category),
-//! one page per product, About and Contact. The pages render the store's `pages` document,
-//! which the actors rebuild from the store's rows whenever its catalogue changes; a product
-//! page reads the product and its default price.
+//! Each seller's storefront, `/shop/{store}` (the store's slug, from its name; its
+//! connected account's id redirects there): Home (the hero from the business profile and
+//! up to eight featured products), Products (by category), one page per product, About and
+//! Contact, with its form ([`super::contact`]). The pages render the store's `pages`
+//! document, which the actors rebuild from the store's rows whenever its catalogue changes;
+//! a product page reads the product and its default price.
 //!
 //! A store that cannot take payments (onboarding, restricted, disconnected) shows a notice
 //! instead of a shop; an unknown store, the platform, and an archived or deleted product are
 //! 404 pages.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
 use entity::status::StoreStatus;
 use entity::store;
 use maud::{Markup, html};
 use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
-use warp::http::StatusCode;
+use warp::http::header::{LOCATION, RETRY_AFTER};
+use warp::http::{HeaderValue, StatusCode};
 use warp::path::Tail;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
+use super::contact::{self, ClientAddr, Csrf, Errors, Form, Input, Notice};
+use super::keys::Purpose;
+use super::limit::Limiter;
 use super::money;
 use super::page::{self, Nav};
+use super::{Web, headers};
 use crate::domain::pages::price_summary;
 use crate::store::admin::products::{self, PricedProduct};
 use crate::store::admin::{Lookup, QueryError, stores};
+use crate::store::contact_messages::{self, NewMessage};
 use crate::stripe::envelope::PLATFORM_STORE;
 
 /// The shop's sections, in navigation order: (path below the shop, label).
@@ -34,26 +46,68 @@ const SECTIONS: [(&str, &str); 4] = [
     ("/contact", "Contact"),
 ];
 
-/// `GET /shop/{store}` and its pages, `/shop/{store}/{section}[/{product}]`.
-pub fn routes(
-    db: DatabaseConnection,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path("shop")
+/// `GET /shop/{store}` and its pages, `/shop/{store}/{section}[/{product}]`, where
+/// `{store}` is the store's slug or its account id (which redirects to the slug when the
+/// store has one), and `POST /shop/{store}/contact`, the contact form.
+pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let limiter = Arc::new(Limiter::new(contact::MESSAGES_PER_WINDOW, contact::WINDOW));
+    let with_web = warp::any().map(move || web.clone());
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let pages = warp::path("shop")
         .and(warp::path::param::<String>())
         .and(warp::path::tail())
         .and(warp::get().or(warp::head()).unify())
-        .and(warp::any().map(move || db.clone()))
-        .then(|id: String, tail: Tail, db| shop_page(id, tail, db))
+        .and(query)
+        .and(warp::cookie::optional::<String>(contact::COOKIE))
+        .and(with_web.clone())
+        .then(
+            |id: String, tail: Tail, query: String, cookie: Option<String>, web: Arc<Web>| {
+                shop_page(web, id, tail, query, cookie)
+            },
+        );
+    let send = warp::path!("shop" / String / "contact")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(contact::MAX_BODY_BYTES))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(warp::cookie::optional::<String>(contact::COOKIE))
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(with_web)
+        .and(warp::any().map(move || limiter.clone()))
+        .then(send_message);
+    pages.or(send).unify()
 }
 
 /// Finds the shop, then the page the rest of the path names.
-async fn shop_page(id: String, tail: Tail, db: DatabaseConnection) -> Response {
-    let store = match find_shop(&db, &decoded(&id)).await {
+async fn shop_page(
+    web: Arc<Web>,
+    id: String,
+    tail: Tail,
+    query: String,
+    cookie: Option<String>,
+) -> Response {
+    let segment = decoded(&id);
+    let store = match find_shop(&web.db, &segment).await {
         Ok(Shop::Open(store)) => store,
-        Ok(Shop::Closed(store)) => return closed(&store),
+        Ok(Shop::Closed(store)) => return closed(&store, StatusCode::OK),
         Ok(Shop::Missing) => return no_such_shop(),
         Err(_) => return unavailable(),
     };
+    if let Some(slug) = store.slug.as_deref().filter(|slug| *slug != segment) {
+        // The account id's address, kept working: the same page at the readable one.
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        let rest = match tail.as_str() {
+            "" => String::new(),
+            rest => format!("/{rest}"),
+        };
+        return redirect(
+            StatusCode::PERMANENT_REDIRECT,
+            &format!("/shop/{slug}{rest}{query}"),
+        );
+    }
     let pages = store.pages.clone().unwrap_or(Value::Null);
     let (title, path, main) = match tail.as_str().trim_end_matches('/') {
         "" => ("Home", "", home(&store, &pages["home"])),
@@ -63,12 +117,22 @@ async fn shop_page(id: String, tail: Tail, db: DatabaseConnection) -> Response {
             catalogue(&store, &pages["products"]),
         ),
         "about" => ("About", "/about", about(&pages["about"])),
-        "contact" => ("Contact", "/contact", contact(&pages["contact"])),
+        "contact" => {
+            let sent = query.split('&').any(|pair| pair == "sent=1");
+            let notice = sent.then_some(Notice::Sent);
+            let reply = ContactReply {
+                status: StatusCode::OK,
+                input: &Input::default(),
+                errors: &[],
+                notice,
+            };
+            return contact_page(&web, &store, cookie.as_deref(), reply);
+        }
         rest => match rest
             .strip_prefix("products/")
             .filter(|id| !id.contains('/'))
         {
-            Some(product) => return product_page(&db, &store, &decoded(product)).await,
+            Some(product) => return product_page(&web.db, &store, &decoded(product)).await,
             None => {
                 return page::message(
                     StatusCode::NOT_FOUND,
@@ -81,6 +145,130 @@ async fn shop_page(id: String, tail: Tail, db: DatabaseConnection) -> Response {
     page::respond(StatusCode::OK, shop_frame(&store, title, path, main))
 }
 
+/// What the Contact page answers, beside the store's contact details.
+struct ContactReply<'a> {
+    status: StatusCode,
+    input: &'a Input,
+    errors: &'a [(contact::Field, &'static str)],
+    notice: Option<Notice>,
+}
+
+/// The Contact page: the store's details and the form, with a token for this browser
+/// (and its cookie, when it has none yet).
+fn contact_page(
+    web: &Web,
+    store: &store::Model,
+    cookie: Option<&str>,
+    reply: ContactReply,
+) -> Response {
+    let now = Utc::now().timestamp();
+    let csrf = Csrf::issue(&web.forms, cookie, now, web.secure_cookies);
+    let pages = store.pages.clone().unwrap_or(Value::Null);
+    let action = shop_url(store, "/contact");
+    let form = Form {
+        action: &action,
+        token: &csrf.token,
+        input: reply.input,
+        errors: reply.errors,
+        notice: reply.notice,
+    };
+    let main = html! {
+        (contact(&pages["contact"]))
+        (form.render())
+    };
+    let response = page::respond(reply.status, shop_frame(store, "Contact", "/contact", main));
+    csrf.set_cookie(response)
+}
+
+/// `POST /shop/{store}/contact`: checks the token, drops what the trap caught, validates,
+/// counts the client against the limit, stores the message and sends the browser to the
+/// thank-you notice (`303`). Nothing the sender wrote is logged.
+async fn send_message(
+    id: String,
+    form: HashMap<String, String>,
+    cookie: Option<String>,
+    client: Option<ClientAddr>,
+    web: Arc<Web>,
+    limiter: Arc<Limiter>,
+) -> Response {
+    let store = match find_shop(&web.db, &decoded(&id)).await {
+        Ok(Shop::Open(store)) => store,
+        Ok(Shop::Closed(store)) => return closed(&store, StatusCode::FORBIDDEN),
+        Ok(Shop::Missing) => return no_such_shop(),
+        Err(_) => return unavailable(),
+    };
+    let input = Input::from_form(&form);
+    let answer = |status, errors: &Errors, notice| {
+        let reply = ContactReply {
+            status,
+            input: &input,
+            errors,
+            notice: Some(notice),
+        };
+        contact_page(&web, &store, cookie.as_deref(), reply)
+    };
+    let token = form.get(contact::TOKEN_FIELD).map(String::as_str);
+    let now = Utc::now().timestamp();
+    if !contact::accepts(&web.forms, cookie.as_deref(), token, now) {
+        tracing::info!(store = %store.id, "contact form refused: missing, wrong or expired token");
+        return answer(StatusCode::FORBIDDEN, &Vec::new(), Notice::Expired);
+    }
+    let thanks = shop_url(&store, "/contact?sent=1");
+    if form
+        .get(contact::HONEYPOT)
+        .is_some_and(|trap| !trap.trim().is_empty())
+    {
+        tracing::info!(store = %store.id, "contact form trap filled: message dropped");
+        return redirect(StatusCode::SEE_OTHER, &thanks);
+    }
+    let valid = match contact::validate(&input) {
+        Ok(valid) => valid,
+        Err(errors) => return answer(StatusCode::UNPROCESSABLE_ENTITY, &errors, Notice::Invalid),
+    };
+    let ip = client.map(|ClientAddr(addr)| addr.ip());
+    if !limiter.hit(ip, Instant::now()) {
+        tracing::info!(store = %store.id, "contact form refused: too many messages from one client");
+        let mut response = answer(StatusCode::TOO_MANY_REQUESTS, &Vec::new(), Notice::TooMany);
+        let retry = contact::WINDOW.as_secs().to_string();
+        if let Ok(value) = HeaderValue::from_str(&retry) {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let message = NewMessage {
+        store_key: store.id.clone(),
+        livemode: store.livemode,
+        name: valid.name,
+        email: valid.email,
+        message: valid.message,
+        remote_hash: ip.map(|ip| web.forms.digest(Purpose::Sender, &ip.to_string())),
+    };
+    match contact_messages::insert(&web.db, message).await {
+        Ok(()) => {
+            tracing::info!(store = %store.id, "contact message stored");
+            redirect(StatusCode::SEE_OTHER, &thanks)
+        }
+        Err(err) => {
+            tracing::warn!(store = %store.id, error = %err, "contact message not stored");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &Vec::new(),
+                Notice::Unavailable,
+            )
+        }
+    }
+}
+
+/// A redirect to `location` (a path of this site), with the pages' security headers.
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let Ok(location) = HeaderValue::from_str(location) else {
+        return no_such_shop();
+    };
+    let mut response = warp::reply::with_status(warp::reply(), status).into_response();
+    response.headers_mut().insert(LOCATION, location);
+    headers::secure(response)
+}
+
 /// What a shop's address leads to.
 enum Shop {
     /// Active: the shop.
@@ -90,18 +278,34 @@ enum Shop {
     Missing,
 }
 
-async fn find_shop(db: &DatabaseConnection, id: &str) -> Result<Shop, sea_orm::DbErr> {
-    if id == PLATFORM_STORE {
+/// The store a path segment names: its slug, else its account id.
+async fn find_shop(db: &DatabaseConnection, segment: &str) -> Result<Shop, sea_orm::DbErr> {
+    if segment == PLATFORM_STORE {
         return Ok(Shop::Missing);
     }
-    let lookup = Lookup {
-        id,
-        store: None,
-        livemode: None,
+    let is_slug = !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let by_slug = match is_slug {
+        true => stores::find_by_slug(db, segment).await,
+        false => Ok(None),
     };
-    match stores::find(db, lookup).await {
-        Ok(found) if found.store.status == StoreStatus::Active => Ok(Shop::Open(found.store)),
-        Ok(found) => Ok(Shop::Closed(found.store)),
+    let found = match by_slug {
+        Ok(Some(store)) => Ok(store),
+        Ok(None) => {
+            let lookup = Lookup {
+                id: segment,
+                store: None,
+                livemode: None,
+            };
+            stores::find(db, lookup).await.map(|found| found.store)
+        }
+        Err(err) => Err(err),
+    };
+    match found {
+        Ok(store) if store.status == StoreStatus::Active => Ok(Shop::Open(store)),
+        Ok(store) => Ok(Shop::Closed(store)),
         Err(QueryError::Db(err)) => Err(err),
         Err(_) => Ok(Shop::Missing),
     }
@@ -134,8 +338,9 @@ async fn product_page(db: &DatabaseConnection, store: &store::Model, id: &str) -
     page::respond(StatusCode::OK, shop_frame(store, name, "/products", main))
 }
 
+/// A page of the shop, at its readable address when it has one.
 fn shop_url(store: &store::Model, path: &str) -> String {
-    format!("/shop/{}{path}", store.id)
+    format!("/shop/{}{path}", store.slug.as_deref().unwrap_or(&store.id))
 }
 
 fn store_name(store: &store::Model) -> &str {
@@ -308,8 +513,9 @@ fn contact(contact: &Value) -> Markup {
     }
 }
 
-/// The notice of a store that cannot take payments, in place of its shop.
-fn closed(store: &store::Model) -> Response {
+/// The notice of a store that cannot take payments, in place of its shop (and answer to
+/// its contact form, with `status`).
+fn closed(store: &store::Model, status: StatusCode) -> Response {
     let why = match store.status {
         StoreStatus::Onboarding => "is still setting up its payments",
         StoreStatus::Restricted => "cannot take payments at the moment",
@@ -320,7 +526,7 @@ fn closed(store: &store::Model) -> Response {
         h1 { (name) }
         p.notice role="status" { (name) " " (why) ", so its shop is closed. Please come back later." }
     };
-    page::respond(StatusCode::OK, page::frame(name, name, &[], main))
+    page::respond(status, page::frame(name, name, &[], main))
 }
 
 fn no_such_shop() -> Response {

@@ -1,6 +1,7 @@
 //! The storefront as a shopper's browser gets it: HTML pages built from the events, with
 //! prices in each currency's unit, the seller's text escaped, a notice for a store that
-//! cannot sell, 404 pages, security headers and a cacheable stylesheet.
+//! cannot sell, 404 pages, security headers and a cacheable stylesheet; the contact form
+//! (its token and cookie, validation, trap, limit) and the readable addresses (slugs).
 
 use serde_json::{Value, json};
 
@@ -111,7 +112,7 @@ async fn a_shop_shows_its_home_catalogue_product_about_and_contact_pages() {
     for shown in ["Gray Tee", "25.00 USD", "1,200 JPY", "9.00 USD per month"] {
         assert!(home.contains(shown), "home shows {shown}: {home}");
     }
-    assert!(home.contains(&format!("href=\"/shop/{ACCOUNT}/products/prod_tee\"")));
+    assert!(home.contains("href=\"/shop/rosen-threads/products/prod_tee\""));
 
     let (status, _, catalogue) = page(&app, &format!("/shop/{ACCOUNT}/products")).await;
     assert_eq!(status, 200);
@@ -259,4 +260,436 @@ async fn a_store_that_cannot_take_payments_shows_a_notice_instead_of_a_shop() {
     assert_eq!(status, 200);
     assert!(html.contains("cannot take payments"), "{html}");
     assert!(!html.contains("Gray Tee"), "no catalogue behind the notice");
+}
+
+/// The demo seller's readable address.
+const SLUG: &str = "rosen-threads";
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    crate::helpers::http_client();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The contact form as a browser gets it: the cookie's nonce and the form's token.
+struct FormPage {
+    cookie: String,
+    token: String,
+}
+
+async fn contact_form(app: &TestApp, client: &reqwest::Client) -> FormPage {
+    let response = client
+        .get(format!("{}/shop/{SLUG}/contact", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let html = response.text().await.unwrap();
+    FormPage {
+        cookie,
+        token: token_in(&html),
+    }
+}
+
+/// The value of the form's hidden token field.
+fn token_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a token field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn encoded(fields: &[(&str, &str)]) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    fields
+        .iter()
+        .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// POSTs the contact form of `store` with `fields` and `cookie` (if any).
+async fn send(
+    app: &TestApp,
+    client: &reqwest::Client,
+    store: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = client
+        .post(format!("{}/shop/{store}/contact", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encoded(fields));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn message_fields<'a>(token: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf_token", token),
+        ("name", name),
+        ("email", " ana@example.com "),
+        ("message", "Do you ship to Lisbon?\nThanks."),
+        ("website", ""),
+    ]
+}
+
+async fn messages(app: &TestApp) -> Vec<entity::contact_message::Model> {
+    use sea_orm::EntityTrait;
+    entity::contact_message::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_contact_form_comes_with_a_signed_token_and_its_cookie() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let response = client
+        .get(format!("{}/shop/{SLUG}/contact", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for part in ["shop_form=", "HttpOnly", "SameSite=Strict", "Path=/shop"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure cookie without an https public URL"
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("mailto:jenny@example.com"),
+        "the details stay"
+    );
+    assert!(
+        html.contains(&format!(
+            "<form method=\"post\" action=\"/shop/{SLUG}/contact\">"
+        )),
+        "{html}"
+    );
+    for field in [
+        "<label for=\"contact-name\">Name</label>",
+        "<label for=\"contact-email\">E-mail</label>",
+        "<label for=\"contact-message\">Message</label>",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    let trap = &html[html.find("class=\"trap\"").expect("the trap")..];
+    assert!(html.contains("<div class=\"trap\" aria-hidden=\"true\">"));
+    let trap = &trap[..trap.find("</div>").unwrap()];
+    assert!(trap.contains("tabindex=\"-1\"") && trap.contains("autocomplete=\"off\""));
+    let token = token_in(&html);
+    assert_eq!(token.split('.').count(), 3, "a sealed token: {token}");
+    let nonce = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("shop_form=");
+    // The token seals the cookie's nonce.
+    assert_eq!(token.split('.').nth(1), Some(nonce));
+}
+
+#[tokio::test]
+async fn a_valid_message_is_stored_and_the_browser_sent_to_the_thank_you_notice() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    let fields = message_fields(&form.token, "  Ana Lima ");
+    let (status, headers, _) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], format!("/shop/{SLUG}/contact?sent=1"));
+    let stored = messages(&app).await;
+    assert_eq!(stored.len(), 1);
+    let message = &stored[0];
+    assert_eq!(
+        (
+            message.store_key.as_str(),
+            message.livemode,
+            message.name.as_str(),
+            message.email.as_str(),
+            message.message.as_str(),
+        ),
+        (
+            ACCOUNT,
+            false,
+            "Ana Lima",
+            "ana@example.com",
+            "Do you ship to Lisbon?\nThanks."
+        )
+    );
+    let hash = message
+        .remote_hash
+        .as_deref()
+        .expect("a hash of the sender");
+    assert!(!hash.contains("127.0.0.1") && hash.len() == 16, "{hash}");
+
+    let (status, _, thanks) = page(&app, &format!("/shop/{SLUG}/contact?sent=1")).await;
+    assert_eq!(status, 200);
+    assert!(thanks.contains("role=\"status\">Thank you"), "{thanks}");
+
+    // The admin API lists it, newest first; the console reads the same query.
+    let response = app
+        .admin_get(&format!("/stores/{ACCOUNT}/contact_messages"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let list: Value = response.json().await.unwrap();
+    assert_eq!(list["object"], "list");
+    assert_eq!(list["data"][0]["name"], "Ana Lima");
+    assert_eq!(list["data"][0]["object"], "contact_message");
+    assert_eq!(list["has_more"], false);
+    let rows = payments::store::admin::contact_messages::list(&app.db, ACCOUNT, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let missing = app.admin_get("/stores/acct_nobody/contact_messages").await;
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn invalid_input_comes_back_with_each_error_by_its_field_and_the_input_escaped() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    let fields = [
+        ("csrf_token", form.token.as_str()),
+        ("name", "<script>\"x"),
+        ("email", "not-an-address"),
+        ("message", "   "),
+    ];
+    let (status, headers, html) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 422);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("value=\"&lt;script&gt;&quot;x\""), "{html}");
+    assert!(html.contains("value=\"not-an-address\""));
+    for (field, error) in [
+        ("contact-email", "such as name@example.com"),
+        ("contact-message", "Enter your message."),
+    ] {
+        let described = format!("aria-invalid=\"true\" aria-describedby=\"{field}-error\"");
+        assert!(html.contains(&described), "{field}: {html}");
+        let shown = format!("<p class=\"error\" id=\"{field}-error\">");
+        let at = html.find(&shown).expect("the error by its field");
+        assert!(html[at..].contains(error), "{field}");
+    }
+    assert!(!html.contains("contact-name-error"), "the name is valid");
+    assert!(messages(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_post_without_its_token_and_cookie_is_refused_and_the_form_kept() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    let other = contact_form(&app, &client).await;
+    let forged = format!("{}x", form.token);
+    let cases = [
+        (None, form.token.as_str()),
+        (Some(form.cookie.as_str()), ""),
+        (Some(form.cookie.as_str()), forged.as_str()),
+        // A token of another browser's form.
+        (Some(form.cookie.as_str()), other.token.as_str()),
+    ];
+    for (cookie, token) in cases {
+        let fields = message_fields(token, "Ana & <Bo>");
+        let (status, headers, html) = send(&app, &client, SLUG, cookie, &fields).await;
+        assert_eq!(status, 403, "{cookie:?} {token}");
+        assert!(html.contains("This form has expired"), "{html}");
+        assert!(html.contains("value=\"Ana &amp; &lt;Bo&gt;\""), "{html}");
+        assert!(html.contains("Do you ship to Lisbon?\nThanks.</textarea>"));
+        // A fresh token for the browser's nonce (a new nonce when it had none).
+        let fresh = token_in(&html);
+        let cookie = match cookie {
+            Some(cookie) => cookie.to_owned(),
+            None => {
+                let set = headers["set-cookie"].to_str().unwrap();
+                set.split(';').next().unwrap().to_owned()
+            }
+        };
+        let fields = message_fields(&fresh, "Ana");
+        let (status, _, _) = send(&app, &client, SLUG, Some(&cookie), &fields).await;
+        assert_eq!(status, 303, "the form sent again goes through");
+    }
+    assert_eq!(
+        messages(&app).await.len(),
+        cases.len(),
+        "only the resent ones"
+    );
+}
+
+#[tokio::test]
+async fn a_filled_trap_is_answered_as_sent_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    let mut fields = message_fields(&form.token, "Bot");
+    fields.retain(|(name, _)| *name != "website");
+    fields.push(("website", "https://spam.example.com"));
+    let (status, headers, _) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], format!("/shop/{SLUG}/contact?sent=1"));
+    assert!(messages(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_client_sending_more_than_five_messages_in_ten_minutes_gets_429() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    for n in 0..5 {
+        let fields = message_fields(&form.token, "Ana");
+        let (status, _, _) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+        assert_eq!(status, 303, "message {n}");
+    }
+    let fields = message_fields(&form.token, "Ana");
+    let (status, headers, html) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "600");
+    assert!(html.contains("several messages in a short time"), "{html}");
+    assert!(html.contains("value=\"Ana\""), "the form comes back filled");
+    assert_eq!(messages(&app).await.len(), 5);
+}
+
+#[tokio::test]
+async fn unknown_and_closed_shops_refuse_the_form() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    let client = no_redirects();
+    let form = contact_form(&app, &client).await;
+    let fields = message_fields(&form.token, "Ana");
+    let (status, _, html) = send(&app, &client, "acct_nobody", Some(&form.cookie), &fields).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Shop not found"));
+    let (status, _, _) = send(&app, &client, "platform", Some(&form.cookie), &fields).await;
+    assert_eq!(status, 404);
+
+    let mut account: Value = serde_json::from_slice(&fixture("account.updated.json")).unwrap();
+    account["id"] = json!("evt_sf_closed");
+    account["created"] = json!(account["created"].as_i64().unwrap() + 100);
+    account["data"]["object"]["charges_enabled"] = json!(false);
+    deliver(&app, &[serde_json::to_vec(&account).unwrap()]).await;
+    let (status, _, html) = send(&app, &client, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("so its shop is closed"), "{html}");
+    assert!(messages(&app).await.is_empty());
+}
+
+/// An `account.updated` event of `account` naming its business `name`.
+fn account_named(event_id: &str, account: &str, name: &str, created: i64) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&fixture("account.updated.json")).unwrap();
+    event["id"] = json!(event_id);
+    event["account"] = json!(account);
+    event["created"] = json!(created);
+    let object = &mut event["data"]["object"];
+    object["id"] = json!(account);
+    object["business_profile"]["name"] = json!(name);
+    object["settings"]["dashboard"]["display_name"] = json!(name);
+    serde_json::to_vec(&event).unwrap()
+}
+
+async fn slug_of(app: &TestApp, account: &str) -> Value {
+    let response = app.admin_get(&format!("/stores/{account}")).await;
+    assert_eq!(response.status(), 200);
+    let store: Value = response.json().await.unwrap();
+    store["slug"].clone()
+}
+
+#[tokio::test]
+async fn a_shop_answers_at_its_slug_and_its_account_id_redirects_there() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    assert_eq!(slug_of(&app, ACCOUNT).await, SLUG);
+    let client = no_redirects();
+    for (path, location) in [
+        (String::new(), format!("/shop/{SLUG}")),
+        ("/products".into(), format!("/shop/{SLUG}/products")),
+        (
+            "/products/prod_tee".into(),
+            format!("/shop/{SLUG}/products/prod_tee"),
+        ),
+        (
+            "/contact?sent=1".into(),
+            format!("/shop/{SLUG}/contact?sent=1"),
+        ),
+    ] {
+        let response = client
+            .get(format!("{}/shop/{ACCOUNT}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], location.as_str());
+    }
+    let (status, _, home) = page(&app, &format!("/shop/{SLUG}")).await;
+    assert_eq!(status, 200);
+    assert!(home.contains(&format!("href=\"/shop/{SLUG}/products\"")));
+    assert!(
+        !home.contains(&format!("/shop/{ACCOUNT}")),
+        "links use the slug"
+    );
+}
+
+#[tokio::test]
+async fn two_stores_of_one_name_get_two_slugs_and_a_rename_keeps_the_slug() {
+    let app = spawn_app().await;
+    open_shop(&app).await;
+    const TWIN: &str = "acct_2TwinStoreXyZ9";
+    deliver(
+        &app,
+        &[account_named(
+            "evt_sf_twin",
+            TWIN,
+            "Rosen Threads",
+            1_721_949_200,
+        )],
+    )
+    .await;
+    assert_eq!(slug_of(&app, ACCOUNT).await, SLUG);
+    assert_eq!(slug_of(&app, TWIN).await, "rosen-threads-rexyz9");
+    let (status, _, twin) = page(&app, "/shop/rosen-threads-rexyz9").await;
+    assert_eq!(status, 200);
+    assert!(twin.contains("Rosen Threads"));
+
+    // Renamed, the first store keeps its address; its new name is shown there.
+    deliver(
+        &app,
+        &[account_named(
+            "evt_sf_rename",
+            ACCOUNT,
+            "Rosen & Co",
+            1_721_949_300,
+        )],
+    )
+    .await;
+    assert_eq!(slug_of(&app, ACCOUNT).await, SLUG);
+    let (status, _, home) = page(&app, &format!("/shop/{SLUG}")).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Rosen &amp; Co"), "{home}");
+    let (status, _, _) = page(&app, "/shop/rosen-and-co").await;
+    assert_eq!(status, 404, "the new name is not an address");
 }

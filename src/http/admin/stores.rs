@@ -40,6 +40,9 @@ pub struct Store {
     pub object: String,
     pub livemode: bool,
     pub name: Option<String>,
+    /// The storefront's readable address, `/shop/{slug}`: from the name, assigned once
+    /// the store has one and kept through renames; `null` before.
+    pub slug: Option<String>,
     pub email: Option<String>,
     pub support_email: Option<String>,
     pub phone: Option<String>,
@@ -91,6 +94,7 @@ impl From<StoreWithCounts> for Store {
             object: "store".to_owned(),
             livemode: store.livemode,
             name: store.name,
+            slug: store.slug,
             email: store.email,
             support_email: store.support_email,
             phone: store.phone,

@@ -126,3 +126,22 @@ pub async fn requeue_one(
     inbox::requeue(db, Condition::all().add(Column::Id.eq(id))).await?;
     find(db, id).await
 }
+
+/// The latest events (up to `limit`, newest first) of a store about any of `objects`: an
+/// order's history, by its PaymentIntent and charge ids.
+pub async fn about_objects(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    objects: &[&str],
+    limit: u64,
+) -> Result<Vec<webhook_event::Model>, QueryError> {
+    use sea_orm::QueryOrder;
+    Ok(Entity::find()
+        .filter(Column::StoreKey.eq(store_key))
+        .filter(Column::ObjectId.is_in(objects.iter().copied()))
+        .order_by_desc(Column::Created)
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

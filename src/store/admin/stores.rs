@@ -78,6 +78,18 @@ pub async fn exists(
     Ok(select.one(db).await?.is_some())
 }
 
+/// The store whose readable address is `slug` (live wins over test), if any.
+pub async fn find_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<store::Model>, QueryError> {
+    let rows = store::Entity::find()
+        .filter(store::Column::Slug.eq(slug))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().max_by_key(|row| row.livemode))
+}
+
 /// Pairs each store with its counts, read from the summary the database maintains (one
 /// query per page, whatever the size of the stores).
 async fn with_counts(

@@ -6,7 +6,7 @@ use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
-use super::assets::STYLESHEET;
+use super::assets;
 use super::headers::secure;
 
 /// An HTML answer: the page, its status, the security headers, and no caching by shared
@@ -67,7 +67,8 @@ pub fn document(title: &str, header: Markup, main: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
-                link rel="stylesheet" href=(STYLESHEET.as_str());
+                link rel="stylesheet" href=(assets::stylesheet());
+                link rel="icon" type="image/svg+xml" href=(assets::icon());
             }
             body {
                 a.skip href="#main" { "Skip to content" }

@@ -179,6 +179,13 @@ async fn pages_carry_security_headers_and_a_cacheable_stylesheet() {
     assert!(css.contains("ul.products"));
     let (status, _, _) = page(&app, "/assets/shop-000000000000.css").await;
     assert_eq!(status, 404, "an old stylesheet name is gone");
+
+    let start = home.find("href=\"/assets/favicon-").expect("icon link") + 6;
+    let href = &home[start..start + home[start..].find('"').unwrap()];
+    let (status, headers, icon) = page(&app, href).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    assert!(icon.starts_with("<svg"));
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@
 //! - the HTML pages of [`crate::web`] (the storefronts), which take only the database.
 
 mod admin;
-mod body;
 mod health;
 mod methods;
 mod metrics;

@@ -24,6 +24,7 @@
 //! Outside the service: the sample event builders (`crates/stripe-samples`) and the load
 //! generator (`tools/loadgen`).
 
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -11,6 +11,7 @@
 mod assets;
 mod console;
 mod contact;
+mod forms;
 mod headers;
 pub mod keys;
 mod limit;
@@ -40,6 +41,8 @@ pub struct Web {
     pub forms: Signer,
     /// Who may use the console, and the key of its cookies and form tokens.
     pub console: console::Access,
+    /// How long a form's body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
 }
@@ -53,6 +56,7 @@ impl Web {
         Self {
             forms: Signer::derive(forms_secret, "shop-forms"),
             console: console::Access::from_settings(settings, forms_secret),
+            body_read_timeout: settings.body_read_timeout,
             secure_cookies: settings
                 .public_url
                 .as_deref()
@@ -69,5 +73,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .or(console::routes(web))
         .unify()
         .or(assets::route())
+        .unify()
+        .recover(forms::answer_unreadable)
         .unify()
 }

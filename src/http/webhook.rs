@@ -16,7 +16,8 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
-use super::{AppState, body, with_state};
+use super::{AppState, with_state};
+use crate::body;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::metrics::{self, WebhookOutcome};
 use crate::store::inbox::{self, Stored};

@@ -18,7 +18,8 @@ use crate::domain::slugs;
 
 /// Gives `row` a slug if it has a name and none yet.
 pub async fn assign(db: &impl ConnectionTrait, row: &mut store::Model) -> Result<(), DbErr> {
-    if row.slug.is_some() {
+    // The platform's own store has no shop.
+    if row.slug.is_some() || row.id == crate::stripe::envelope::PLATFORM_STORE {
         return Ok(());
     }
     let Some(name) = row.name.as_deref() else {
@@ -32,6 +33,10 @@ pub async fn assign(db: &impl ConnectionTrait, row: &mut store::Model) -> Result
     }
     let base = slugs::slugify(name).unwrap_or_else(|| "shop".to_owned());
     for candidate in slugs::candidates(&base, &row.id) {
+        // `/shop/platform` is the platform's address, never a shop's.
+        if candidate == crate::stripe::envelope::PLATFORM_STORE {
+            continue;
+        }
         if !taken(db, &candidate, &row.id).await? {
             row.slug = Some(candidate);
             return Ok(());

@@ -76,17 +76,37 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .unify()
         .or(replay::routes(web.clone()))
         .unify();
-    warp::path("admin").and(session::routes(web).or(pages).unify())
+    warp::path("admin")
+        .and(session::routes(web).or(pages).unify())
+        .recover(session::answer_refusal)
+        .unify()
 }
 
-/// The session of a request and the shared state, or the answer to a request without a
-/// valid session (see [`session::check`]).
-fn signed_in(web: Arc<Web>) -> impl Filter<Extract = (session::Gate,), Error = Rejection> + Clone {
+/// The session of a request and the shared state; without a valid session, a
+/// [`session::Refusal`], answered by [`session::answer_refusal`].
+fn signed_in(
+    web: Arc<Web>,
+) -> impl Filter<Extract = (session::Session, Arc<Web>), Error = Rejection> + Clone {
     warp::method()
         .and(warp::header::optional::<String>("cookie"))
         .and(warp::path::full())
         .and(warp::any().map(move || web.clone()))
         .and_then(session::check)
+        .untuple_one()
+}
+
+/// `GET` or `HEAD`: what a page answers.
+fn page_method() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::get().or(warp::head()).unify()
+}
+
+/// A path segment naming an object, percent-decoded (the console's links encode ids).
+fn id_param() -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
+    warp::path::param::<String>().map(|segment: String| {
+        percent_encoding::percent_decode_str(&segment)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
 }
 
 /// The status of a console page that could not read the database.

@@ -26,8 +26,9 @@ use super::keys::{self, Purpose, Signer};
 pub const COOKIE: &str = "shop_form";
 /// How long a rendered form may be sent.
 pub const TOKEN_LIFETIME_SECS: i64 = 2 * 60 * 60;
-/// The largest form body read.
-pub const MAX_BODY_BYTES: u64 = 16 * 1024;
+/// The largest form body read: the longest message of non-Latin text, percent-encoded
+/// (up to nine bytes a character), with the other fields.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 /// Messages one client may send per [`WINDOW`].
 pub const MESSAGES_PER_WINDOW: usize = 5;
 pub const WINDOW: Duration = Duration::from_secs(10 * 60);

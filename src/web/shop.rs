@@ -51,6 +51,7 @@ const SECTIONS: [(&str, &str); 4] = [
 /// store has one), and `POST /shop/{store}/contact`, the contact form.
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let limiter = Arc::new(Limiter::new(contact::MESSAGES_PER_WINDOW, contact::WINDOW));
+    let timeout = web.body_read_timeout;
     let with_web = warp::any().map(move || web.clone());
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let pages = warp::path("shop")
@@ -67,8 +68,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         );
     let send = warp::path!("shop" / String / "contact")
         .and(warp::post())
-        .and(warp::body::content_length_limit(contact::MAX_BODY_BYTES))
-        .and(warp::body::form::<HashMap<String, String>>())
+        .and(super::forms::form(contact::MAX_BODY_BYTES, timeout))
         .and(warp::cookie::optional::<String>(contact::COOKIE))
         .and(warp::ext::optional::<ClientAddr>())
         .and(with_web)
@@ -304,6 +304,7 @@ async fn find_shop(db: &DatabaseConnection, segment: &str) -> Result<Shop, sea_o
         Err(err) => Err(err),
     };
     match found {
+        Ok(store) if store.id == PLATFORM_STORE => Ok(Shop::Missing),
         Ok(store) if store.status == StoreStatus::Active => Ok(Shop::Open(store)),
         Ok(store) => Ok(Shop::Closed(store)),
         Err(QueryError::Db(err)) => Err(err),

@@ -404,3 +404,28 @@ async fn the_cookie_is_secure_behind_an_https_public_url() {
     assert!(set.contains("; Secure"), "{set}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_form_too_large_is_answered_with_a_page_and_head_works_on_pages() {
+    let app = spawn_app().await;
+    let token = "x".repeat(8 * 1024);
+    let response = sign_in_with(&app, &token).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Form not sent"), "{page}");
+
+    let cookie = signed_in(&app).await;
+    let head = browser()
+        .head(format!("{}/admin/orders", app.address))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["cache-control"], "private, no-store");
+    app.shutdown().await;
+}

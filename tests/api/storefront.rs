@@ -700,3 +700,21 @@ async fn two_stores_of_one_name_get_two_slugs_and_a_rename_keeps_the_slug() {
     let (status, _, _) = page(&app, "/shop/rosen-and-co").await;
     assert_eq!(status, 404, "the new name is not an address");
 }
+
+#[tokio::test]
+async fn a_store_named_platform_does_not_take_the_platforms_address() {
+    let app = spawn_app().await;
+    deliver(
+        &app,
+        &[account_named(
+            "evt_slug_platform",
+            "acct_slugplat",
+            "Platform",
+            1,
+        )],
+    )
+    .await;
+    let slug = slug_of(&app, "acct_slugplat").await;
+    assert_ne!(slug, "platform");
+    assert!(slug.as_str().unwrap().starts_with("platform-"), "{slug}");
+}

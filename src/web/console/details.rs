@@ -10,7 +10,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::lists::{customer_table, event_table, order_table, product_table, store_link};
-use super::session::Gate;
+use super::session::Session;
 use super::view::{self, or_dash};
 use super::{Web, signed_in, unavailable};
 use crate::store::admin::contact_messages;
@@ -27,9 +27,9 @@ const MESSAGES: u64 = 50;
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let one = |name: &'static str| {
         warp::path(name)
-            .and(warp::path::param::<String>())
+            .and(super::id_param())
             .and(warp::path::end())
-            .and(warp::get())
+            .and(super::page_method())
             .and(warp::query::<HashMap<String, String>>())
             .and(signed_in(web.clone()))
     };
@@ -48,11 +48,12 @@ fn first(limit: u64) -> PageRequest {
     }
 }
 
-async fn store_page(id: String, _: HashMap<String, String>, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn store_page(
+    id: String,
+    _: HashMap<String, String>,
+    session: Session,
+    web: Arc<Web>,
+) -> Response {
     let lookup = Lookup {
         id: &id,
         store: None,
@@ -182,11 +183,12 @@ fn pages_preview(pages: &Value) -> Markup {
     }
 }
 
-async fn order_page(id: String, query: HashMap<String, String>, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn order_page(
+    id: String,
+    query: HashMap<String, String>,
+    session: Session,
+    web: Arc<Web>,
+) -> Response {
     let lookup = Lookup {
         id: &id,
         store: query.get("store").map(String::as_str),
@@ -269,11 +271,12 @@ async fn order_page(id: String, query: HashMap<String, String>, gate: Gate) -> R
     )
 }
 
-async fn event_page(id: String, query: HashMap<String, String>, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn event_page(
+    id: String,
+    query: HashMap<String, String>,
+    session: Session,
+    web: Arc<Web>,
+) -> Response {
     let event = match events::find(&web.db, &id).await {
         Ok(event) => event,
         Err(QueryError::NotFound { .. }) => {

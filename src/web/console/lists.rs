@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::session::Gate;
+use super::session::Session;
 use super::view::{self, Field, or_dash};
 use super::{Web, signed_in, unavailable};
 use crate::domain::pages::price_summary;
@@ -33,7 +33,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     let list = |name: &'static str| {
         warp::path(name)
             .and(warp::path::end())
-            .and(warp::get())
+            .and(super::page_method())
             .and(warp::query::<Query>())
             .and(signed_in(web.clone()))
     };
@@ -100,11 +100,7 @@ pub fn event_link(id: &str) -> Markup {
     html! { a href=(format!("/admin/events/{}", view::encode(id))) { (id) } }
 }
 
-async fn store_list(query: Query, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn store_list(query: Query, session: Session, web: Arc<Web>) -> Response {
     let status = choice(&query, "status", StoreStatus::NAMES);
     let filter = StoreFilter {
         scope: Scope::default(),
@@ -154,11 +150,7 @@ pub fn order_table(orders: &[entity::order::Model]) -> Markup {
     )
 }
 
-async fn order_list(query: Query, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn order_list(query: Query, session: Session, web: Arc<Web>) -> Response {
     let status = choice(&query, "status", OrderStatus::NAMES);
     let (store, customer) = (param(&query, "store"), param(&query, "customer"));
     let filter = OrderFilter {
@@ -216,11 +208,7 @@ pub fn customer_table(customers: &[entity::customer::Model]) -> Markup {
     )
 }
 
-async fn customer_list(query: Query, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn customer_list(query: Query, session: Session, web: Arc<Web>) -> Response {
     let (store, email) = (param(&query, "store"), param(&query, "email"));
     let filter = CustomerFilter {
         scope: scope(&query),
@@ -278,11 +266,7 @@ pub fn product_table(products: &[products::PricedProduct]) -> Markup {
     )
 }
 
-async fn product_list(query: Query, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn product_list(query: Query, session: Session, web: Arc<Web>) -> Response {
     let (store, category) = (param(&query, "store"), param(&query, "category"));
     let active = choice(&query, "active", &["true", "false"]);
     let filter = ProductFilter {
@@ -340,11 +324,7 @@ pub fn event_table(events: &[entity::webhook_event::Model]) -> Markup {
     )
 }
 
-async fn event_list(query: Query, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn event_list(query: Query, session: Session, web: Arc<Web>) -> Response {
     let status = choice(&query, "status", EventStatus::NAMES);
     let (event_type, account) = (param(&query, "type"), param(&query, "account"));
     let filter = EventFilter {

@@ -7,7 +7,7 @@ use maud::html;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::session::Gate;
+use super::session::Session;
 use super::view::{self, or_dash};
 use super::{Web, signed_in, unavailable};
 use crate::store::admin::events::{self, EventFilter};
@@ -18,16 +18,12 @@ const FAILED_SHOWN: u64 = 10;
 
 pub fn route(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path::end()
-        .and(warp::get())
+        .and(super::page_method())
         .and(signed_in(web))
         .then(page)
 }
 
-async fn page(gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn page(session: Session, web: Arc<Web>) -> Response {
     let failed = EventFilter {
         status: Some("failed".to_owned()),
         ..EventFilter::default()

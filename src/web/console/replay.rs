@@ -11,7 +11,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::session::{self, FORM_LIMIT, Gate, Session, form_is_genuine, redirect};
+use super::session::{self, FORM_LIMIT, Session, form_is_genuine, redirect};
 use super::view;
 use super::{Web, signed_in, unavailable};
 use crate::store::admin::events::{self, EventFilter};
@@ -25,22 +25,22 @@ type Form = HashMap<String, String>;
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let path = |kind: &'static str| {
         warp::path(kind)
-            .and(warp::path::param::<String>())
+            .and(super::id_param())
             .and(warp::path("replay"))
             .and(warp::path::end())
     };
-    let form = warp::body::content_length_limit(FORM_LIMIT).and(warp::body::form::<Form>());
+    let form = crate::web::forms::form(FORM_LIMIT, web.body_read_timeout);
     let confirm_event = path("events")
-        .and(warp::get())
+        .and(super::page_method())
         .and(signed_in(web.clone()))
         .then(confirm_event);
     let replay_event = path("events")
         .and(warp::post())
-        .and(form)
+        .and(form.clone())
         .and(signed_in(web.clone()))
         .then(replay_event);
     let confirm_store = path("stores")
-        .and(warp::get())
+        .and(super::page_method())
         .and(signed_in(web.clone()))
         .then(confirm_store);
     let replay_store = path("stores")
@@ -80,11 +80,7 @@ fn confirm(session: &Session, section: &str, what: &str, action: &str, back: &st
     view::respond(session, section, "Replay", main)
 }
 
-async fn confirm_event(id: String, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn confirm_event(id: String, session: Session, web: Arc<Web>) -> Response {
     let event = match events::find(&web.db, &id).await {
         Ok(event) => event,
         Err(QueryError::NotFound { .. }) => {
@@ -109,11 +105,7 @@ async fn confirm_event(id: String, gate: Gate) -> Response {
     )
 }
 
-async fn replay_event(id: String, form: Form, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn replay_event(id: String, form: Form, session: Session, web: Arc<Web>) -> Response {
     if !form_is_genuine(&session, &form) {
         return forged();
     }
@@ -138,11 +130,7 @@ fn failed_of(store: &str) -> EventFilter {
     }
 }
 
-async fn confirm_store(id: String, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn confirm_store(id: String, session: Session, web: Arc<Web>) -> Response {
     // No check that the store exists: the events of an account whose first event failed
     // are all the store there is.
     let page = PageRequest {
@@ -178,11 +166,7 @@ async fn confirm_store(id: String, gate: Gate) -> Response {
     )
 }
 
-async fn replay_store(id: String, form: Form, gate: Gate) -> Response {
-    let (session, web) = match gate {
-        Ok(signed) => signed,
-        Err(answer) => return answer,
-    };
+async fn replay_store(id: String, form: Form, session: Session, web: Arc<Web>) -> Response {
     if !form_is_genuine(&session, &form) {
         return forged();
     }

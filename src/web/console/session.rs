@@ -36,18 +36,26 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// What a console handler gets: the session and the shared state, or the answer to a
-/// request without a valid session.
-pub type Gate = Result<(Session, Arc<Web>), Response>;
+/// Why a request without a valid session is refused: a rejection of [`check`], answered
+/// by [`answer_refusal`].
+#[derive(Debug)]
+pub enum Refusal {
+    /// A page: to the sign-in page, then back to this path.
+    SignIn { next: String },
+    /// A form: it cannot be repeated after signing in, so it is refused.
+    SignedOut,
+}
 
-/// Checks the session cookie of a request. A page without one redirects to the sign-in
-/// page; a form without one is refused (403).
+impl warp::reject::Reject for Refusal {}
+
+/// Checks the session cookie of a request: the session and the shared state, or a
+/// [`Refusal`].
 pub async fn check(
     method: Method,
     cookies: Option<String>,
     path: FullPath,
     web: Arc<Web>,
-) -> Result<Gate, Rejection> {
+) -> Result<(Session, Arc<Web>), Rejection> {
     let now = chrono::Utc::now().timestamp();
     let session = web.console.signer().and_then(|signer| {
         let sealed = cookie_value(cookies.as_deref()?, COOKIE)?;
@@ -57,18 +65,29 @@ pub async fn check(
             csrf: signer.seal(Purpose::ConsoleForm, id, expires),
         })
     });
-    Ok(match session {
+    match session {
         Some(session) => Ok((session, web)),
-        None if method == Method::GET || method == Method::HEAD => Err(redirect(&format!(
-            "/admin/sign-in?next={}",
-            next_param(&path)
-        ))),
-        None => Err(refused(
+        None if method == Method::GET || method == Method::HEAD => {
+            Err(warp::reject::custom(Refusal::SignIn {
+                next: next_param(&path),
+            }))
+        }
+        None => Err(warp::reject::custom(Refusal::SignedOut)),
+    }
+}
+
+/// The answer to a [`Refusal`]: a redirect to the sign-in page for a page, 403 for a form.
+/// Other rejections go on to the other routes.
+pub async fn answer_refusal(rejection: Rejection) -> Result<Response, Rejection> {
+    match rejection.find::<Refusal>() {
+        Some(Refusal::SignIn { next }) => Ok(redirect(&format!("/admin/sign-in?next={next}"))),
+        Some(Refusal::SignedOut) => Ok(refused(
             StatusCode::FORBIDDEN,
             "Signed out",
             "Your session has ended. Sign in again, then repeat what you were doing.",
         )),
-    })
+        None => Err(rejection),
+    }
 }
 
 /// Whether a form's CSRF token is this session's.
@@ -79,19 +98,18 @@ pub fn form_is_genuine(session: &Session, form: &HashMap<String, String>) -> boo
 
 /// `GET` and `POST /admin/sign-in`, `POST /admin/sign-out`.
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let timeout = web.body_read_timeout;
     let state = warp::any().map(move || web.clone());
     let form = warp::header::optional::<String>("cookie")
-        .and(warp::body::content_length_limit(FORM_LIMIT))
-        .and(warp::body::form::<HashMap<String, String>>());
+        .and(crate::web::forms::form(FORM_LIMIT, timeout));
     let sign_in_page = warp::path!("sign-in")
-        .and(warp::get())
+        .and(super::page_method())
         .and(warp::query::<HashMap<String, String>>())
         .and(state.clone())
         .map(sign_in_page);
     let sign_in = warp::path!("sign-in")
         .and(warp::post())
-        .and(warp::body::content_length_limit(FORM_LIMIT))
-        .and(warp::body::form::<HashMap<String, String>>())
+        .and(crate::web::forms::form(FORM_LIMIT, timeout))
         .and(state.clone())
         .map(sign_in);
     let sign_out = warp::path!("sign-out")

@@ -25,7 +25,20 @@ const SECTIONS: [(&str, &str); 6] = [
 
 /// A console page: the navigation with `section` current, a sign-out button, and `main`.
 pub fn respond(session: &Session, section: &str, title: &str, main: Markup) -> Response {
-    page::respond(StatusCode::OK, frame(session, section, title, main))
+    private(page::respond(
+        StatusCode::OK,
+        frame(session, section, title, main),
+    ))
+}
+
+/// Kept by no cache, the browser's included: the console's pages show customers' data and
+/// the session's form token.
+pub fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        warp::http::header::CACHE_CONTROL,
+        warp::http::HeaderValue::from_static("private, no-store"),
+    );
+    response
 }
 
 fn frame(session: &Session, section: &str, title: &str, main: Markup) -> Markup {

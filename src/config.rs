@@ -46,6 +46,7 @@ const KEYS: &[&str] = &[
     "first_byte_timeout_secs",
     "body_read_timeout_secs",
     "max_connections",
+    "trusted_proxies",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -113,6 +114,7 @@ struct RawSettings {
     first_byte_timeout_secs: u64,
     body_read_timeout_secs: u64,
     max_connections: usize,
+    trusted_proxies: String,
 }
 
 /// The service's settings, complete and checked.
@@ -165,6 +167,9 @@ pub struct Settings {
     /// when full, silent connections are closed first, then idle keep-alive ones, then new
     /// ones wait to be accepted.
     pub max_connections: usize,
+    /// The proxies whose `X-Forwarded-For` names the client (the storefront's per-client
+    /// limits); empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where the webhook secrets came from.
@@ -292,6 +297,7 @@ impl Settings {
             first_byte_timeout: Duration::from_secs(raw.first_byte_timeout_secs),
             body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs),
             max_connections: raw.max_connections,
+            trusted_proxies: parse_proxies(&raw.trusted_proxies)?,
         })
     }
 
@@ -316,6 +322,24 @@ impl Settings {
             url.to_owned()
         }
     }
+}
+
+/// `TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.0/8`, `::1`).
+fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "TRUSTED_PROXIES: `{entry}` is not an IP address or a network such as 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
 }
 
 fn split_secrets(list: &SecretString) -> Vec<SecretString> {

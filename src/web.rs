@@ -41,6 +41,8 @@ pub struct Web {
     pub forms: Signer,
     /// Who may use the console, and the key of its cookies and form tokens.
     pub console: console::Access,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a form's body may take to arrive.
     pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
@@ -57,6 +59,7 @@ impl Web {
             forms: Signer::derive(forms_secret, "shop-forms"),
             console: console::Access::from_settings(settings, forms_secret),
             body_read_timeout: settings.body_read_timeout,
+            trusted_proxies: settings.trusted_proxies.clone(),
             secure_cookies: settings
                 .public_url
                 .as_deref()

@@ -331,8 +331,63 @@ fn notice_markup(notice: Notice) -> Markup {
     html! { p.notice role=(role) { (text) } }
 }
 
+/// The client a request comes from: its connection's address, or, when that is a trusted
+/// proxy, the right-most address of `X-Forwarded-For` that is not a trusted proxy (each
+/// proxy appends the address it was reached from, so the addresses left of the first
+/// untrusted one could be forged by the client). An unreadable entry stops the walk at the
+/// last address known.
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&peer) {
+        return client;
+    }
+    for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+        let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_client_is_the_first_untrusted_hop_from_the_right() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+        let proxy = ip("10.0.0.5");
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9"),
+            "untrusted peer: its own address"
+        );
+        assert_eq!(
+            client_ip(proxy, Some("198.51.100.7"), &trusted),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(proxy, Some("6.6.6.6, 198.51.100.7, 10.0.0.9"), &trusted),
+            ip("198.51.100.7"),
+            "a forged left part is ignored"
+        );
+        assert_eq!(client_ip(proxy, None, &trusted), proxy);
+        assert_eq!(client_ip(proxy, Some("garbage"), &trusted), proxy);
+        assert_eq!(
+            client_ip(proxy, Some("198.51.100.7"), &[]),
+            proxy,
+            "no trusted proxies"
+        );
+    }
+
     use super::*;
 
     fn input(name: &str, email: &str, message: &str) -> Input {

@@ -71,6 +71,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .and(super::forms::form(contact::MAX_BODY_BYTES, timeout))
         .and(warp::cookie::optional::<String>(contact::COOKIE))
         .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::header::optional::<String>("x-forwarded-for"))
         .and(with_web)
         .and(warp::any().map(move || limiter.clone()))
         .then(send_message);
@@ -188,6 +189,7 @@ async fn send_message(
     form: HashMap<String, String>,
     cookie: Option<String>,
     client: Option<ClientAddr>,
+    forwarded_for: Option<String>,
     web: Arc<Web>,
     limiter: Arc<Limiter>,
 ) -> Response {
@@ -225,7 +227,9 @@ async fn send_message(
         Ok(valid) => valid,
         Err(errors) => return answer(StatusCode::UNPROCESSABLE_ENTITY, &errors, Notice::Invalid),
     };
-    let ip = client.map(|ClientAddr(addr)| addr.ip());
+    let ip = client.map(|ClientAddr(peer)| {
+        contact::client_ip(peer.ip(), forwarded_for.as_deref(), &web.trusted_proxies)
+    });
     if !limiter.hit(ip, Instant::now()) {
         tracing::info!(store = %store.id, "contact form refused: too many messages from one client");
         let mut response = answer(StatusCode::TOO_MANY_REQUESTS, &Vec::new(), Notice::TooMany);

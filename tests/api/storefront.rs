@@ -718,3 +718,37 @@ async fn a_store_named_platform_does_not_take_the_platforms_address() {
     assert_ne!(slug, "platform");
     assert!(slug.as_str().unwrap().starts_with("platform-"), "{slug}");
 }
+
+/// A browser behind a trusted proxy, which names it in `X-Forwarded-For`.
+fn behind_proxy(shopper: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let forwarded = format!("{shopper}, 127.0.0.1");
+    headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_shopper_has_a_limit_of_their_own() {
+    use figment::providers::Serialized;
+    let url = crate::helpers::fresh_database_url().await;
+    let settings = crate::helpers::test_settings(&url)
+        .merge(Serialized::default("trusted_proxies", "127.0.0.1/32"));
+    let app = crate::helpers::spawn_app_with(settings, &url).await;
+    open_shop(&app).await;
+    let first = behind_proxy("198.51.100.1");
+    let form = contact_form(&app, &first).await;
+    let fields = message_fields(&form.token, "Ana");
+    for n in 0..5 {
+        let (status, _, _) = send(&app, &first, SLUG, Some(&form.cookie), &fields).await;
+        assert_eq!(status, 303, "message {n}");
+    }
+    let (status, _, _) = send(&app, &first, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 429, "the first shopper's sixth message");
+    let second = behind_proxy("198.51.100.2");
+    let (status, _, _) = send(&app, &second, SLUG, Some(&form.cookie), &fields).await;
+    assert_eq!(status, 303, "another shopper behind the same proxy");
+}

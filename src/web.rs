@@ -43,6 +43,9 @@ pub struct Web {
     pub console: console::Access,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Wrong admin tokens per client: past [`console::SIGN_IN_ATTEMPTS`] in a window, the
+    /// sign-in form refuses the client for a while.
+    pub failed_sign_ins: limit::Limiter,
     /// How long a form's body may take to arrive.
     pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
@@ -59,6 +62,10 @@ impl Web {
             forms: Signer::derive(forms_secret, "shop-forms"),
             console: console::Access::from_settings(settings, forms_secret),
             body_read_timeout: settings.body_read_timeout,
+            failed_sign_ins: limit::Limiter::new(
+                console::SIGN_IN_ATTEMPTS,
+                console::SIGN_IN_WINDOW,
+            ),
             trusted_proxies: settings.trusted_proxies.clone(),
             secure_cookies: settings
                 .public_url

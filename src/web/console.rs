@@ -29,6 +29,11 @@ use super::Web;
 use super::keys::Signer;
 use crate::config::{AppEnv, Settings};
 
+/// Wrong admin tokens a client may present per [`SIGN_IN_WINDOW`] before the sign-in form
+/// refuses it (429) until the window has passed.
+pub const SIGN_IN_ATTEMPTS: usize = 10;
+pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// Who may use the console.
 pub enum Access {
     /// Signing in takes the admin token (compared by its SHA-256 digest).

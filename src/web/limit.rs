@@ -3,8 +3,8 @@
 //! whole). Kept in memory, so each replica counts on its own.
 //!
 //! Memory is bounded: expired entries are dropped as the table grows, and past
-//! [`MAX_CLIENTS`] live entries new clients are let through untracked rather than refused
-//! (the limit guards the store from one source, not from a flood of addresses).
+//! [`MAX_CLIENTS`] live entries new clients share one count (so a flood of addresses can
+//! neither grow the table nor lift the limit).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -13,13 +13,22 @@ use std::time::{Duration, Instant};
 
 /// The most clients tracked at once.
 pub const MAX_CLIENTS: usize = 100_000;
+/// The least time between two sweeps of a full table.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Counts hits per client.
 #[derive(Debug)]
 pub struct Limiter {
     max: usize,
     window: Duration,
-    hits: Mutex<HashMap<Option<IpAddr>, VecDeque<Instant>>>,
+    hits: Mutex<Hits>,
+}
+
+/// The hits of each client, and when clients with no hit in the window were last dropped.
+#[derive(Debug, Default)]
+struct Hits {
+    by_client: HashMap<Option<IpAddr>, VecDeque<Instant>>,
+    swept: Option<Instant>,
 }
 
 impl Limiter {
@@ -28,31 +37,39 @@ impl Limiter {
         Self {
             max,
             window,
-            hits: Mutex::new(HashMap::new()),
+            hits: Mutex::new(Hits::default()),
         }
     }
 
     /// Counts a hit of `client` at `now` and says `true`, or says `false` when the client
     /// already had `max` hits in the window before `now` (that refusal is not counted).
-    /// An unknown address (`None`) is one client.
+    /// An unknown address (`None`) is one client. With [`MAX_CLIENTS`] clients in the
+    /// window, clients with no recent hit are dropped (at most once a second: a sweep reads
+    /// them all); while it stays full, new clients share the unknown address's count, so
+    /// filling the table does not lift the limit.
     pub fn hit(&self, client: Option<IpAddr>, now: Instant) -> bool {
-        let key = client.map(prefix);
-        let mut hits = self
+        let mut key = client.map(prefix);
+        let mut guard = self
             .hits
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if hits.len() >= MAX_CLIENTS && !hits.contains_key(&key) {
-            let window = self.window;
-            hits.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|last| now.saturating_duration_since(*last) < window)
-            });
-            if hits.len() >= MAX_CLIENTS {
-                return true;
+        let Hits { by_client, swept } = &mut *guard;
+        if by_client.len() >= MAX_CLIENTS && !by_client.contains_key(&key) {
+            let due = swept.is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY);
+            if due {
+                let window = self.window;
+                by_client.retain(|_, times| {
+                    times
+                        .back()
+                        .is_some_and(|last| now.saturating_duration_since(*last) < window)
+                });
+                *swept = Some(now);
+            }
+            if by_client.len() >= MAX_CLIENTS {
+                key = None;
             }
         }
-        let times = hits.entry(key).or_default();
+        let times = by_client.entry(key).or_default();
         while times
             .front()
             .is_some_and(|first| now.saturating_duration_since(*first) >= self.window)
@@ -64,6 +81,23 @@ impl Limiter {
         }
         times.push_back(now);
         true
+    }
+
+    /// Whether `client` has had `max` hits in the window before `now` (nothing counted).
+    pub fn is_spent(&self, client: Option<IpAddr>, now: Instant) -> bool {
+        let hits = self
+            .hits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        hits.by_client
+            .get(&client.map(prefix))
+            .is_some_and(|times| {
+                times
+                    .iter()
+                    .filter(|at| now.saturating_duration_since(**at) < self.window)
+                    .count()
+                    >= self.max
+            })
     }
 }
 
@@ -148,12 +182,37 @@ mod tests {
             let mut hits = limiter.hits.lock().unwrap();
             for n in 0..MAX_CLIENTS as u32 {
                 let key = Some(IpAddr::V4(n.into()));
-                hits.insert(key, VecDeque::from([start]));
+                hits.by_client.insert(key, VecDeque::from([start]));
             }
         }
         let later = start + Duration::from_secs(2);
         assert!(limiter.hit(ip("203.0.113.9"), later));
         assert!(!limiter.hit(ip("203.0.113.9"), later));
-        assert_eq!(limiter.hits.lock().unwrap().len(), 1);
+        assert_eq!(limiter.hits.lock().unwrap().by_client.len(), 1);
+    }
+
+    #[test]
+    fn while_the_table_stays_full_new_clients_share_one_count() {
+        let limiter = Limiter::new(1, Duration::from_secs(60));
+        let now = Instant::now();
+        {
+            let mut hits = limiter.hits.lock().unwrap();
+            for n in 0..MAX_CLIENTS as u32 {
+                let key = Some(IpAddr::V4(n.into()));
+                hits.by_client.insert(key, VecDeque::from([now]));
+            }
+        }
+        assert!(
+            limiter.hit(ip("203.0.113.9"), now),
+            "the shared count's first"
+        );
+        assert!(
+            !limiter.hit(ip("203.0.113.10"), now),
+            "another new client shares it"
+        );
+        assert_eq!(
+            limiter.hits.lock().unwrap().by_client.len(),
+            MAX_CLIENTS + 1
+        );
     }
 }

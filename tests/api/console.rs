@@ -429,3 +429,21 @@ async fn a_form_too_large_is_answered_with_a_page_and_head_works_on_pages() {
     assert_eq!(head.headers()["cache-control"], "private, no-store");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn ten_wrong_tokens_from_one_client_close_the_sign_in_to_it_for_a_while() {
+    let app = spawn_app().await;
+    for n in 0..10 {
+        let response = sign_in_with(&app, "a-guess").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let refused = sign_in_with(&app, ADMIN_TOKEN).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right token is not even checked"
+    );
+    assert_eq!(refused.headers()["retry-after"], "600");
+    assert!(refused.headers().get(SET_COOKIE).is_none());
+    app.shutdown().await;
+}

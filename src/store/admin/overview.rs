@@ -11,15 +11,17 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 
 use crate::store::inbox;
 
-/// What the overview shows.
+/// What the overview shows. Live and test data are counted apart: each key leads with
+/// `livemode`.
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
-    /// Stores per status (`active`, `onboarding`, ...).
-    pub stores: BTreeMap<String, i64>,
-    /// Per currency: orders, and what they kept (captured less refunds and lost disputes).
-    pub revenue: BTreeMap<String, Revenue>,
-    /// Stored events per status.
-    pub events: BTreeMap<String, i64>,
+    /// Stores per mode and status (`active`, `onboarding`, ...).
+    pub stores: BTreeMap<(bool, String), i64>,
+    /// Per mode and currency: orders, and what they kept (captured less refunds and lost
+    /// disputes).
+    pub revenue: BTreeMap<(bool, String), Revenue>,
+    /// Stored events per mode and status.
+    pub events: BTreeMap<(bool, String), i64>,
     /// Events waiting to be applied, and when the oldest of them arrived.
     pub pending: u64,
     pub oldest_pending: Option<DateTime<Utc>>,
@@ -44,53 +46,70 @@ pub async fn read(db: &impl ConnectionTrait) -> Result<Overview, DbErr> {
     })
 }
 
-async fn stores_by_status(db: &impl ConnectionTrait) -> Result<BTreeMap<String, i64>, DbErr> {
-    let rows: Vec<(String, i64)> = store::Entity::find()
+async fn stores_by_status(
+    db: &impl ConnectionTrait,
+) -> Result<BTreeMap<(bool, String), i64>, DbErr> {
+    let rows: Vec<(bool, String, i64)> = store::Entity::find()
         .select_only()
+        .column(store::Column::Livemode)
         .column(store::Column::Status)
         .column_as(Expr::col(store::Column::Pk).count(), "count")
+        .group_by(store::Column::Livemode)
         .group_by(store::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(by_mode(rows))
 }
 
-async fn events_by_status(db: &impl ConnectionTrait) -> Result<BTreeMap<String, i64>, DbErr> {
-    let rows: Vec<(String, i64)> = webhook_event::Entity::find()
+async fn events_by_status(
+    db: &impl ConnectionTrait,
+) -> Result<BTreeMap<(bool, String), i64>, DbErr> {
+    let rows: Vec<(bool, String, i64)> = webhook_event::Entity::find()
         .select_only()
+        .column(webhook_event::Column::Livemode)
         .column(webhook_event::Column::Status)
         .column_as(Expr::col(webhook_event::Column::Id).count(), "count")
+        .group_by(webhook_event::Column::Livemode)
         .group_by(webhook_event::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(by_mode(rows))
 }
 
 /// Orders and kept amounts per currency; orders of an unknown currency are left out.
 async fn revenue_by_currency(
     db: &impl ConnectionTrait,
-) -> Result<BTreeMap<String, Revenue>, DbErr> {
+) -> Result<BTreeMap<(bool, String), Revenue>, DbErr> {
     // PostgreSQL sums BIGINTs as NUMERIC: cast back.
     let kept = Expr::cust(
         "CAST(SUM(CASE WHEN amount_captured - amount_refunded - amount_lost > 0 \
          THEN amount_captured - amount_refunded - amount_lost ELSE 0 END) AS BIGINT)",
     );
-    let rows: Vec<(Option<String>, i64, Option<i64>)> = order::Entity::find()
+    let rows: Vec<(bool, Option<String>, i64, Option<i64>)> = order::Entity::find()
         .select_only()
+        .column(order::Column::Livemode)
         .column(order::Column::Currency)
         .column_as(Expr::col(order::Column::Pk).count(), "orders")
         .column_as(kept, "kept")
+        .group_by(order::Column::Livemode)
         .group_by(order::Column::Currency)
         .into_tuple()
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(currency, orders, kept)| {
+        .filter_map(|(livemode, currency, orders, kept)| {
             let kept = kept.unwrap_or(0);
-            Some((currency?, Revenue { orders, kept }))
+            Some(((livemode, currency?), Revenue { orders, kept }))
         })
         .collect())
+}
+
+/// Counts keyed by mode and status.
+fn by_mode(rows: Vec<(bool, String, i64)>) -> BTreeMap<(bool, String), i64> {
+    rows.into_iter()
+        .map(|(livemode, status, count)| ((livemode, status), count))
+        .collect()
 }

@@ -51,8 +51,8 @@ async fn page(session: Session, web: Arc<Web>) -> Response {
                     p { "No orders yet." }
                 } @else {
                     dl {
-                        @for (currency, revenue) in &summary.revenue {
-                            dt { (currency.to_uppercase()) }
+                        @for ((livemode, currency), revenue) in &summary.revenue {
+                            dt { (currency.to_uppercase()) (mode(*livemode)) }
                             dd {
                                 (view::amount(revenue.kept, Some(currency)))
                                 " kept, from " (revenue.orders) " orders"
@@ -87,18 +87,26 @@ async fn page(session: Session, web: Arc<Web>) -> Response {
     view::respond(&session, "/admin", "Overview", main)
 }
 
-/// Counts by status, each linking to the list filtered by it.
-fn counts(counts: &std::collections::BTreeMap<String, i64>, list: &str) -> maud::Markup {
+/// Counts by mode and status, each status linking to the list filtered by it.
+fn counts(counts: &std::collections::BTreeMap<(bool, String), i64>, list: &str) -> maud::Markup {
     html! {
         @if counts.is_empty() {
             p { "None yet." }
         } @else {
             dl {
-                @for (status, count) in counts {
-                    dt { a href=(format!("{list}?status={}", view::encode(status))) { (status) } }
+                @for ((livemode, status), count) in counts {
+                    dt {
+                        a href=(format!("{list}?status={}", view::encode(status))) { (status) }
+                        (mode(*livemode))
+                    }
                     dd { (count) }
                 }
             }
         }
     }
+}
+
+/// How a row of the test mode is marked (live rows are not).
+fn mode(livemode: bool) -> &'static str {
+    if livemode { "" } else { " (test)" }
 }

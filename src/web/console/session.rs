@@ -110,6 +110,8 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     let sign_in = warp::path!("sign-in")
         .and(warp::post())
         .and(crate::web::forms::form(FORM_LIMIT, timeout))
+        .and(warp::ext::optional::<crate::web::ClientAddr>())
+        .and(warp::header::optional::<String>("x-forwarded-for"))
         .and(state.clone())
         .map(sign_in);
     let sign_out = warp::path!("sign-out")
@@ -136,16 +138,41 @@ fn sign_in_page(query: HashMap<String, String>, web: Arc<Web>) -> Response {
 }
 
 /// Checks the token and starts a session; a wrong token shows the form again (401).
-fn sign_in(form: HashMap<String, String>, web: Arc<Web>) -> Response {
+/// A client that presented [`super::SIGN_IN_ATTEMPTS`] wrong tokens in the window is
+/// refused (429) without its token being checked.
+fn sign_in(
+    form: HashMap<String, String>,
+    peer: Option<crate::web::ClientAddr>,
+    forwarded_for: Option<String>,
+    web: Arc<Web>,
+) -> Response {
     let next = safe_next(form.get("next").map(String::as_str));
     let Access::Token { digest, .. } = &web.console else {
         return sign_in_page(HashMap::new(), web);
     };
+    let client = peer.map(|crate::web::ClientAddr(peer)| {
+        crate::web::contact::client_ip(peer.ip(), forwarded_for.as_deref(), &web.trusted_proxies)
+    });
+    let now = std::time::Instant::now();
+    if web.failed_sign_ins.is_spent(client, now) {
+        let mut response = sign_in_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            None,
+            Some("Too many wrong tokens from here. Wait ten minutes, then try again."),
+        );
+        response.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            HeaderValue::from(super::SIGN_IN_WINDOW.as_secs()),
+        );
+        return response;
+    }
     let presented = Sha256::digest(form.get("token").map_or("", String::as_str).as_bytes());
     if bool::from(presented.as_slice().ct_eq(digest)) {
         tracing::info!("console: signed in");
         return start_session(&web, next);
     }
+    web.failed_sign_ins.hit(client, now);
     tracing::warn!("console: a sign-in with a wrong admin token was refused");
     sign_in_form(
         StatusCode::UNAUTHORIZED,

@@ -1,5 +1,5 @@
 //! The command line: `payments [serve] | migrate | trigger <event-type> | demo | replay |
-//! doctor | health`.
+//! doctor | health | sync`.
 //!
 //! [`trigger`] sends a signed sample event to a running server, [`demo`] a whole seller's
 //! story (signed the same way), [`replay`] asks one to
@@ -11,6 +11,7 @@ pub mod demo;
 pub mod doctor;
 pub mod health;
 pub mod replay;
+pub mod sync;
 pub mod trigger;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,13 @@ pub enum Command {
     /// Check the configuration, the database, the webhook secrets, the Stripe key, the
     /// public URL and the metrics endpoint; print each finding with its fix.
     Doctor,
+    /// Backfill from Stripe: list the events of the last 30 days (Stripe keeps no older)
+    /// for the platform and each connected account the database has a store of, and store
+    /// the ones not stored yet in the inbox, as the webhook stores a delivery. It does not
+    /// apply them: the running service's recovery sweep does, within
+    /// RECOVERY_INTERVAL_SECS (or the service at its next start). Prints `seen N, new M,
+    /// skipped K` per store.
+    Sync(SyncArgs),
     /// Ask a running server's `/health` (or `/ready`); exit 0 if it answers 200 (the
     /// container image's HEALTHCHECK: the image has no curl).
     Health(HealthArgs),
@@ -57,6 +65,18 @@ pub struct HealthArgs {
     /// How long to wait for the answer, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3)]
     pub timeout: u64,
+}
+
+/// Arguments of `payments sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Only this connected account's events [default: the platform and every connected
+    /// account with a store].
+    #[arg(long, value_name = "acct_...", value_parser = account_id)]
+    pub store: Option<String>,
+    /// How far back: `30d`, `12h`, `90m` (at most 30 days, all Stripe keeps).
+    #[arg(long, value_name = "AGE", default_value = "30d", value_parser = sync::parse_since)]
+    pub since: std::time::Duration,
 }
 
 /// Arguments of `payments trigger`.

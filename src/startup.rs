@@ -57,7 +57,9 @@ impl Application {
         };
         let (open, db) = tokio::join!(probes, database);
         open.shutdown().await;
-        Self::with_parts(settings, db?, listener).await
+        let db = db?;
+        check_stripe_key(settings, &db).await?;
+        Self::with_parts(settings, db, listener).await
     }
 
     /// Assembles the service from an open, migrated database and a bound listener, and
@@ -186,6 +188,46 @@ pub async fn connect_and_migrate(
         .await
         .map_err(|err| db::step_failed(settings, "migrating", &err))?;
     Ok(db)
+}
+
+/// The service refuses to start: the reason is one line, already logged at ERROR.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// When `STRIPE_API_KEY` is set, asks Stripe about it (`GET /v1/account`, as `payments
+/// doctor` does) before serving. A refused key (401), or a key of the other mode than the
+/// stored events, stops start-up ([`Refused`]); a restricted key (403) or an unreachable
+/// Stripe is a warning: webhooks do not need Stripe to be taken.
+pub async fn check_stripe_key(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<()> {
+    use crate::stripe::api::{self, KeyCheck};
+    let Some(client) = api::Client::from_settings(settings) else {
+        return Ok(());
+    };
+    let client = client
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(api::RetryPolicy {
+            max_attempts: 2,
+            ..Default::default()
+        });
+    let modes = db::modes_in_data(db).await.unwrap_or((false, false));
+    match api::check_key(&client, modes).await {
+        KeyCheck::Valid(detail) => info!("Stripe key checked: {detail}"),
+        KeyCheck::Restricted(detail) => warn!("Stripe key: {detail}"),
+        KeyCheck::Unavailable(detail) => {
+            warn!("{detail}; serving webhooks anyway (they do not need Stripe)")
+        }
+        KeyCheck::Refused(detail) => {
+            let line = if detail.starts_with("Stripe connection failed") {
+                detail
+            } else {
+                format!("Stripe connection failed: {detail}")
+            };
+            tracing::error!("{line}");
+            return Err(Refused(line).into());
+        }
+    }
+    Ok(())
 }
 
 /// Logs the settings that are likely mistakes, and which webhook secrets are configured

@@ -1,7 +1,8 @@
-//! What Stripe sends: the signature scheme, the event envelope, lenient readers of its
+//! What Stripe sends, and [`api`], the client of Stripe's API: the signature scheme, the event envelope, lenient readers of its
 //! objects ([`object`]) and the event types the service knows; `fuzz` (tests and the
 //! `fuzzing` feature only) holds the entry points of the fuzz targets in `fuzz/`.
 
+pub mod api;
 pub mod envelope;
 pub mod event_types;
 // Never run by the server: compiled for the unit tests, and for the fuzz crate and the

@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{Settings, fingerprint};
 use crate::error::one_line;
 use crate::store::db::{self, probe::Options};
+use crate::stripe::api::{self, KeyCheck};
 
 /// How long one network check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -282,110 +283,29 @@ async fn database_checks(
     Some(db)
 }
 
-/// `GET /v1/account` with the key: valid, test or live, and the same mode as the data.
+/// `GET /v1/account` with the key: valid, test or live, and the same mode as the data
+/// ([`api::check_key`], which start-up runs too).
 async fn stripe_key_check(settings: &Settings, db: Option<&DatabaseConnection>) -> Check {
     const NAME: &str = "stripe key";
-    let Some(key) = &settings.stripe_api_key else {
+    let Some(client) = api::Client::from_settings(settings) else {
         return Check::new(Verdict::Skipped, NAME, "STRIPE_API_KEY is not set");
     };
-    let live = key_mode(key.expose_secret());
-    let url = format!("{}/v1/account", settings.stripe_api_base);
-    let response = match client()
-        .get(&url)
-        .bearer_auth(key.expose_secret())
-        .send()
-        .await
-    {
-        Ok(response) => response,
-        Err(err) => {
-            return Check::new(
-                Verdict::Failed,
-                NAME,
-                format!(
-                    "Stripe connection failed: cannot reach {}: {} — check the network and \
-                     STRIPE_API_BASE",
-                    settings.stripe_api_base,
-                    one_line(&err)
-                ),
-            );
-        }
-    };
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let stripe_message = body["error"]["message"].as_str().unwrap_or("no message");
-    match status {
-        200 => {}
-        401 => {
-            return Check::new(
-                Verdict::Failed,
-                NAME,
-                format!(
-                    "Stripe connection failed: the key is invalid, expired or revoked \
-                     ({stripe_message}) — create or roll a key in the Dashboard (Developers > \
-                     API keys) and set STRIPE_API_KEY"
-                ),
-            );
-        }
-        403 => {
-            return Check::new(
-                Verdict::Warning,
-                NAME,
-                format!(
-                    "the key works but may not read the account ({stripe_message}) — give the \
-                     restricted key the permissions the service needs"
-                ),
-            );
-        }
-        other => {
-            return Check::new(
-                Verdict::Failed,
-                NAME,
-                format!("Stripe connection failed: HTTP {other} ({stripe_message})"),
-            );
-        }
-    }
-    let account = body["id"].as_str().unwrap_or("an account");
-    let mode = match live {
-        Some(true) => "live",
-        Some(false) => "test",
-        None => "unknown-mode",
-    };
-    let (data_live, data_test) = match db {
+    // One attempt: doctor reports what it sees, it does not wait for Stripe.
+    let client = client.with_retry(api::RetryPolicy {
+        max_attempts: 1,
+        ..Default::default()
+    });
+    let modes = match db {
         Some(db) => db::modes_in_data(db).await.unwrap_or((false, false)),
         None => (false, false),
     };
-    let mismatch = match live {
-        Some(true) => data_test && !data_live,
-        Some(false) => data_live,
-        None => false,
+    let check = api::check_key(&client, modes).await;
+    let verdict = match check {
+        KeyCheck::Valid(_) => Verdict::Ok,
+        KeyCheck::Restricted(_) => Verdict::Warning,
+        KeyCheck::Refused(_) | KeyCheck::Unavailable(_) => Verdict::Failed,
     };
-    if mismatch {
-        return Check::new(
-            Verdict::Failed,
-            NAME,
-            format!(
-                "a valid {mode} key of {account}, but the stored events are {} — use the key \
-                 of the same mode as the webhook endpoint",
-                if data_live { "live" } else { "test-mode" }
-            ),
-        );
-    }
-    Check::new(
-        Verdict::Ok,
-        NAME,
-        format!("a valid {mode} key of {account}"),
-    )
-}
-
-/// `Some(true)` for a live key, `Some(false)` for a test key.
-fn key_mode(key: &str) -> Option<bool> {
-    let mode = key.split('_').nth(1)?;
-    match mode {
-        "live" => Some(true),
-        "test" => Some(false),
-        _ => None,
-    }
+    Check::new(verdict, NAME, check.detail())
 }
 
 /// The public URL answers `/health`, over TLS as Stripe requires for live endpoints.
@@ -504,12 +424,5 @@ mod tests {
             !shown.contains("abc123") && !shown.contains("xyz"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn key_modes() {
-        assert_eq!(key_mode("sk_live_abc"), Some(true));
-        assert_eq!(key_mode("rk_test_abc"), Some(false));
-        assert_eq!(key_mode("nonsense"), None);
     }
 }

@@ -506,6 +506,9 @@ async fn full_run_output(
     env.push(("STRIPE_WEBHOOK_SECRET", secret.to_owned()));
     env.push(("ADMIN_TOKEN", admin.to_owned()));
     env.push(("STRIPE_API_KEY", api_key.to_owned()));
+    // Start-up checks the key: against a stand-in that knows it.
+    let stripe = crate::stripe_server::StripeServer::start(api_key).await;
+    env.push(("STRIPE_API_BASE", stripe.base.clone()));
     env.push(("LOG_FORMAT", log_format.to_owned()));
     env.push(("RUST_LOG", "trace".to_owned()));
     let log_path = cwd.join("server.log");

@@ -289,3 +289,8 @@ pub async fn wait_until_applied(db: &DatabaseConnection) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A fixture event from `tests/data/stripe/`, parsed.
+pub fn fixture_value(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture(name)).expect("fixture JSON")
+}

@@ -36,5 +36,7 @@ mod slow_clients;
 mod startup;
 mod storefront;
 mod stores;
+mod stripe_api;
+mod stripe_server;
 mod summaries;
 mod webhook;

@@ -12,6 +12,7 @@ use warp::reply::{Reply, Response};
 use crate::store::admin::QueryError;
 use crate::stripe::envelope::EnvelopeError;
 use crate::stripe::signature::SignatureError;
+pub use crate::telemetry::one_line;
 
 /// The stable `code` of an error answer: clients branch on it, so each is written once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,20 +272,4 @@ impl From<QueryError> for ApiError {
             ),
         }
     }
-}
-
-/// An error and its causes on one line, each said once: drivers often repeat their
-/// source in their own message, which `{:#}` would print twice.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line.replace('\n', " ")
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use warp::http::StatusCode;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Reply};
 
 use crate::config::{Settings, fingerprint};
 use crate::error::{ApiError, ErrorCode};
@@ -149,11 +149,7 @@ pub(crate) fn head_too_large<B>(request: &warp::http::Request<B>) -> Option<ApiE
     None
 }
 
-/// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves
-/// the body out).
-fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::get().or(warp::head()).unify()
-}
+pub(crate) use crate::web::get_or_head;
 
 fn with_state(
     state: Arc<AppState>,

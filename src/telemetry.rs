@@ -65,6 +65,22 @@ fn filter_directives(rust_log: Option<&str>) -> String {
     directives
 }
 
+/// An error and its causes on one line, each said once: drivers often repeat their
+/// source in their own message, which `{:#}` would print twice.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line.replace('\n', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{clip, filter_directives};

@@ -77,6 +77,12 @@ impl Web {
     }
 }
 
+/// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves
+/// the body out): what every page, asset and probe answers.
+pub fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
+}
+
 /// Every page and asset.
 pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     shop::routes(web.clone())

@@ -17,6 +17,8 @@ use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::telemetry::one_line;
+
 use crate::config::Settings;
 
 /// The API version every request asks for (the one the service's parsers are tested on).
@@ -392,23 +394,6 @@ fn api_error(status: u16, text: &str) -> StripeError {
         code: error["code"].as_str().map(str::to_owned),
         message: error["message"].as_str().unwrap_or("no message").to_owned(),
     }
-}
-
-/// An error and its causes on one line (the URL left out: it is not a secret, but the
-/// base is said apart).
-fn one_line(err: &reqwest::Error) -> String {
-    use std::error::Error;
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line.replace('\n', " ")
 }
 
 /// `Some(true)` for a live key, `Some(false)` for a test key.

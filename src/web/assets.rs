@@ -59,7 +59,7 @@ pub fn icon() -> &'static str {
 /// `GET /assets/{name}`: an asset by its current name; any other name is a 404.
 pub fn route() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("assets" / String)
-        .and(warp::get().or(warp::head()).unify())
+        .and(super::get_or_head())
         .map(|name: String| {
             let Some(asset) = ASSETS
                 .iter()

@@ -100,18 +100,9 @@ fn signed_in(
         .untuple_one()
 }
 
-/// `GET` or `HEAD`: what a page answers.
-fn page_method() -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::get().or(warp::head()).unify()
-}
-
 /// A path segment naming an object, percent-decoded (the console's links encode ids).
 fn id_param() -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
-    warp::path::param::<String>().map(|segment: String| {
-        percent_encoding::percent_decode_str(&segment)
-            .decode_utf8_lossy()
-            .into_owned()
-    })
+    warp::path::param::<String>().map(|segment: String| super::page::decoded(&segment))
 }
 
 /// The status of a console page that could not read the database.

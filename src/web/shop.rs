@@ -17,7 +17,6 @@ use chrono::Utc;
 use entity::status::StoreStatus;
 use entity::store;
 use maud::{Markup, html};
-use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use warp::http::header::{LOCATION, RETRY_AFTER};
@@ -30,7 +29,7 @@ use super::contact::{self, ClientAddr, Csrf, Errors, Form, Input, Notice};
 use super::keys::Purpose;
 use super::limit::Limiter;
 use super::money;
-use super::page::{self, Nav};
+use super::page::{self, Nav, decoded};
 use super::{Web, headers};
 use crate::domain::pages::price_summary;
 use crate::store::admin::products::{self, PricedProduct};
@@ -57,7 +56,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     let pages = warp::path("shop")
         .and(warp::path::param::<String>())
         .and(warp::path::tail())
-        .and(warp::get().or(warp::head()).unify())
+        .and(super::get_or_head())
         .and(query)
         .and(warp::cookie::optional::<String>(contact::COOKIE))
         .and(with_web.clone())
@@ -314,11 +313,6 @@ async fn find_shop(db: &DatabaseConnection, segment: &str) -> Result<Shop, sea_o
         Err(QueryError::Db(err)) => Err(err),
         Err(_) => Ok(Shop::Missing),
     }
-}
-
-/// A path segment as the id it names (`acct%5F1` is `acct_1`).
-fn decoded(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
 async fn product_page(db: &DatabaseConnection, store: &store::Model, id: &str) -> Response {

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, fixture, spawn_app};
 
-const ACCOUNT: &str = "acct_1PgafTB7WZ01zgkW";
+pub(crate) const ACCOUNT: &str = "acct_1PgafTB7WZ01zgkW";
 
-fn event(id: &str, event_type: &str, created: i64, object: Value) -> Vec<u8> {
+pub(crate) fn event(id: &str, event_type: &str, created: i64, object: Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"id": id, "object": "event", "type": event_type,
         "created": created, "livemode": false, "api_version": "2024-06-20",
         "pending_webhooks": 1, "account": ACCOUNT,
@@ -17,14 +17,14 @@ fn event(id: &str, event_type: &str, created: i64, object: Value) -> Vec<u8> {
     .unwrap()
 }
 
-fn product(id: &str, name: &str, category: &str, created: i64) -> Value {
+pub(crate) fn product(id: &str, name: &str, category: &str, created: i64) -> Value {
     json!({"id": id, "object": "product", "name": name, "active": true,
         "description": format!("About {name}"), "default_price": format!("price_{id}"),
         "created": created, "updated": created, "metadata": {"category": category},
         "images": [format!("https://files.example.com/{id}.png")]})
 }
 
-fn price(product: &str, amount: i64, currency: &str, interval: Option<&str>) -> Value {
+pub(crate) fn price(product: &str, amount: i64, currency: &str, interval: Option<&str>) -> Value {
     json!({"id": format!("price_{product}"), "object": "price", "product": product,
         "unit_amount": amount, "currency": currency, "active": true, "created": 1000,
         "type": if interval.is_some() { "recurring" } else { "one_time" },

@@ -29,7 +29,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         warp::path(name)
             .and(super::id_param())
             .and(warp::path::end())
-            .and(super::page_method())
+            .and(crate::web::get_or_head())
             .and(warp::query::<HashMap<String, String>>())
             .and(signed_in(web.clone()))
     };

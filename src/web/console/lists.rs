@@ -33,7 +33,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     let list = |name: &'static str| {
         warp::path(name)
             .and(warp::path::end())
-            .and(super::page_method())
+            .and(crate::web::get_or_head())
             .and(warp::query::<Query>())
             .and(signed_in(web.clone()))
     };

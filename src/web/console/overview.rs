@@ -18,7 +18,7 @@ const FAILED_SHOWN: u64 = 10;
 
 pub fn route(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path::end()
-        .and(super::page_method())
+        .and(crate::web::get_or_head())
         .and(signed_in(web))
         .then(page)
 }

@@ -31,7 +31,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     };
     let form = crate::web::forms::form(FORM_LIMIT, web.body_read_timeout);
     let confirm_event = path("events")
-        .and(super::page_method())
+        .and(crate::web::get_or_head())
         .and(signed_in(web.clone()))
         .then(confirm_event);
     let replay_event = path("events")
@@ -40,7 +40,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .and(signed_in(web.clone()))
         .then(replay_event);
     let confirm_store = path("stores")
-        .and(super::page_method())
+        .and(crate::web::get_or_head())
         .and(signed_in(web.clone()))
         .then(confirm_store);
     let replay_store = path("stores")

@@ -103,7 +103,7 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
     let form = warp::header::optional::<String>("cookie")
         .and(crate::web::forms::form(FORM_LIMIT, timeout));
     let sign_in_page = warp::path!("sign-in")
-        .and(super::page_method())
+        .and(crate::web::get_or_head())
         .and(warp::query::<HashMap<String, String>>())
         .and(state.clone())
         .map(sign_in_page);

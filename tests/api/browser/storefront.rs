@@ -11,30 +11,16 @@ use super::harness::{
     heading, press, texts,
 };
 use crate::helpers::fixture;
+use crate::storefront::{event, price};
 
-pub(super) const ACCOUNT: &str = "acct_1PgafTB7WZ01zgkW";
+pub(super) use crate::storefront::ACCOUNT;
 
-fn event(id: &str, event_type: &str, created: i64, object: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"id": id, "object": "event", "type": event_type,
-        "created": created, "livemode": false, "api_version": "2024-06-20",
-        "pending_webhooks": 1, "account": ACCOUNT,
-        "request": {"id": null, "idempotency_key": null}, "data": {"object": object}}))
-    .unwrap()
-}
-
+/// The storefront tests' product, without images: the browser loads nothing from the
+/// network.
 fn product(id: &str, name: &str, category: &str, created: i64) -> Value {
-    json!({"id": id, "object": "product", "name": name, "active": true,
-        "description": format!("About {name}"), "default_price": format!("price_{id}"),
-        "created": created, "updated": created, "metadata": {"category": category},
-        "images": []})
-}
-
-fn price(product: &str, amount: i64, currency: &str, interval: Option<&str>) -> Value {
-    json!({"id": format!("price_{product}"), "object": "price", "product": product,
-        "unit_amount": amount, "currency": currency, "active": true, "created": 1000,
-        "type": if interval.is_some() { "recurring" } else { "one_time" },
-        "recurring": interval.map(|i| json!({"interval": i, "interval_count": 1})),
-        "metadata": {}})
+    let mut product = crate::storefront::product(id, name, category, created);
+    product["images"] = json!([]);
+    product
 }
 
 /// An active store (Rosen Threads) with a tee (USD), a print (JPY) and a monthly box.

@@ -12,10 +12,7 @@
 //!
 //! A database failure gives the attempt back: an outage must not dead-letter healthy events.
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -126,20 +123,6 @@ fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
     }
 }
 
-/// Serializes a store's apply transactions across replicas (PostgreSQL only).
-async fn lock_store(txn: &impl ConnectionTrait, store_key: &str) -> Result<(), DbErr> {
-    if txn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        [store_key.into()],
-    ))
-    .await
-    .map(drop)
-}
-
 /// Whether the claim counts the attempt: a batch's attempt counts only if it commits; a
 /// retry ([`attempt`]) counted its attempt before starting, so a crash still counts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -217,7 +200,9 @@ async fn claim_and_apply(
     count: Count,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
-    lock_store(txn, store_key).await.map_err(db_error)?;
+    database::lock_store(txn, store_key)
+        .await
+        .map_err(db_error)?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let claimed = inbox::claim(txn, &ids, count == Count::OnCommit)
         .await

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
 
 use self::probe::{ConnectError, Options};
 use crate::config::Settings;
@@ -297,4 +299,20 @@ pub fn is_pool_contention(err: &DbErr, db: &DatabaseConnection) -> bool {
             DbBackend::Sqlite => is_full(db.get_sqlite_connection_pool()),
             _ => false,
         }
+}
+
+/// Serializes the transactions that write a store's rows (the actors' batches, a
+/// storefront checkout) across replicas, until the transaction ends (PostgreSQL only; a
+/// SQLite database has one writer at a time).
+pub async fn lock_store(txn: &impl ConnectionTrait, store_key: &str) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [store_key.into()],
+    ))
+    .await
+    .map(drop)
 }

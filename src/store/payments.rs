@@ -51,9 +51,12 @@ pub async fn apply(
     let now = Utc::now();
     let mut due = BTreeSet::new();
     let mut groups = BTreeSet::new();
-    // Charges whose PaymentIntent this event names: what was filed under the charge before
-    // the PaymentIntent was known moves to the PaymentIntent's order.
+    // Charges and Checkout Sessions whose PaymentIntent this event names: what was filed
+    // under their own id before the PaymentIntent was known moves to its order.
     let mut aliases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Orders an object left for another (a session filed under its own id, now under its
+    // PaymentIntent's).
+    let mut vacated = BTreeSet::new();
     let mut written = false;
     for snapshot in snapshots {
         let existing = find(db, source, snapshot.kind, &snapshot.id).await?;
@@ -69,10 +72,19 @@ pub async fn apply(
             Some(filed) if snapshot.payment_intent().is_none() => Some(filed),
             _ => order_key(db, source, &snapshot).await?,
         };
-        if let (Some(charge), Some(intent)) = (snapshot.charge(), snapshot.payment_intent()) {
-            aliases.entry(intent).or_default().insert(charge);
+        if let (Some(provisional), Some(intent)) =
+            (snapshot.provisional_key(), snapshot.payment_intent())
+        {
+            aliases.entry(intent).or_default().insert(provisional);
         }
-        due.extend(existing.as_ref().and_then(|row| row.order_id.clone()));
+        let filed = existing.as_ref().and_then(|row| row.order_id.clone());
+        if let Some(filed) = filed
+            .as_ref()
+            .filter(|filed| order_id.as_ref() != Some(*filed))
+        {
+            vacated.insert(filed.clone());
+        }
+        due.extend(filed);
         due.extend(order_id.clone());
         // The group it leaves, and the one it joins.
         groups.extend(existing.as_ref().and_then(|row| row.transfer_group.clone()));
@@ -95,14 +107,19 @@ pub async fn apply(
     let merged: BTreeSet<&String> = aliases
         .iter()
         .filter(|(intent, _)| due.contains(*intent))
-        .flat_map(|(_, charges)| charges)
+        .flat_map(|(_, provisional)| provisional)
         .collect();
     for id in due.iter().filter(|id| !merged.contains(id)) {
-        let charges = aliases
+        let provisional = aliases
             .get(id)
-            .map(|c| c.iter().collect())
+            .map(|keys| keys.iter().collect())
             .unwrap_or_default();
-        derive_order(db, source, id, charges, now).await?;
+        derive_order(db, source, id, provisional, now).await?;
+    }
+    // A provisional order whose object moved itself: its PaymentIntent's order took every
+    // snapshot filed under it, so nothing is left of it.
+    for id in merged.into_iter().filter(|id| vacated.contains(*id)) {
+        delete_order(db, source, id).await?;
     }
     Ok(Outcome::Processed)
 }
@@ -139,8 +156,14 @@ async fn order_key(
     let Some(key) = snapshot.own_order_key() else {
         return Ok(None);
     };
-    // Named by its PaymentIntent, or a charge without one: the key is final.
-    if snapshot.payment_intent().is_some() || snapshot.kind == SourceKind::Charge {
+    // Named by its PaymentIntent, or a charge or Checkout Session without one: the key is
+    // final.
+    if snapshot.payment_intent().is_some()
+        || matches!(
+            snapshot.kind,
+            SourceKind::Charge | SourceKind::CheckoutSession
+        )
+    {
         return Ok(Some(key));
     }
     // Else `key` is the charge it belongs to, which may already be filed elsewhere.
@@ -159,17 +182,17 @@ async fn order_key(
     Ok(Some(order.map_or(charge, |order| order.id)))
 }
 
-/// Moves the snapshots filed under `charge` to `intent`.
+/// Moves the snapshots filed under `provisional` (a charge or session id) to `intent`.
 async fn rekey(
     db: &impl ConnectionTrait,
     source: Source<'_>,
-    charge: &str,
+    provisional: &str,
     intent: &str,
 ) -> Result<(), DbErr> {
     source
         .filter(observation::Entity::update_many())
         .col_expr(Column::OrderId, Expr::value(intent))
-        .filter(Column::OrderId.eq(charge))
+        .filter(Column::OrderId.eq(provisional))
         .exec(db)
         .await?;
     Ok(())
@@ -231,16 +254,17 @@ async fn orders_in_group(
 
 /// Derives the order `id` from its snapshots and saves it; deletes the row when no
 /// snapshot is filed under `id` any more (it moved to its PaymentIntent's order).
-/// `charges` are charges of the payment whose snapshots may still be filed under their own
-/// id: they move to `id`, in the same read when there are none (the usual case).
+/// `provisional` are the charges and Checkout Sessions of the payment whose snapshots may
+/// still be filed under their own id: they move to `id`, in the same read when there are
+/// none (the usual case).
 async fn derive_order(
     db: &impl ConnectionTrait,
     source: Source<'_>,
     id: &str,
-    charges: Vec<&String>,
+    provisional: Vec<&String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let keys = std::iter::once(id).chain(charges.iter().map(|c| c.as_str()));
+    let keys = std::iter::once(id).chain(provisional.iter().map(|key| key.as_str()));
     let rows = source
         .filter(observation::Entity::find())
         .filter(Column::OrderId.is_in(keys))
@@ -251,9 +275,9 @@ async fn derive_order(
         .filter_map(|row| row.order_id.clone())
         .filter(|key| key != id)
         .collect();
-    for charge in &moved {
-        rekey(db, source, charge, id).await?;
-        delete_order(db, source, charge).await?;
+    for key in &moved {
+        rekey(db, source, key, id).await?;
+        delete_order(db, source, key).await?;
     }
     let snapshots: Vec<Snapshot> = rows.into_iter().filter_map(snapshot_of).collect();
     if snapshots.is_empty() {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::items::{self, Item};
 use super::observe::{Snapshot, SourceKind, last_embedded_charge};
 use super::{Order, OrderStatus};
+use crate::stripe::envelope::PLATFORM_STORE;
 use crate::stripe::object::{bool_field, expandable_id, i64_field, str_at, str_field};
 
 /// The snapshots of one payment, and the transfers linked to it only by its transfer group.
@@ -38,6 +39,22 @@ impl Payment<'_> {
     fn legacy(&self) -> Option<&Value> {
         let legacy = self.of_kind(SourceKind::Legacy).min_by_key(|s| &s.id);
         legacy.map(|snapshot| &snapshot.object)
+    }
+
+    /// The Checkout Session, when it is all that is known of the payment: a session not
+    /// paid yet (Stripe makes the PaymentIntent when the customer pays), or one whose
+    /// payment objects have not arrived.
+    fn session_alone(
+        &self,
+        intent: Option<&Value>,
+        charge: Option<&Value>,
+        legacy: Option<&Value>,
+    ) -> Option<&Snapshot> {
+        if intent.is_some() || charge.is_some() || legacy.is_some() {
+            return None;
+        }
+        self.of_kind(SourceKind::CheckoutSession)
+            .max_by_key(|s| &s.id)
     }
 
     fn session(&self) -> Option<&Value> {
@@ -103,14 +120,19 @@ pub fn derive(payment: &Payment<'_>) -> Order {
     let charge_snapshot = payment.charge();
     let charge = charge_snapshot.map(|snapshot| &snapshot.object);
     let legacy = payment.legacy();
-    let money = Money::of(payment, intent, charge_snapshot, legacy);
-    let status = status(intent, charge_snapshot, legacy, &money);
+    let session = payment.session_alone(intent, charge, legacy);
+    let money = Money::of(payment, intent, charge_snapshot, legacy, session);
+    let status = match session {
+        Some(session) => session_status(session, &money),
+        None => status(intent, charge_snapshot, legacy, &money),
+    };
     let (failure_code, failure_message) = failure(intent, charge, status);
     let dispute = Dispute::of(payment);
     let transfer = Transfer::of(payment, intent, charge, money.captured);
     // The amount asked for and its currency follow the PaymentIntent, which can change
     // both until it is paid; a charge is one attempt at it.
     let priced = intent.or(charge).or(legacy);
+    let session_object = payment.session();
     Order {
         id: payment.id.to_owned(),
         seller: seller(payment, intent, charge, &transfer),
@@ -127,10 +149,15 @@ pub fn derive(payment: &Payment<'_>) -> Order {
             .into_iter()
             .flatten()
             .find_map(|object| expandable_id(object, "customer")),
-        amount: priced.and_then(|o| amount(o, "amount")).unwrap_or(0),
+        amount: priced
+            .and_then(|o| amount(o, "amount"))
+            .or_else(|| session_object.and_then(|s| amount(s, "amount_total")))
+            .unwrap_or(0),
         amount_captured: money.captured,
         amount_refunded: money.refunded,
-        currency: priced.and_then(|o| str_field(o, "currency")),
+        currency: priced
+            .or(session_object)
+            .and_then(|o| str_field(o, "currency")),
         status,
         dispute_status: dispute.status,
         amount_disputed: dispute.amount,
@@ -147,7 +174,7 @@ pub fn derive(payment: &Payment<'_>) -> Order {
             .find_map(|object| amount(object, "application_fee_amount")),
         transfer_amount: transfer.amount,
         transfer_destination: transfer.destination,
-        created: [intent, charge, legacy]
+        created: [intent, charge, legacy, session_object]
             .into_iter()
             .flatten()
             .filter_map(|object| i64_field(object, "created"))
@@ -169,8 +196,12 @@ impl Money {
         intent: Option<&Value>,
         charge: Option<&Snapshot>,
         legacy: Option<&Value>,
+        session: Option<&Snapshot>,
     ) -> Self {
-        let captured = captured(intent, charge.map(|c| &c.object), legacy);
+        let captured = match session {
+            Some(session) => session_paid(&session.object),
+            None => captured(intent, charge.map(|c| &c.object), legacy),
+        };
         let refunded = match charge {
             Some(charge) => refunded(payment, charge),
             // A PaymentIntent (or an order carried forward) without its charge: the refund
@@ -340,6 +371,28 @@ fn status(
     OrderStatus::Pending
 }
 
+/// What a session alone says was paid: its total, once `payment_status` is `paid`.
+fn session_paid(session: &Value) -> i64 {
+    match str_field(session, "payment_status").as_deref() {
+        Some("paid") => amount(session, "amount_total").unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The status of a payment known only by its Checkout Session.
+fn session_status(session: &Snapshot, money: &Money) -> OrderStatus {
+    if money.captured > 0 {
+        return OrderStatus::Completed;
+    }
+    if session.event_type == "checkout.session.async_payment_failed" {
+        return OrderStatus::Failed;
+    }
+    match str_field(&session.object, "status").as_deref() {
+        Some("expired") => OrderStatus::Canceled,
+        _ => OrderStatus::Pending,
+    }
+}
+
 fn has_error(intent: Option<&Value>) -> bool {
     intent
         .and_then(|i| i.get("last_payment_error"))
@@ -482,8 +535,23 @@ fn seller(
                 .flatten()
                 .find_map(|o| expandable_id(o, "on_behalf_of"))
         })
+        .or_else(|| platform_session_seller(payment))
         .filter(|seller| !seller.is_empty())
         .unwrap_or_else(|| payment.source_store.to_owned())
+}
+
+/// The seller a platform's Checkout Session names in `metadata.seller_account`: a
+/// destination charge's seller before its PaymentIntent (which names the destination) is
+/// known. Only the platform's own sessions are trusted to name another store.
+fn platform_session_seller(payment: &Payment<'_>) -> Option<String> {
+    if payment.source_store != PLATFORM_STORE {
+        return None;
+    }
+    let seller = payment
+        .session()?
+        .pointer("/metadata/seller_account")?
+        .as_str()?;
+    seller.starts_with("acct_").then(|| seller.to_owned())
 }
 
 /// The lines as paid: a Checkout Session's expanded `line_items`, else the `metadata.items`

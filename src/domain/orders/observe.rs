@@ -113,8 +113,9 @@ pub fn observe(event: &EventRef<'_>) -> Result<Vec<Snapshot>, DomainError> {
         return Ok(Vec::new());
     };
     let main = Snapshot::new(kind, event.object, event)?;
-    if kind == SourceKind::CheckoutSession && main.payment_intent().is_none() {
-        // A session that never reached a payment (open, or expired unpaid) is no order.
+    if kind == SourceKind::CheckoutSession && !is_sale(&main.object) {
+        // A setup session saves a card and a subscription's are paid through invoices:
+        // neither is an order of its own.
         return Ok(Vec::new());
     }
     let embedded = match kind {
@@ -125,6 +126,16 @@ pub fn observe(event: &EventRef<'_>) -> Result<Vec<Snapshot>, DomainError> {
     let mut snapshots = vec![main];
     snapshots.extend(embedded);
     Ok(snapshots)
+}
+
+/// Whether a Checkout Session sells something at once (`mode=payment`). Until it has a
+/// PaymentIntent (Stripe makes one when the customer pays) it is an order of its own, keyed
+/// by the session: pending while open, canceled once expired.
+fn is_sale(session: &Value) -> bool {
+    session
+        .get("mode")
+        .and_then(Value::as_str)
+        .is_none_or(|mode| mode == "payment")
 }
 
 /// The most objects read from one embedded list: Stripe embeds one page of at most 10.
@@ -199,13 +210,23 @@ impl Snapshot {
     }
 
     /// The order the object names by itself: its PaymentIntent, else its charge (whose
-    /// own PaymentIntent may not be known yet). `None` for a transfer linked to its payment
-    /// only through a transfer group, and for a Checkout Session without a PaymentIntent.
+    /// own PaymentIntent may not be known yet), else for a Checkout Session the session.
+    /// `None` for a transfer linked to its payment only through a transfer group.
     pub fn own_order_key(&self) -> Option<String> {
         if self.kind == SourceKind::Legacy {
             return Some(self.id.clone());
         }
-        self.payment_intent().or_else(|| self.charge())
+        let own = || (self.kind == SourceKind::CheckoutSession).then(|| self.id.clone());
+        self.payment_intent().or_else(|| self.charge()).or_else(own)
+    }
+
+    /// The id the object was filed under before its PaymentIntent was known, whose order
+    /// moves to the PaymentIntent's once it is: a charge's, or a Checkout Session's.
+    pub fn provisional_key(&self) -> Option<String> {
+        match self.kind {
+            SourceKind::CheckoutSession => Some(self.id.clone()),
+            _ => self.charge(),
+        }
     }
 
     /// Whether the object is a payment itself (a PaymentIntent, or a charge without one).

@@ -517,6 +517,111 @@ fn a_checkout_session_names_the_customer_and_lines() {
     assert_eq!(order.status, OrderStatus::Completed);
 }
 
+/// A Checkout Session of the platform selling for `acct_seller`, before it is paid.
+fn open_session(extra: Value) -> Value {
+    let mut session = json!({"id": "cs_1", "object": "checkout.session", "mode": "payment",
+        "status": "open", "payment_status": "unpaid", "payment_intent": null,
+        "amount_total": 3000, "currency": "eur", "created": 100,
+        "metadata": {"items": "price_1:2", "seller_account": "acct_seller"}});
+    merge(&mut session, extra);
+    session
+}
+
+#[test]
+fn a_checkout_session_is_a_pending_order_until_paid_and_canceled_once_expired() {
+    let open = settled(&[Delivery(
+        "",
+        "checkout.session.created",
+        100,
+        open_session(json!({})),
+    )]);
+    assert_eq!(open.status, OrderStatus::Pending);
+    assert_eq!((open.amount, open.amount_captured), (3000, 0));
+    assert_eq!(open.currency.as_deref(), Some("eur"));
+    assert_eq!(open.created, Some(100));
+    assert_eq!(
+        open.items,
+        Some(json!([{"price": "price_1", "quantity": 2}]))
+    );
+    // The platform's session names the seller of a destination charge.
+    assert_eq!(open.seller, "acct_seller");
+    let expired = settled(&[
+        Delivery("", "checkout.session.created", 100, open_session(json!({}))),
+        Delivery(
+            "evt_2",
+            "checkout.session.expired",
+            186_500,
+            open_session(json!({"status": "expired"})),
+        ),
+    ]);
+    assert_eq!(expired.status, OrderStatus::Canceled);
+}
+
+#[test]
+fn a_session_alone_says_paid_or_failed_until_its_payment_objects_arrive() {
+    let completed = settled(&[Delivery(
+        "evt_1",
+        "checkout.session.completed",
+        101,
+        open_session(json!({"status": "complete", "payment_status": "paid"})),
+    )]);
+    assert_eq!(completed.status, OrderStatus::Completed);
+    assert_eq!(completed.amount_captured, 3000);
+    let failed = settled(&[
+        Delivery(
+            "evt_1",
+            "checkout.session.completed",
+            101,
+            open_session(json!({"status": "complete"})),
+        ),
+        Delivery(
+            "evt_2",
+            "checkout.session.async_payment_failed",
+            102,
+            open_session(json!({"status": "complete"})),
+        ),
+    ]);
+    assert_eq!(failed.status, OrderStatus::Failed);
+    // Once the PaymentIntent is known it decides, and the session keeps the lines.
+    let paid = settled(&[
+        Delivery("", "checkout.session.created", 100, open_session(json!({}))),
+        Delivery(
+            "evt_3",
+            "payment_intent.succeeded",
+            101,
+            intent("succeeded", json!({"amount_received": 1000})),
+        ),
+    ]);
+    assert_eq!(paid.status, OrderStatus::Completed);
+    assert_eq!(paid.amount_captured, 1000);
+    assert_eq!(
+        paid.items,
+        Some(json!([{"price": "price_1", "quantity": 2}]))
+    );
+}
+
+#[test]
+fn only_the_platforms_sessions_name_another_seller() {
+    let session = open_session(json!({}));
+    let event = EventRef {
+        id: "evt_1",
+        event_type: "checkout.session.created",
+        store_key: "acct_other",
+        livemode: false,
+        created: 100,
+        api_version: None,
+        object: &session,
+    };
+    let snapshots = observe(&event).unwrap();
+    let order = derive(&Payment {
+        id: "cs_1",
+        source_store: "acct_other",
+        snapshots: &snapshots,
+        group_transfers: &[],
+    });
+    assert_eq!(order.seller, "acct_other");
+}
+
 #[test]
 fn objects_are_recognised_by_their_object_field_or_their_event_type() {
     let event = |event_type, object: &Value| {
@@ -546,8 +651,13 @@ fn objects_are_recognised_by_their_object_field_or_their_event_type() {
         event("checkout.session.completed", &paid_session),
         Some(SourceKind::CheckoutSession)
     );
-    // A session that never reached a payment is no order.
-    assert_eq!(event("checkout.session.expired", &bare), None);
+    // A session that sells nothing at once is no order.
+    let setup = json!({"id": "cs_2", "mode": "setup"});
+    assert_eq!(event("checkout.session.completed", &setup), None);
+    assert_eq!(
+        event("checkout.session.expired", &bare),
+        Some(SourceKind::CheckoutSession)
+    );
     assert_eq!(
         event("charge.succeeded", &json!({"id": "x", "object": "legacy"})),
         None

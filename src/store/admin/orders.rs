@@ -42,12 +42,20 @@ impl ItemCatalog {
         product: Option<&str>,
         price: Option<&str>,
     ) -> Option<&PricedProduct> {
-        let key = |id: &str| (order.source_store.clone(), order.livemode, id.to_owned());
-        let product = match product {
-            Some(product) => product.to_owned(),
-            None => self.price_products.get(&key(price?))?.clone(),
-        };
-        self.products.get(&key(&product))
+        // The payment's own store first; a destination charge's items may name the
+        // seller's catalogue (a storefront checkout on the platform does).
+        let mut stores = vec![&order.source_store];
+        if order.store_key != order.source_store {
+            stores.push(&order.store_key);
+        }
+        stores.into_iter().find_map(|store| {
+            let key = |id: &str| (store.clone(), order.livemode, id.to_owned());
+            let product = match product {
+                Some(product) => product.to_owned(),
+                None => self.price_products.get(&key(price?))?.clone(),
+            };
+            self.products.get(&key(&product))
+        })
     }
 }
 
@@ -141,11 +149,15 @@ pub async fn item_catalog(
 ) -> Result<ItemCatalog, QueryError> {
     let mut wanted: HashMap<(String, bool), (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
     for order in orders {
-        let (products, prices) = wanted
-            .entry((order.source_store.clone(), order.livemode))
-            .or_default();
-        products.extend(item_ids(order, "product").map(str::to_owned));
-        prices.extend(item_ids(order, "price").map(str::to_owned));
+        let mut stores = vec![&order.source_store];
+        if order.store_key != order.source_store {
+            stores.push(&order.store_key);
+        }
+        for store in stores {
+            let (products, prices) = wanted.entry((store.clone(), order.livemode)).or_default();
+            products.extend(item_ids(order, "product").map(str::to_owned));
+            prices.extend(item_ids(order, "price").map(str::to_owned));
+        }
     }
     let mut catalog = ItemCatalog::default();
     for ((store_key, livemode), (mut products, prices)) in wanted {

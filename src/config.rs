@@ -47,6 +47,8 @@ const KEYS: &[&str] = &[
     "body_read_timeout_secs",
     "max_connections",
     "trusted_proxies",
+    "charge_model",
+    "platform_fee_percent",
 ];
 
 /// Why the configuration cannot be used. Each message is one line an operator can act on.
@@ -115,6 +117,8 @@ struct RawSettings {
     body_read_timeout_secs: u64,
     max_connections: usize,
     trusted_proxies: String,
+    charge_model: ChargeModel,
+    platform_fee_percent: f64,
 }
 
 /// The service's settings, complete and checked.
@@ -170,6 +174,23 @@ pub struct Settings {
     /// The proxies whose `X-Forwarded-For` names the client (the storefront's per-client
     /// limits); empty: the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whose charge a storefront checkout is (`CHARGE_MODEL`).
+    pub charge_model: ChargeModel,
+    /// The platform's fee on a storefront checkout, in basis points of the total
+    /// (`PLATFORM_FEE_PERCENT` 2.5 is 250).
+    pub platform_fee_bps: u32,
+}
+
+/// Whose charge a storefront checkout is (Stripe Connect's charge types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChargeModel {
+    /// On the seller's connected account (`Stripe-Account`); the platform takes its fee as
+    /// an application fee.
+    Direct,
+    /// On the platform, paying the seller through `transfer_data.destination`, less the
+    /// application fee.
+    Destination,
 }
 
 /// Where the webhook secrets came from.
@@ -298,6 +319,8 @@ impl Settings {
             body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs),
             max_connections: raw.max_connections,
             trusted_proxies: parse_proxies(&raw.trusted_proxies)?,
+            charge_model: raw.charge_model,
+            platform_fee_bps: fee_bps(raw.platform_fee_percent)?,
         })
     }
 
@@ -395,6 +418,16 @@ fn api_key_kind(value: &str) -> Option<&'static str> {
 
 /// A secret's short, stable name for logs and probes: the first 8 hex digits of its
 /// SHA-256. It tells two configured secrets apart without revealing either.
+/// `PLATFORM_FEE_PERCENT` in basis points: a percentage from 0 to 100, to 0.01.
+fn fee_bps(percent: f64) -> Result<u32, ConfigError> {
+    if !(0.0..=100.0).contains(&percent) {
+        return Err(ConfigError::Invalid(format!(
+            "PLATFORM_FEE_PERCENT must be between 0 and 100, not {percent}"
+        )));
+    }
+    Ok((percent * 100.0).round() as u32)
+}
+
 pub fn fingerprint(secret: &SecretString) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(secret.expose_secret().as_bytes());

@@ -7,6 +7,7 @@
 //! - [`rows`]: the marketplace rows by key (stores, customers, products, prices, orders);
 //! - [`changes`]: writing what [`crate::domain`] decides for an event;
 //! - [`payments`]: payment snapshots, and the orders derived from them;
+//! - [`checkout`]: the order of a storefront checkout, from the moment its session exists;
 //! - [`pages`]: rebuilding a store's pages from its rows;
 //! - [`slugs`]: giving a store its readable address once it has a name;
 //! - [`contact_messages`]: the messages of the storefronts' contact forms;
@@ -15,6 +16,7 @@
 
 pub mod admin;
 pub mod changes;
+pub mod checkout;
 pub mod contact_messages;
 pub mod db;
 pub mod inbox;

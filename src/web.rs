@@ -50,6 +50,13 @@ pub struct Web {
     pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Stripe's API, when a key is set: the storefront's checkout needs it.
+    pub stripe: Option<crate::stripe::api::Client>,
+    /// Whose charge a checkout is, and the platform's fee on it.
+    pub charge_model: crate::config::ChargeModel,
+    pub platform_fee_bps: u32,
+    /// Where the public reaches the service (`PUBLIC_URL`), for Stripe's return pages.
+    pub public_url: Option<String>,
 }
 
 impl Web {
@@ -71,6 +78,10 @@ impl Web {
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
+            stripe: crate::stripe::api::Client::from_settings(settings),
+            charge_model: settings.charge_model,
+            platform_fee_bps: settings.platform_fee_bps,
+            public_url: settings.public_url.clone(),
             db,
             dispatcher,
         }

@@ -24,6 +24,8 @@ pub enum Purpose {
     ShopForm,
     /// A keyed digest of a form sender's address ([`Signer::digest`]).
     Sender,
+    /// A storefront cart's cookie.
+    Cart,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
             Self::ConsoleForm => "console-form",
             Self::ShopForm => "shop-form",
             Self::Sender => "sender",
+            Self::Cart => "cart",
         }
     }
 }

@@ -9,6 +9,9 @@
 //! instead of a shop; an unknown store, the platform, and an archived or deleted product are
 //! 404 pages.
 
+mod cart;
+mod checkout;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,11 +41,12 @@ use crate::store::contact_messages::{self, NewMessage};
 use crate::stripe::envelope::PLATFORM_STORE;
 
 /// The shop's sections, in navigation order: (path below the shop, label).
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("", "Home"),
     ("/products", "Products"),
     ("/about", "About"),
     ("/contact", "Contact"),
+    ("/cart", "Cart"),
 ];
 
 /// `GET /shop/{store}` and its pages, `/shop/{store}/{section}[/{product}]`, where
@@ -59,10 +63,29 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .and(super::get_or_head())
         .and(query)
         .and(warp::cookie::optional::<String>(contact::COOKIE))
+        .and(warp::cookie::optional::<String>(cart::COOKIE))
         .and(with_web.clone())
         .then(
-            |id: String, tail: Tail, query: String, cookie: Option<String>, web: Arc<Web>| {
-                shop_page(web, id, tail, query, cookie)
+            |id: String,
+             tail: Tail,
+             query: String,
+             cookie: Option<String>,
+             cart_cookie: Option<String>,
+             web: Arc<Web>| { shop_page(web, id, tail, query, cookie, cart_cookie) },
+        );
+    let buying = warp::path!("shop" / String / String)
+        .and(warp::post())
+        .and(super::forms::form(contact::MAX_BODY_BYTES, timeout))
+        .and(warp::cookie::optional::<String>(contact::COOKIE))
+        .and(warp::cookie::optional::<String>(cart::COOKIE))
+        .and(warp::header::optional::<String>("host"))
+        .and(with_web.clone())
+        .and_then(
+            |id: String, action: String, form, csrf, cart, host, web: Arc<Web>| async move {
+                if action != "cart" && action != "checkout" {
+                    return Err(warp::reject::not_found());
+                }
+                Ok(buy(web, id, action, form, csrf, cart, host).await)
             },
         );
     let send = warp::path!("shop" / String / "contact")
@@ -74,7 +97,39 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .and(with_web)
         .and(warp::any().map(move || limiter.clone()))
         .then(send_message);
-    pages.or(send).unify()
+    pages.or(send).unify().or(buying).unify()
+}
+
+/// `POST /shop/{store}/cart` and `POST /shop/{store}/checkout`, once the shop is open and
+/// the form's token is good.
+async fn buy(
+    web: Arc<Web>,
+    id: String,
+    action: String,
+    form: HashMap<String, String>,
+    csrf: Option<String>,
+    cart: Option<String>,
+    host: Option<String>,
+) -> Response {
+    let store = match find_shop(&web.db, &decoded(&id)).await {
+        Ok(Shop::Open(store)) => store,
+        Ok(Shop::Closed(store)) => return closed(&store, StatusCode::FORBIDDEN),
+        Ok(Shop::Missing) => return no_such_shop(),
+        Err(_) => return unavailable(),
+    };
+    let token = form.get(contact::TOKEN_FIELD).map(String::as_str);
+    if !contact::accepts(&web.forms, csrf.as_deref(), token, Utc::now().timestamp()) {
+        tracing::info!(store = %store.id, "shop form refused: missing, wrong or expired token");
+        return page::message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This page was open too long, or your browser refused the shop's cookie. Go back, reload the page and try again.",
+        );
+    }
+    match action.as_str() {
+        "cart" => checkout::change_cart(web, store, form, cart).await,
+        _ => checkout::start(web, store, form, cart, host).await,
+    }
 }
 
 /// Finds the shop, then the page the rest of the path names.
@@ -84,6 +139,7 @@ async fn shop_page(
     tail: Tail,
     query: String,
     cookie: Option<String>,
+    cart_cookie: Option<String>,
 ) -> Response {
     let segment = decoded(&id);
     let store = match find_shop(&web.db, &segment).await {
@@ -117,6 +173,23 @@ async fn shop_page(
             catalogue(&store, &pages["products"]),
         ),
         "about" => ("About", "/about", about(&pages["about"])),
+        "cart" => {
+            let now = Utc::now().timestamp();
+            let held = cart::Cart::open(&web.forms, cart_cookie.as_deref(), now);
+            return checkout::cart_page(
+                &web,
+                &store,
+                &held,
+                cookie.as_deref(),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        "checkout/success" => {
+            return checkout::success(&web, &store, &query, cart_cookie.as_deref()).await;
+        }
+        "checkout/canceled" => return checkout::canceled(&store, &query),
         "contact" => {
             let sent = query.split('&').any(|pair| pair == "sent=1");
             let notice = sent.then_some(Notice::Sent);
@@ -132,7 +205,9 @@ async fn shop_page(
             .strip_prefix("products/")
             .filter(|id| !id.contains('/'))
         {
-            Some(product) => return product_page(&web.db, &store, &decoded(product)).await,
+            Some(product) => {
+                return product_page(&web, &store, &decoded(product), cookie.as_deref()).await;
+            }
             None => {
                 return page::message(
                     StatusCode::NOT_FOUND,
@@ -315,13 +390,13 @@ async fn find_shop(db: &DatabaseConnection, segment: &str) -> Result<Shop, sea_o
     }
 }
 
-async fn product_page(db: &DatabaseConnection, store: &store::Model, id: &str) -> Response {
+async fn product_page(web: &Web, store: &store::Model, id: &str, cookie: Option<&str>) -> Response {
     let lookup = Lookup {
         id,
         store: Some(&store.id),
         livemode: Some(store.livemode),
     };
-    let priced = match products::find(db, lookup).await {
+    let priced = match products::find(&web.db, lookup).await {
         Ok(priced) if priced.product.active && priced.product.deleted_at.is_none() => priced,
         Ok(_) | Err(QueryError::NotFound { .. }) => {
             return page::message(
@@ -333,8 +408,18 @@ async fn product_page(db: &DatabaseConnection, store: &store::Model, id: &str) -
         Err(_) => return unavailable(),
     };
     let name = priced.product.name.as_deref().unwrap_or("Untitled product");
-    let main = product_detail(&priced, name);
-    page::respond(StatusCode::OK, shop_frame(store, name, "/products", main))
+    let csrf = Csrf::issue(
+        &web.forms,
+        cookie,
+        Utc::now().timestamp(),
+        web.secure_cookies,
+    );
+    let main = html! {
+        (product_detail(&priced, name))
+        (checkout::buy_form(web, store, &priced, &csrf.token))
+    };
+    let response = page::respond(StatusCode::OK, shop_frame(store, name, "/products", main));
+    csrf.set_cookie(response)
 }
 
 /// A page of the shop, at its readable address when it has one.

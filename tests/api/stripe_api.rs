@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{database_env, free_port, payments, start_logged, wait_exit};
 use crate::helpers::{fresh_database_url, temp_dir};
-use crate::stripe_server::StripeServer;
+use crate::stripe_server::{Fail, StripeServer};
 
 const KEY: &str = "sk_test_stand_in_key_0001";
 
@@ -109,6 +109,70 @@ async fn a_429_is_retried_unless_stripe_says_not_to() {
         .unwrap_err();
     assert_eq!(err.status(), Some(429));
     assert_eq!(server.requests().len(), 8, "attempts are bounded");
+}
+
+#[tokio::test]
+async fn a_402_is_final_and_a_replayed_key_gets_the_first_answer_again() {
+    let server = StripeServer::start(KEY).await;
+    server.fail_next_post(Fail {
+        status: warp::http::StatusCode::PAYMENT_REQUIRED,
+        kind: "card_error",
+        code: Some("card_declined"),
+        message: "Your card was declined.".into(),
+    });
+    let product = [("name", "Tee")];
+    let stripe = client(&server, KEY);
+    let post = || {
+        stripe.post::<Value>(
+            "/v1/products",
+            &product,
+            Some("acct_1"),
+            "import-acct_1-tee",
+        )
+    };
+    let err = post().await.unwrap_err();
+    match &err {
+        StripeError::Api {
+            status, kind, code, ..
+        } => {
+            assert_eq!((*status, kind.as_str()), (402, "card_error"));
+            assert_eq!(code.as_deref(), Some("card_declined"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.requests().len(), 1, "a 402 is not retried");
+    // Stripe keeps the answer of a request that ran, errors included.
+    let again = post().await.unwrap_err();
+    assert_eq!(again.status(), Some(402));
+    assert!(server.requests()[1].replayed);
+    // Another key does the work; the same key with other parameters is refused.
+    let created: Value = client(&server, KEY)
+        .post(
+            "/v1/products",
+            &product,
+            Some("acct_1"),
+            "import-acct_1-tee-2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["name"], "Tee");
+    assert_eq!(server.objects(Some("acct_1"), "product").len(), 1);
+    assert_eq!(
+        server.object(Some("acct_1"), created["id"].as_str().unwrap()),
+        Some(created)
+    );
+    let other = [("name", "Cap")];
+    let err = client(&server, KEY)
+        .post::<Value>(
+            "/v1/products",
+            &other,
+            Some("acct_1"),
+            "import-acct_1-tee-2",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("idempotency_key_in_use"), "{err}");
 }
 
 #[tokio::test]

@@ -147,12 +147,17 @@ impl State {
     }
 
     pub fn object(&self, account: Option<&str>, id: &str) -> Option<&Value> {
-        self.objects.get(&(account.map(str::to_owned), id.to_owned()))
+        self.objects
+            .get(&(account.map(str::to_owned), id.to_owned()))
     }
 
     pub fn put(&mut self, account: Option<&str>, object: Value) {
-        let id = object["id"].as_str().expect("objects have an id").to_owned();
-        self.objects.insert((account.map(str::to_owned), id), object);
+        let id = object["id"]
+            .as_str()
+            .expect("objects have an id")
+            .to_owned();
+        self.objects
+            .insert((account.map(str::to_owned), id), object);
     }
 }
 
@@ -257,6 +262,17 @@ impl StripeServer {
         self.state.lock().unwrap().restricted = Some(key.to_owned());
     }
 
+    /// The events of `account` (`None`: the platform) the server made or was given, in
+    /// the order made.
+    pub fn listed_events(&self, account: Option<&str>) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .events
+            .get(&account.map(str::to_owned))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
@@ -325,8 +341,7 @@ fn answer(
         Ok(params) => params,
         Err(fail) => return fail.reply(),
     };
-    if is_post && header("content-type").as_deref() != Some("application/x-www-form-urlencoded")
-    {
+    if is_post && header("content-type").as_deref() != Some("application/x-www-form-urlencoded") {
         return Fail::invalid(
             "invalid_request_body",
             "Stripe takes form-encoded bodies (application/x-www-form-urlencoded).",
@@ -365,7 +380,10 @@ fn answer(
     };
     let (status, body) = match &result {
         Ok(body) => (StatusCode::OK, body.clone()),
-        Err(fail) => (fail.status, json!({"error": {"type": fail.kind, "code": fail.code, "message": fail.message}})),
+        Err(fail) => (
+            fail.status,
+            json!({"error": {"type": fail.kind, "code": fail.code, "message": fail.message}}),
+        ),
     };
     // Stripe keeps the answer of every request that ran, errors included, but not of one
     // refused before it ran (validation, rate limits).
@@ -442,7 +460,8 @@ fn account(call: &Call<'_>, restricted: bool) -> Option<Answer> {
             message: "The provided key 'rk_test_****' does not have the required permissions for this endpoint.".to_owned(),
         }));
     }
-    let mut account = crate::helpers::fixture_value("account.updated.json")["data"]["object"].clone();
+    let mut account =
+        crate::helpers::fixture_value("account.updated.json")["data"]["object"].clone();
     account["id"] = json!(call.account.unwrap_or("acct_platform"));
     Some(Ok(account))
 }

@@ -48,7 +48,10 @@ fn retrieve(state: &State, account: Option<&str>, id: &str) -> Answer {
 }
 
 fn missing(param: &str) -> Fail {
-    Fail::invalid("parameter_missing", format!("Missing required param: {param}."))
+    Fail::invalid(
+        "parameter_missing",
+        format!("Missing required param: {param}."),
+    )
 }
 
 /// Stripe's metadata limits: 50 keys, keys of 40 characters, values of 500.
@@ -56,9 +59,9 @@ fn check_metadata(metadata: &Value, param: &str) -> Result<(), Fail> {
     let Some(map) = metadata.as_object() else {
         return Ok(());
     };
-    let too_long = map
-        .iter()
-        .any(|(key, value)| key.chars().count() > 40 || value.as_str().is_some_and(|v| v.chars().count() > 500));
+    let too_long = map.iter().any(|(key, value)| {
+        key.chars().count() > 40 || value.as_str().is_some_and(|v| v.chars().count() > 500)
+    });
     if map.len() > 50 || too_long {
         return Err(Fail::invalid(
             "parameter_invalid_string",
@@ -69,7 +72,10 @@ fn check_metadata(metadata: &Value, param: &str) -> Result<(), Fail> {
 }
 
 /// The priced lines of the session: `(price, quantity)`, the total and the currency.
-fn lines(state: &State, call: &Call<'_>) -> Result<(Vec<(Value, i64)>, i64, String), Fail> {
+/// A session's lines: each price with its quantity.
+type Lines = Vec<(Value, i64)>;
+
+fn lines(state: &State, call: &Call<'_>) -> Result<(Lines, i64, String), Fail> {
     let items = call.params["line_items"]
         .as_array()
         .filter(|items| !items.is_empty())
@@ -78,15 +84,20 @@ fn lines(state: &State, call: &Call<'_>) -> Result<(Vec<(Value, i64)>, i64, Stri
     let mut total = 0;
     let mut currency: Option<String> = None;
     for (index, item) in items.iter().enumerate() {
-        let price_id = item["price"].as_str().ok_or_else(|| missing(&format!("line_items[{index}][price]")))?;
-        let price = state
-            .object(call.account, price_id)
-            .filter(|p| p["object"] == "price")
-            .ok_or_else(|| Fail::missing("price", price_id))?;
+        let price = match (item["price"].as_str(), item.get("price_data")) {
+            (Some(price_id), None) => state
+                .object(call.account, price_id)
+                .filter(|p| p["object"] == "price")
+                .cloned()
+                .ok_or_else(|| Fail::missing("price", price_id))?,
+            (None, Some(data)) => inline_price(data, index)?,
+            _ => return Err(missing(&format!("line_items[{index}][price]"))),
+        };
+        let price = &price;
         if price["active"] != true {
             return Err(Fail::invalid(
                 "price_inactive",
-                format!("The price `{price_id}` is not active."),
+                format!("The price `{}` is not active.", price["id"]),
             ));
         }
         if !price["recurring"].is_null() {
@@ -113,6 +124,26 @@ fn lines(state: &State, call: &Call<'_>) -> Result<(Vec<(Value, i64)>, i64, Stri
     Ok((lines, total, currency.unwrap_or_default()))
 }
 
+/// A line's `price_data`: a one-time price made for the session alone.
+fn inline_price(data: &Value, index: usize) -> Result<Value, Fail> {
+    let field = |name: &str| format!("line_items[{index}][price_data][{name}]");
+    let currency = data["currency"]
+        .as_str()
+        .ok_or_else(|| missing(&field("currency")))?;
+    let unit_amount: i64 = data["unit_amount"]
+        .as_str()
+        .and_then(|amount| amount.parse().ok())
+        .filter(|amount| *amount >= 0)
+        .ok_or_else(|| missing(&field("unit_amount")))?;
+    if data["product"].is_null() && data["product_data"]["name"].as_str().is_none() {
+        return Err(missing(&field("product_data][name")));
+    }
+    Ok(
+        json!({"object": "price", "active": true, "currency": currency,
+        "unit_amount": unit_amount, "recurring": null, "type": "one_time"}),
+    )
+}
+
 fn create(state: &mut State, call: &Call<'_>) -> Answer {
     let params = call.params;
     match params["mode"].as_str() {
@@ -125,7 +156,9 @@ fn create(state: &mut State, call: &Call<'_>) -> Answer {
         }
         None => return Err(missing("mode")),
     }
-    let success_url = params["success_url"].as_str().ok_or_else(|| missing("success_url"))?;
+    let success_url = params["success_url"]
+        .as_str()
+        .ok_or_else(|| missing("success_url"))?;
     let (lines, total, currency) = lines(state, call)?;
     let intent_data = &params["payment_intent_data"];
     check_metadata(&params["metadata"], "metadata")?;
@@ -145,7 +178,10 @@ fn create(state: &mut State, call: &Call<'_>) -> Answer {
             ));
         }
         let fee: i64 = fee.parse().map_err(|_| {
-            Fail::invalid("parameter_invalid_integer", format!("Invalid integer: {fee}"))
+            Fail::invalid(
+                "parameter_invalid_integer",
+                format!("Invalid integer: {fee}"),
+            )
         })?;
         if fee < 0 || fee > total {
             return Err(Fail::invalid(
@@ -208,7 +244,10 @@ fn expire(state: &mut State, account: Option<&str>, id: &str) -> Answer {
     if session["status"] != "open" {
         return Err(Fail::invalid(
             "checkout_session_not_open",
-            format!("Only Checkout Sessions with a status of `open` can be expired; {id} is {}.", session["status"]),
+            format!(
+                "Only Checkout Sessions with a status of `open` can be expired; {id} is {}.",
+                session["status"]
+            ),
         ));
     }
     // An attempt that failed leaves a PaymentIntent, which expiring cancels.
@@ -317,13 +356,17 @@ impl StripeServer {
 
     /// The session `id` expires unpaid, as after 24 hours.
     pub fn expire(&self, account: Option<&str>, id: &str) {
-        self.with_state(|state| expire(state, account, id)).expect("an open session");
+        self.with_state(|state| expire(state, account, id))
+            .expect("an open session");
     }
 }
 
 fn pay(state: &mut State, account: Option<&str>, id: &str, payment: Payment) {
     let mut session = retrieve(state, account, id).expect("a session of the account");
-    assert_eq!(session["status"], "open", "only an open session can be paid");
+    assert_eq!(
+        session["status"], "open",
+        "only an open session can be paid"
+    );
     let private = state.private[id].clone();
     let order = Order {
         account: private["account"].as_str().map(str::to_owned),
@@ -358,7 +401,13 @@ fn pay(state: &mut State, account: Option<&str>, id: &str, payment: Payment) {
         Payment::Succeeded => {
             emit(state, account, "charge.succeeded", &charge);
             succeed_intent(state, account, &mut intent, &charge);
-            complete(state, account, &mut session, "paid", "checkout.session.completed");
+            complete(
+                state,
+                account,
+                &mut session,
+                "paid",
+                "checkout.session.completed",
+            );
         }
         Payment::Declined => {
             emit(state, account, "charge.failed", &charge);
@@ -370,7 +419,13 @@ fn pay(state: &mut State, account: Option<&str>, id: &str, payment: Payment) {
             state.put(account, intent.clone());
             emit(state, account, "payment_intent.processing", &intent);
             emit(state, account, "charge.pending", &charge);
-            complete(state, account, &mut session, "unpaid", "checkout.session.completed");
+            complete(
+                state,
+                account,
+                &mut session,
+                "unpaid",
+                "checkout.session.completed",
+            );
             let mut settled = charge.clone();
             if succeeds {
                 settled["status"] = json!("succeeded");
@@ -380,7 +435,13 @@ fn pay(state: &mut State, account: Option<&str>, id: &str, payment: Payment) {
                 state.put(account, settled.clone());
                 emit(state, account, "charge.succeeded", &settled);
                 succeed_intent(state, account, &mut intent, &settled);
-                complete(state, account, &mut session, "paid", "checkout.session.async_payment_succeeded");
+                complete(
+                    state,
+                    account,
+                    &mut session,
+                    "paid",
+                    "checkout.session.async_payment_succeeded",
+                );
             } else {
                 settled["status"] = json!("failed");
                 settled["failure_code"] = json!("insufficient_funds");
@@ -388,7 +449,13 @@ fn pay(state: &mut State, account: Option<&str>, id: &str, payment: Payment) {
                 state.put(account, settled.clone());
                 emit(state, account, "charge.failed", &settled);
                 fail_intent(state, account, &mut intent);
-                complete(state, account, &mut session, "unpaid", "checkout.session.async_payment_failed");
+                complete(
+                    state,
+                    account,
+                    &mut session,
+                    "unpaid",
+                    "checkout.session.async_payment_failed",
+                );
             }
         }
     }
@@ -441,7 +508,13 @@ fn fail_intent(state: &mut State, account: Option<&str>, intent: &mut Value) {
     emit(state, account, "payment_intent.payment_failed", intent);
 }
 
-fn complete(state: &mut State, account: Option<&str>, session: &mut Value, paid: &str, event: &str) {
+fn complete(
+    state: &mut State,
+    account: Option<&str>,
+    session: &mut Value,
+    paid: &str,
+    event: &str,
+) {
     session["status"] = json!("complete");
     session["payment_status"] = json!(paid);
     state.put(account, session.clone());

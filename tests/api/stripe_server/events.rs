@@ -54,7 +54,12 @@ pub fn list(mut items: Vec<Value>, call: &Call<'_>, url: &str, noun: &str) -> An
         None => 0,
         Some(after) => match items.iter().position(|e| e["id"] == after) {
             Some(index) => index + 1,
-            None => return Err(Fail::invalid("resource_missing", format!("No such {noun}: '{after}'"))),
+            None => {
+                return Err(Fail::invalid(
+                    "resource_missing",
+                    format!("No such {noun}: '{after}'"),
+                ));
+            }
         },
     };
     let page: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();

@@ -54,9 +54,7 @@ fn insert(node: &mut Value, path: &[String], value: String, key: &str) -> Result
         }
         return Ok(());
     }
-    let child = map
-        .entry(name)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let child = map.entry(name).or_insert_with(|| Value::Object(Map::new()));
     insert(child, &path[1..], value, key)
 }
 

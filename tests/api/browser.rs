@@ -12,6 +12,7 @@
 //! driver, browser), `goto`, `click_link`, `fill`, `click_button`, `sign_in`, `axe_check`
 //! and `screenshot`.
 
+mod checkout;
 mod console;
 mod harness;
 mod storefront;

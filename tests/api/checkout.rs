@@ -421,7 +421,7 @@ async fn a_paid_checkout_settles_the_same_whatever_order_its_events_arrive_in() 
 }
 
 #[tokio::test]
-async fn checkout_refuses_a_bad_token_a_subscription_and_a_shop_without_a_stripe_key() {
+async fn checkout_refuses_a_bad_token_a_bad_quantity_an_unknown_product_and_a_shop_without_a_key() {
     let (app, _stripe) = start("direct", 0.0).await;
     let browser = browser();
     let (_, page) = get(&browser, &app, &format!("{SHOP}/products/prod_tee")).await;
@@ -462,7 +462,10 @@ async fn checkout_refuses_a_bad_token_a_subscription_and_a_shop_without_a_stripe
     open_shop(&app, &stripe).await;
     let (_, page) = get(&browser, &app, &format!("{SHOP}/products/prod_tee")).await;
     assert!(!page.contains("Buy now"), "{page}");
-    let token = hidden(&page, "csrf_token");
+    assert!(page.contains("Online checkout is not open in this shop yet."));
+    // A form token from the contact page: the checkout itself must refuse.
+    let (_, contact) = get(&browser, &app, &format!("{SHOP}/contact")).await;
+    let token = hidden(&contact, "csrf_token");
     let form = [
         ("csrf_token", token.as_str()),
         ("attempt", "AAAAAAAAAAAAAAAAAAAAAA"),

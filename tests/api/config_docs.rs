@@ -38,7 +38,8 @@ fn default_keys() -> BTreeMap<String, String> {
                     .to_u128()
                     .map(|n| n.to_string())
                     .or_else(|| number.to_i128().map(|n| n.to_string()))
-                    .unwrap_or_else(|| format!("{:?}", number.to_f64())),
+                    .or_else(|| number.to_f64().map(|n| n.to_string()))
+                    .unwrap_or_else(|| panic!("{DEFAULTS}: `{key}` is not a number")),
                 Value::Bool(_, flag) => flag.to_string(),
                 other => panic!("{DEFAULTS}: `{key}` has a value the doc cannot show: {other:?}"),
             };

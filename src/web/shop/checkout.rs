@@ -491,6 +491,9 @@ pub fn checkout_form(web: &Web, store: &store::Model, token: &str, from_cart: bo
 
 /// The product page's buying form: a quantity, "Add to cart" and "Buy now".
 pub fn buy_form(web: &Web, store: &store::Model, priced: &PricedProduct, token: &str) -> Markup {
+    if web.stripe.is_none() {
+        return html! { p.notice { "Online checkout is not open in this shop yet." } };
+    }
     if !for_sale(priced) {
         let why = match priced.price.as_ref() {
             Some(price) if price.recurring.as_ref().is_some_and(|r| !r.is_null()) => {
@@ -510,9 +513,7 @@ pub fn buy_form(web: &Web, store: &store::Model, priced: &PricedProduct, token: 
                 input #quantity type="number" name="quantity" min="1" max=(cart::MAX_QUANTITY) value="1" inputmode="numeric" required;
             }
             button type="submit" name="action" value="add" { "Add to cart" }
-            @if web.stripe.is_some() {
-                button.primary type="submit" formaction=(shop_url(store, "/checkout")) { "Buy now" }
-            }
+            button.primary type="submit" formaction=(shop_url(store, "/checkout")) { "Buy now" }
         }
     }
 }

@@ -138,9 +138,14 @@ impl Session {
     /// Starts the service, chromedriver and a headless Chromium at desktop size; `None`
     /// (after saying why) when the tools are missing outside CI.
     pub async fn start() -> Option<Session> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Session::start`], the service with more settings (`extra`: environment).
+    pub async fn start_with(extra: &[(&str, String)]) -> Option<Session> {
         let tools = tools()?;
         let dir = temp_dir();
-        let (server, base, db) = start_service(&dir).await;
+        let (server, base, db) = start_service(&dir, extra).await;
         let (driver, driver_url) = start_chromedriver(&tools.chromedriver, &dir).await;
         let client = connect(&driver_url, &tools.chromium).await;
         Some(Session {
@@ -262,10 +267,13 @@ impl Session {
     }
 }
 
-async fn start_service(dir: &Path) -> (Group, String, DatabaseConnection) {
+async fn start_service(
+    dir: &Path,
+    extra: &[(&str, String)],
+) -> (Group, String, DatabaseConnection) {
     let port = free_port();
     let database_url = fresh_database_url().await;
-    let env = [
+    let mut env = vec![
         ("BIND_ADDR", format!("127.0.0.1:{port}")),
         ("DATABASE_URL", database_url.clone()),
         ("STRIPE_WEBHOOK_SECRET", SECRET.to_owned()),
@@ -275,6 +283,7 @@ async fn start_service(dir: &Path) -> (Group, String, DatabaseConnection) {
         ("APPLY_MAX_ATTEMPTS", "2".to_owned()),
         ("APPLY_BACKOFF_MS", "10".to_owned()),
     ];
+    env.extend(extra.iter().cloned());
     let mut server = Group::spawn(&mut payments(dir, &env), &dir.join("server.log"));
     wait_until_healthy(port, &mut server.0).await;
     let db = Database::connect(database_url.as_str())

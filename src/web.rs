@@ -57,6 +57,8 @@ pub struct Web {
     pub platform_fee_bps: u32,
     /// Where the public reaches the service (`PUBLIC_URL`), for Stripe's return pages.
     pub public_url: Option<String>,
+    /// Where a checkout form's answer may send the browser (Stripe's payment page).
+    pub checkout_origins: Vec<String>,
 }
 
 impl Web {
@@ -82,10 +84,29 @@ impl Web {
             charge_model: settings.charge_model,
             platform_fee_bps: settings.platform_fee_bps,
             public_url: settings.public_url.clone(),
+            checkout_origins: checkout_origins(settings),
             db,
             dispatcher,
         }
     }
+}
+
+/// Stripe's payment page, and the API's own origin when it is not Stripe's (a stand-in
+/// serves its payment pages there); none without a key.
+fn checkout_origins(settings: &Settings) -> Vec<String> {
+    if settings.stripe_api_key.is_none() {
+        return Vec::new();
+    }
+    let mut origins = vec![headers::STRIPE_CHECKOUT.to_owned()];
+    let base = &settings.stripe_api_base;
+    if base != "https://api.stripe.com" {
+        let scheme_end = base.find("://").map_or(0, |at| at + 3);
+        let end = base[scheme_end..]
+            .find('/')
+            .map_or(base.len(), |at| scheme_end + at);
+        origins.push(base[..end].to_owned());
+    }
+    origins
 }
 
 /// GET, and HEAD, which answers GET's status and headers without the body (hyper leaves

@@ -419,6 +419,7 @@ async fn product_page(web: &Web, store: &store::Model, id: &str, cookie: Option<
         (checkout::buy_form(web, store, &priced, &csrf.token))
     };
     let response = page::respond(StatusCode::OK, shop_frame(store, name, "/products", main));
+    let response = headers::forms_may_leave_for(response, &web.checkout_origins);
     csrf.set_cookie(response)
 }
 

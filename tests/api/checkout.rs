@@ -195,6 +195,23 @@ async fn settled(app: &TestApp, status: &str) -> Value {
 async fn a_direct_checkout_is_pending_at_once_and_completed_by_stripes_webhooks() {
     let (app, stripe) = start("direct", 2.5).await;
     let browser = browser();
+    // The product page's form may lead to Stripe's payment page (CSP `form-action`
+    // governs the redirect after a form, too).
+    let response = browser
+        .client
+        .get(format!("{}{SHOP}/products/prod_tee", app.address))
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let expected = format!(
+        "form-action 'self' https://checkout.stripe.com {};",
+        stripe.base
+    );
+    assert!(csp.contains(&expected), "{csp}");
     let session = buy_now(&browser, &app, "2").await;
 
     let created: Vec<_> = stripe

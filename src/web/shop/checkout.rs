@@ -24,7 +24,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::cart::{self, Cart, Refusal};
-use super::{Web, money, page, redirect, shop_frame, shop_url, unavailable};
+use super::{Web, headers, money, page, redirect, shop_frame, shop_url, unavailable};
 use crate::config::ChargeModel;
 use crate::store::admin::orders::{ItemCatalog, item_catalog};
 use crate::store::admin::products::{self, PricedProduct};
@@ -359,6 +359,7 @@ pub async fn cart_page(
         }
     };
     let response = page::respond(status, shop_frame(store, "Cart", "/cart", main));
+    let response = headers::forms_may_leave_for(response, &web.checkout_origins);
     csrf.set_cookie(response)
 }
 

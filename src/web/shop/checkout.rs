@@ -33,9 +33,6 @@ use crate::stripe::api::{Client, StripeError};
 use crate::stripe::envelope::PLATFORM_STORE;
 use crate::web::{contact, keys};
 
-/// How long a Checkout Session stays open (Stripe's shortest): an abandoned checkout's
-/// pending order is canceled by `checkout.session.expired` after this.
-const SESSION_LIFETIME_SECS: i64 = 30 * 60;
 /// Stripe's limit on one metadata value.
 const METADATA_MAX: usize = 500;
 
@@ -196,7 +193,11 @@ pub struct SessionPlan<'a> {
 }
 
 /// The form of `POST /v1/checkout/sessions`.
-pub fn session_params(plan: &SessionPlan<'_>, lines: &[Line], now: i64) -> Vec<(String, String)> {
+/// The parameters are the same for the same lines, so that a repeated attempt (a double
+/// click) is Stripe's idempotent replay rather than a refused reuse of its key: no
+/// `expires_at`, whose value would move with the clock. Stripe's session then stays open
+/// 24 hours, after which `checkout.session.expired` cancels an abandoned order.
+pub fn session_params(plan: &SessionPlan<'_>, lines: &[Line]) -> Vec<(String, String)> {
     let back = if plan.from_cart { "&from=cart" } else { "" };
     let mut params = vec![
         ("mode".to_owned(), "payment".to_owned()),
@@ -214,10 +215,6 @@ pub fn session_params(plan: &SessionPlan<'_>, lines: &[Line], now: i64) -> Vec<(
                 plan.shop_url,
                 back.trim_start_matches('&')
             ),
-        ),
-        (
-            "expires_at".to_owned(),
-            (now + SESSION_LIFETIME_SECS + 60).to_string(),
         ),
     ];
     for (index, line) in lines.iter().enumerate() {
@@ -589,7 +586,7 @@ pub async fn start(
         shop_url: &base,
         from_cart,
     };
-    let params = session_params(&plan, &lines, now);
+    let params = session_params(&plan, &lines);
     let account = (web.charge_model == ChargeModel::Direct).then_some(store.id.as_str());
     let key = format!("checkout-{}-{attempt}", store.id);
     match create_session(&client, &params, account, &key).await {
@@ -859,7 +856,7 @@ mod tests {
     #[test]
     fn a_direct_charge_uses_the_sellers_prices_and_a_destination_charge_inline_ones() {
         let lines = [line("prod_a", 2, 1500), line("prod_b", 1, 500)];
-        let direct = session_params(&plan(ChargeModel::Direct), &lines, 1000);
+        let direct = session_params(&plan(ChargeModel::Direct), &lines);
         assert_eq!(param(&direct, "line_items[0][price]"), Some("price_prod_a"));
         assert_eq!(param(&direct, "line_items[0][quantity]"), Some("2"));
         assert_eq!(
@@ -870,13 +867,13 @@ mod tests {
             param(&direct, "payment_intent_data[transfer_data][destination]"),
             None
         );
-        assert_eq!(param(&direct, "expires_at"), Some("2860"));
+        assert_eq!(param(&direct, "expires_at"), None);
         assert!(
             param(&direct, "success_url")
                 .unwrap()
                 .contains("{CHECKOUT_SESSION_ID}&from=cart")
         );
-        let destination = session_params(&plan(ChargeModel::Destination), &lines, 1000);
+        let destination = session_params(&plan(ChargeModel::Destination), &lines);
         assert_eq!(param(&destination, "line_items[1][price]"), None);
         assert_eq!(
             param(&destination, "line_items[1][price_data][unit_amount]"),

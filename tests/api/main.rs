@@ -6,6 +6,7 @@ mod admin;
 mod backend;
 mod binary;
 mod browser;
+mod catalog_import;
 mod config_docs;
 mod console;
 mod dashboard;

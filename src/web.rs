@@ -50,6 +50,9 @@ pub struct Web {
     pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Stripe's API, when `STRIPE_API_KEY` is set (the console's and the admin API's product
+    /// import use it; clones share its rate budget).
+    pub stripe: Option<crate::stripe::api::Client>,
 }
 
 impl Web {
@@ -71,6 +74,7 @@ impl Web {
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
+            stripe: crate::stripe::api::Client::from_settings(settings),
             db,
             dispatcher,
         }

@@ -7,6 +7,7 @@ mod backend;
 mod binary;
 mod browser;
 mod catalog_import;
+mod catalog_import_http;
 mod config_docs;
 mod console;
 mod dashboard;

@@ -134,6 +134,9 @@ struct Fields {
     sku: Option<String>,
 }
 
+/// A row's line (or item) and its fields, or why they cannot be read.
+type Placed = (usize, Result<Fields, String>);
+
 /// The rows of `bytes`, in file order, each checked (duplicates included).
 pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<Result<Row, RowError>>, FileError> {
     let fields = match format {
@@ -156,7 +159,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<Result<Row, RowError>>,
 
 /// The fields of each CSV record with its line; a record with more fields than the header
 /// is a bad row.
-fn csv_fields(bytes: &[u8]) -> Result<Vec<(usize, Result<Fields, String>)>, FileError> {
+fn csv_fields(bytes: &[u8]) -> Result<Vec<Placed>, FileError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -274,7 +277,7 @@ struct Item {
 }
 
 /// The items of a JSON array (or of its `products` field), numbered from 1.
-fn json_fields(bytes: &[u8]) -> Result<Vec<(usize, Result<Fields, String>)>, FileError> {
+fn json_fields(bytes: &[u8]) -> Result<Vec<Placed>, FileError> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| FileError(format!("not JSON: {err}")))?;
     let items = match value {

@@ -153,6 +153,13 @@ async fn a_csv_import_creates_products_and_prices_on_the_connected_account_and_t
     assert_eq!(print["images"].as_array().unwrap().len(), 2);
     let tea = products.iter().find(|p| p["name"] == "Tea club").unwrap();
     assert_eq!(price(tea)["recurring"]["interval"], "month");
+    let create = posts(&stripe)
+        .into_iter()
+        .find(|post| post.params["name"] == "Blue mug")
+        .unwrap();
+    assert_eq!(create.path, "/v1/products");
+    assert_eq!(create.params["default_price_data"]["unit_amount"], "1250");
+    assert_eq!(create.params["metadata"]["category"], "Kitchen");
     for post in posts(&stripe) {
         assert_eq!(post.account.as_deref(), Some(ACCOUNT));
         let key = post.idempotency_key.as_deref().unwrap_or_default();
@@ -363,5 +370,41 @@ async fn without_a_key_or_with_stripe_unreachable_the_cli_says_so_in_one_line_an
     assert!(
         stdout.contains("0 created, 0 updated, 0 unchanged, 0 failed"),
         "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_product_changed_on_stripe_since_is_brought_back_to_the_files_values() {
+    use payments::catalog_import::rows::Identity;
+    let stripe = StripeServer::start(KEY).await;
+    let id = catalog_import::upload::product_id(ACCOUNT, &Identity::Sku("MUG-1".into()));
+    stripe.add_object(
+        Some(ACCOUNT),
+        serde_json::json!({"id": id, "object": "product", "name": "Old mug", "active": false,
+            "description": null, "images": [], "metadata": {"category": "Kitchen"},
+            "default_price": null, "created": 1, "updated": 1, "livemode": false}),
+    );
+    let report = import(&stripe, CATALOGUE, Format::Csv).await;
+    assert_eq!(report.results[0].status, Status::Updated, "{report:?}");
+    let product = stripe.object(Some(ACCOUNT), &id).unwrap();
+    assert_eq!(
+        (product["name"].as_str(), product["active"].as_bool()),
+        (Some("Blue mug"), Some(true))
+    );
+    assert_eq!(product["description"], "Stoneware");
+    assert_eq!(product["images"][0], "https://img.example/mug.png");
+    let price = product["default_price"].as_str().unwrap();
+    assert_eq!(
+        stripe.object(Some(ACCOUNT), price).unwrap()["unit_amount"],
+        1250
+    );
+    let update = posts(&stripe)
+        .into_iter()
+        .find(|post| post.path == format!("/v1/products/{id}"))
+        .unwrap();
+    assert!(
+        update.params.get("metadata").is_none(),
+        "only what changed: {:?}",
+        update.params
     );
 }

@@ -9,6 +9,9 @@
 //! customer paying them) and [`catalog`] (products and prices).
 
 mod catalog;
+// A customer paying a session is for the checkout tests, written beside it (issue 15): until
+// they land, parts of it are unused here.
+#[allow(dead_code, clippy::type_complexity)]
 mod checkout;
 mod events;
 mod form;
@@ -23,6 +26,7 @@ use warp::Reply;
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
 
+#[allow(unused_imports)]
 pub use checkout::Payment;
 
 /// One request as the server saw it.

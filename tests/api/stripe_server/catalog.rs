@@ -57,7 +57,7 @@ fn list_kind(state: &State, call: &Call<'_>, kind: &str, url: &str) -> Answer {
         .filter(|object| call.param("product").is_none_or(|p| object["product"] == p))
         .filter(|object| {
             call.param("active")
-                .is_none_or(|active| object["active"].to_string() == active)
+                .is_none_or(|active| active.parse::<bool>().ok() == object["active"].as_bool())
         })
         .cloned()
         .collect();
@@ -129,7 +129,10 @@ fn create_product(state: &mut State, call: &Call<'_>) -> Answer {
     product["default_price"] = Value::Null;
     product["package_dimensions"] = Value::Null;
     product["description"] = json!(text(params, "description"));
-    product["images"] = params["images"].as_array().cloned().map_or(json!([]), Value::Array);
+    product["images"] = params["images"]
+        .as_array()
+        .cloned()
+        .map_or(json!([]), Value::Array);
     product["active"] = json!(flag(params, "active")?.unwrap_or(true));
     product["metadata"] = json!({});
     merge_metadata(&mut product, params);
@@ -219,7 +222,11 @@ fn new_price(state: &mut State, call: &Call<'_>, data: &Value, product: &str) ->
     price["currency"] = json!(currency);
     price["unit_amount"] = json!(unit_amount);
     price["unit_amount_decimal"] = json!(unit_amount.to_string());
-    price["type"] = json!(if recurring.is_null() { "one_time" } else { "recurring" });
+    price["type"] = json!(if recurring.is_null() {
+        "one_time"
+    } else {
+        "recurring"
+    });
     price["recurring"] = recurring;
     price["custom_unit_amount"] = Value::Null;
     price["transform_quantity"] = Value::Null;

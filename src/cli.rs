@@ -1,5 +1,5 @@
 //! The command line: `payments [serve] | migrate | trigger <event-type> | demo | replay |
-//! doctor | health | sync`.
+//! doctor | health | sync | products import`.
 //!
 //! [`trigger`] sends a signed sample event to a running server, [`demo`] a whole seller's
 //! story (signed the same way), [`replay`] asks one to
@@ -10,6 +10,7 @@
 pub mod demo;
 pub mod doctor;
 pub mod health;
+pub mod products;
 pub mod replay;
 pub mod sync;
 pub mod trigger;
@@ -47,6 +48,8 @@ pub enum Command {
     /// RECOVERY_INTERVAL_SECS (or the service at its next start). Prints `seen N, new M,
     /// skipped K` per store.
     Sync(SyncArgs),
+    /// A seller's catalogue on Stripe: `payments products import FILE --store acct_...`.
+    Products(ProductsArgs),
     /// Ask a running server's `/health` (or `/ready`); exit 0 if it answers 200 (the
     /// container image's HEALTHCHECK: the image has no curl).
     Health(HealthArgs),
@@ -77,6 +80,39 @@ pub struct SyncArgs {
     /// How far back: `30d`, `12h`, `90m` (at most 30 days, all Stripe keeps).
     #[arg(long, value_name = "AGE", default_value = "30d", value_parser = sync::parse_since)]
     pub since: std::time::Duration,
+}
+
+/// Arguments of `payments products`.
+#[derive(Debug, clap::Args)]
+pub struct ProductsArgs {
+    #[command(subcommand)]
+    pub command: ProductsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ProductsCommand {
+    /// Create or update the store's products and their default prices on Stripe from a CSV
+    /// or JSON file (needs STRIPE_API_KEY). Columns: name (required), price and currency
+    /// (required), description, images (http(s) URLs separated by `|` or spaces), category,
+    /// interval (day, week, month or year), and sku or id (what names the product across
+    /// imports; else its name). Running it again updates what changed and nothing else.
+    /// Prints each failed row as `line N: reason` and a summary; exits non-zero if a row
+    /// failed.
+    Import(ImportArgs),
+}
+
+/// Arguments of `payments products import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The CSV or JSON file.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// The connected account whose catalogue it is.
+    #[arg(long, value_name = "acct_...", value_parser = account_id)]
+    pub store: String,
+    /// How the file is written [default: from its extension].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::catalog_import::Format>,
 }
 
 /// Arguments of `payments trigger`.
@@ -251,5 +287,26 @@ mod tests {
             assert!(demo(&["--account", bad]).is_err(), "{bad}");
         }
         assert!(demo(&["--platform"]).is_err());
+    }
+
+    #[test]
+    fn products_import_takes_a_file_a_store_and_an_optional_format() {
+        let parse = |args: &[&str]| {
+            let argv = ["payments", "products", "import"].iter().chain(args);
+            match Cli::try_parse_from(argv)?.command {
+                Some(Command::Products(ProductsArgs {
+                    command: ProductsCommand::Import(args),
+                })) => Ok::<_, clap::Error>(args),
+                other => panic!("{other:?}"),
+            }
+        };
+        let args = parse(&["cat.csv", "--store", "acct_1Seller"]).unwrap();
+        assert_eq!(args.file, std::path::PathBuf::from("cat.csv"));
+        assert_eq!((args.store.as_str(), args.format), ("acct_1Seller", None));
+        let json = parse(&["cat.txt", "--store", "acct_1", "--format", "json"]).unwrap();
+        assert_eq!(json.format, Some(crate::catalog_import::Format::Json));
+        assert!(parse(&["cat.csv"]).is_err(), "the store is required");
+        assert!(parse(&["cat.csv", "--store", "cus_1"]).is_err());
+        assert!(parse(&["cat.csv", "--store", "acct_1", "--format", "xml"]).is_err());
     }
 }

@@ -9,11 +9,13 @@
 //!   current one;
 //! - [`orders`]: snapshots of a payment's objects, and the order derived from all of them;
 //! - [`pages`]: the store's pages and payment settings, built from its rows;
-//! - [`slugs`]: a shop's readable address, from the store's name.
+//! - [`slugs`]: a shop's readable address, from the store's name;
+//! - [`currency`]: how Stripe counts each currency's amounts.
 //!
 //! `crate::store` loads the rows these functions need and saves what they return.
 
 pub mod catalog;
+pub mod currency;
 pub mod customers;
 pub mod orders;
 pub mod pages;

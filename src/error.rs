@@ -36,6 +36,8 @@ pub enum ErrorCode {
     MalformedSignature,
     NoMatchingSignature,
     TimestampOutsideTolerance,
+    StripeNotConfigured,
+    StripeUnavailable,
 }
 
 impl ErrorCode {
@@ -61,6 +63,8 @@ impl ErrorCode {
             Self::MalformedSignature => "malformed_signature",
             Self::NoMatchingSignature => "no_matching_signature",
             Self::TimestampOutsideTolerance => "timestamp_outside_tolerance",
+            Self::StripeNotConfigured => "stripe_not_configured",
+            Self::StripeUnavailable => "stripe_unavailable",
         }
     }
 

@@ -17,14 +17,16 @@
 //! - [`cli`]: the command line (`serve`, `migrate`, `trigger`, `replay`, `doctor`,
 //!   `health`).
 //!
-//! Beside them: [`config`] (layered, typed settings), [`telemetry`] (log output),
-//! [`metrics`] (every metric, named once), [`error`] (errors as HTTP answers) and
-//! [`startup`] (building the service on a listener and running it until shutdown).
+//! Beside them: [`catalog_import`] (a seller's catalogue uploaded to Stripe), [`config`]
+//! (layered, typed settings), [`telemetry`] (log output), [`metrics`] (every metric, named
+//! once), [`error`] (errors as HTTP answers) and [`startup`] (building the service on a
+//! listener and running it until shutdown).
 //!
 //! Outside the service: the sample event builders (`crates/stripe-samples`) and the load
 //! generator (`tools/loadgen`).
 
 pub mod body;
+pub mod catalog_import;
 pub mod cli;
 pub mod config;
 pub mod domain;

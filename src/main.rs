@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use payments::cli::{Cli, Command};
-use payments::cli::{demo, doctor, health, replay, sync, trigger};
+use payments::cli::{demo, doctor, health, products, replay, sync, trigger};
 use payments::config::Settings;
 use payments::error::one_line;
 use payments::startup::{self, Application};
@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         Command::Doctor => doctor::run().await.map(exit_code),
         Command::Health(args) => health::run(&args).await.map(exit_code),
         Command::Sync(args) => sync::run(&args).await.map(exit_code),
+        Command::Products(args) => products::run(&args).await.map(exit_code),
     };
     result.unwrap_or_else(|err| {
         if err.is::<startup::Refused>() {

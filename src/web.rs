@@ -50,7 +50,8 @@ pub struct Web {
     pub body_read_timeout: std::time::Duration,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// Stripe's API, when a key is set: the storefront's checkout needs it.
+    /// Stripe's API, when `STRIPE_API_KEY` is set: the storefront's checkout and the
+    /// product import (console, admin API) use it; clones share its rate budget.
     pub stripe: Option<crate::stripe::api::Client>,
     /// Whose charge a checkout is, and the platform's fee on it.
     pub charge_model: crate::config::ChargeModel,

@@ -17,6 +17,10 @@ use super::version;
 use super::{DomainError, EventRef};
 use crate::stripe::object::{bool_field, expandable_id, i64_field, json_field, str_at, str_field};
 
+/// The product metadata key holding its storefront category (the catalogue import writes
+/// it).
+pub const CATEGORY_METADATA_KEY: &str = "category";
+
 /// The default price of `product` among `prices`: known and not deleted.
 ///
 /// A product that names no default price (every product read with an API version before

@@ -1,7 +1,7 @@
 //! The admin API, every route behind the admin token ([`auth`]): five read-only
 //! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
 //! [`customers`], [`products`] and the event log ([`events`]) — the [`replay`] routes, and
-//! a store's [`contact_messages`].
+//! a store's [`contact_messages`] and [`product_import`].
 //!
 //! A resource is its API object: it declares its filters ([`params`]), its name and place
 //! (from which its routes follow) and its two queries; the list shape, pagination and
@@ -16,6 +16,7 @@ mod events;
 mod list;
 mod orders;
 mod params;
+mod product_import;
 mod products;
 mod replay;
 mod resource;
@@ -33,6 +34,7 @@ use resource::routes as resource;
 
 pub use auth::AdminAuth;
 pub(super) use contact_messages::__path_list_contact_messages;
+pub(super) use product_import::__path_import_products;
 pub(super) use replay::{__path_replay, __path_replay_bulk};
 
 /// Every admin route.
@@ -48,7 +50,9 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(contact_messages::routes(state.clone()))
         .unify()
-        .or(replay::routes(state))
+        .or(replay::routes(state.clone()))
+        .unify()
+        .or(product_import::routes(state))
         .unify()
         .boxed()
 }

@@ -33,6 +33,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         admin::replay,
         admin::replay_bulk,
         admin::list_contact_messages,
+        admin::import_products,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&AdminToken, &Resources, &Unavailable),

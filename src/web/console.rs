@@ -1,5 +1,6 @@
 //! The admin console, `/admin`: the admin API's reads as pages (an overview, stores,
-//! orders, customers, products, the event log) and its replays as confirmed forms.
+//! orders, customers, products, the event log), its replays as confirmed forms, and a
+//! store's product import.
 //!
 //! Signing in takes the admin token once, through a form; the console then keeps a signed
 //! session cookie ([`session`]): HttpOnly, SameSite=Strict, limited to `/admin`, expiring
@@ -11,6 +12,7 @@
 //! The pages read through `store::admin`, the admin API's queries.
 
 mod details;
+mod import;
 mod lists;
 mod overview;
 mod replay;
@@ -80,6 +82,8 @@ pub fn routes(web: Arc<Web>) -> impl Filter<Extract = (Response,), Error = Rejec
         .or(details::routes(web.clone()))
         .unify()
         .or(replay::routes(web.clone()))
+        .unify()
+        .or(import::routes(web.clone()))
         .unify();
     warp::path("admin")
         .and(session::routes(web).or(pages).unify())

@@ -2,26 +2,7 @@
 //! the smallest one), grouped by thousands, with the currency code and any recurring
 //! interval.
 
-/// Currencies Stripe counts in whole units (no minor unit): `1200` JPY is ¥1,200.
-const ZERO_DECIMAL: &[&str] = &[
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-    "xaf", "xof", "xpf",
-];
-
-/// Currencies Stripe counts in thousandths: `1234` KWD is 1.234 KWD.
-const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
-
-/// How many decimals `currency` (ISO 4217, any case) shows.
-fn decimals(currency: &str) -> u32 {
-    let currency = currency.to_ascii_lowercase();
-    if ZERO_DECIMAL.contains(&currency.as_str()) {
-        0
-    } else if THREE_DECIMAL.contains(&currency.as_str()) {
-        3
-    } else {
-        2
-    }
-}
+use crate::domain::currency::decimals;
 
 /// `1999, "usd"` → `19.99 USD`; `1200, "jpy"` → `1,200 JPY`.
 pub fn amount(minor_units: i64, currency: &str) -> String {

@@ -6,6 +6,8 @@ mod admin;
 mod backend;
 mod binary;
 mod browser;
+mod catalog_import;
+mod catalog_import_http;
 mod checkout;
 mod config_docs;
 mod console;

@@ -110,6 +110,8 @@ async fn store_page(
         }
         p.actions {
             a.button href=(format!("/admin/stores/{encoded}/replay")) { "Replay failed events…" }
+            " "
+            a.button href=(format!("/admin/stores/{encoded}/import")) { "Import products…" }
         }
         h2 { "Pages" }
         (pages_preview(store.pages.as_ref().unwrap_or(&Value::Null)))

@@ -25,10 +25,18 @@ const SECTIONS: [(&str, &str); 6] = [
 
 /// A console page: the navigation with `section` current, a sign-out button, and `main`.
 pub fn respond(session: &Session, section: &str, title: &str, main: Markup) -> Response {
-    private(page::respond(
-        StatusCode::OK,
-        frame(session, section, title, main),
-    ))
+    respond_with(StatusCode::OK, session, section, title, main)
+}
+
+/// [`respond`] with another status (a form refused, a service missing).
+pub fn respond_with(
+    status: StatusCode,
+    session: &Session,
+    section: &str,
+    title: &str,
+    main: Markup,
+) -> Response {
+    private(page::respond(status, frame(session, section, title, main)))
 }
 
 /// Kept by no cache, the browser's included: the console's pages show customers' data and

@@ -56,9 +56,8 @@ fn list_kind(state: &State, call: &Call<'_>, kind: &str, url: &str) -> Answer {
         .map(|(_, object)| object)
         .filter(|object| call.param("product").is_none_or(|p| object["product"] == p))
         .filter(|object| {
-            call.param("active").is_none_or(|active| {
-                object["active"].as_bool().map(|a| a.to_string()).as_deref() == Some(active)
-            })
+            call.param("active")
+                .is_none_or(|active| active.parse::<bool>().ok() == object["active"].as_bool())
         })
         .cloned()
         .collect();

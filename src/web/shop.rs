@@ -111,11 +111,9 @@ async fn buy(
     cart: Option<String>,
     host: Option<String>,
 ) -> Response {
-    let store = match find_shop(&web.db, &decoded(&id)).await {
-        Ok(Shop::Open(store)) => store,
-        Ok(Shop::Closed(store)) => return closed(&store, StatusCode::FORBIDDEN),
-        Ok(Shop::Missing) => return no_such_shop(),
-        Err(_) => return unavailable(),
+    let store = match open_for_forms(&web, &id).await {
+        Ok(store) => store,
+        Err(refusal) => return refusal,
     };
     let token = form.get(contact::TOKEN_FIELD).map(String::as_str);
     if !contact::accepts(&web.forms, csrf.as_deref(), token, Utc::now().timestamp()) {
@@ -267,11 +265,9 @@ async fn send_message(
     web: Arc<Web>,
     limiter: Arc<Limiter>,
 ) -> Response {
-    let store = match find_shop(&web.db, &decoded(&id)).await {
-        Ok(Shop::Open(store)) => store,
-        Ok(Shop::Closed(store)) => return closed(&store, StatusCode::FORBIDDEN),
-        Ok(Shop::Missing) => return no_such_shop(),
-        Err(_) => return unavailable(),
+    let store = match open_for_forms(&web, &id).await {
+        Ok(store) => store,
+        Err(refusal) => return refusal,
     };
     let input = Input::from_form(&form);
     let answer = |status, errors: &Errors, notice| {
@@ -334,6 +330,17 @@ async fn send_message(
                 Notice::Unavailable,
             )
         }
+    }
+}
+
+/// The open shop a form posts to, or the page refusing the form: `404` for no such shop,
+/// `403` for a closed one.
+async fn open_for_forms(web: &Web, id: &str) -> Result<store::Model, Response> {
+    match find_shop(&web.db, &decoded(id)).await {
+        Ok(Shop::Open(store)) => Ok(store),
+        Ok(Shop::Closed(store)) => Err(closed(&store, StatusCode::FORBIDDEN)),
+        Ok(Shop::Missing) => Err(no_such_shop()),
+        Err(_) => Err(unavailable()),
     }
 }
 

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     MalformedSignature,
     NoMatchingSignature,
     TimestampOutsideTolerance,
+    SyncRunning,
+    StripeNotConfigured,
 }
 
 impl ErrorCode {
@@ -61,6 +63,8 @@ impl ErrorCode {
             Self::MalformedSignature => "malformed_signature",
             Self::NoMatchingSignature => "no_matching_signature",
             Self::TimestampOutsideTolerance => "timestamp_outside_tolerance",
+            Self::SyncRunning => "sync_running",
+            Self::StripeNotConfigured => "stripe_not_configured",
         }
     }
 

@@ -1,7 +1,7 @@
 //! The admin API, every route behind the admin token ([`auth`]): five read-only
 //! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
 //! [`customers`], [`products`] and the event log ([`events`]) — the [`replay`] routes, and
-//! a store's [`contact_messages`].
+//! a store's [`contact_messages`], and the [`sync`] runs from Stripe's API.
 //!
 //! A resource is its API object: it declares its filters ([`params`]), its name and place
 //! (from which its routes follow) and its two queries; the list shape, pagination and
@@ -20,6 +20,7 @@ mod products;
 mod replay;
 mod resource;
 mod stores;
+mod sync;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ use resource::routes as resource;
 pub use auth::AdminAuth;
 pub(super) use contact_messages::__path_list_contact_messages;
 pub(super) use replay::{__path_replay, __path_replay_bulk};
+pub(super) use sync::{__path_get_sync, __path_list_syncs, __path_start_sync};
 
 /// Every admin route.
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
@@ -48,7 +50,9 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(contact_messages::routes(state.clone()))
         .unify()
-        .or(replay::routes(state))
+        .or(replay::routes(state.clone()))
+        .unify()
+        .or(sync::routes(state))
         .unify()
         .boxed()
 }

@@ -33,6 +33,9 @@ integers in the smallest currency unit; every time is Unix seconds."
         admin::replay,
         admin::replay_bulk,
         admin::list_contact_messages,
+        admin::start_sync,
+        admin::list_syncs,
+        admin::get_sync,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&AdminToken, &Resources, &Unavailable),
@@ -41,6 +44,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         (name = "probes", description = "Liveness and readiness"),
         (name = "stores"), (name = "orders"), (name = "customers"), (name = "products"),
         (name = "events", description = "The event log and replays"),
+        (name = "sync", description = "Backfill and gap-fill from Stripe's API"),
     )
 )]
 pub struct ApiDoc;

@@ -35,7 +35,7 @@ use resource::routes as resource;
 pub use auth::AdminAuth;
 pub(super) use contact_messages::__path_list_contact_messages;
 pub(super) use replay::{__path_replay, __path_replay_bulk};
-pub(super) use sync::{__path_get_sync, __path_list_syncs, __path_start_sync};
+pub(super) use sync::{__path_get_sync, __path_start_sync, __path_sync_runs};
 
 /// Every admin route.
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {

@@ -34,7 +34,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         admin::replay_bulk,
         admin::list_contact_messages,
         admin::start_sync,
-        admin::list_syncs,
+        admin::sync_runs,
         admin::get_sync,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -99,7 +99,7 @@ impl Runner {
     /// Starts a run in the background; answers it as it starts.
     pub fn start(self: &Arc<Self>, options: Options, trigger: Trigger) -> Result<Run, StartError> {
         let run = self.reserve(&options, trigger)?;
-        tokio::spawn(self.clone().execute(run.id.clone(), options));
+        tokio::spawn(self.clone().supervise(run.id.clone(), options));
         Ok(run)
     }
 
@@ -143,7 +143,7 @@ impl Runner {
                     return;
                 }
                 match runner.reserve(&Options::default(), Trigger::Interval) {
-                    Ok(run) => runner.clone().execute(run.id, Options::default()).await,
+                    Ok(run) => runner.clone().supervise(run.id, Options::default()).await,
                     Err(StartError::Running(id)) => {
                         tracing::info!(running = %id, "gap-fill skipped: a sync is running")
                     }
@@ -195,8 +195,25 @@ impl Runner {
         Ok(run)
     }
 
-    async fn execute(self: Arc<Self>, id: String, options: Options) {
-        let Some(client) = &self.client else { return };
+    /// Runs the sync on a task of its own and ends its run whatever happens, so that a
+    /// panic cannot leave it `running` and refuse every later start.
+    async fn supervise(self: Arc<Self>, id: String, options: Options) {
+        let task = tokio::spawn(self.clone().execute(id.clone(), options));
+        let result = match task.await {
+            Ok(result) => result,
+            Err(err) => Err(format!("the sync task ended abnormally: {err}")),
+        };
+        self.finish(&id, result);
+    }
+
+    async fn execute(
+        self: Arc<Self>,
+        id: String,
+        options: Options,
+    ) -> Result<Vec<Listing>, String> {
+        let Some(client) = &self.client else {
+            return Err("STRIPE_API_KEY is not set".to_owned());
+        };
         let observer = RunObserver {
             runner: &self,
             id: &id,
@@ -207,18 +224,18 @@ impl Runner {
             observer: &observer,
         };
         let result = sync.run(&options).await;
-        self.finish(&id, result);
+        result.map_err(|err| crate::telemetry::one_line(&err))
     }
 
     /// Ends the run and logs it in one line.
-    fn finish(&self, id: &str, result: Result<Vec<Listing>, sea_orm::DbErr>) {
+    fn finish(&self, id: &str, result: Result<Vec<Listing>, String>) {
         let mut runs = self.lock();
         let Some(run) = runs.iter_mut().find(|run| run.id == id) else {
             return;
         };
         match result {
             Ok(listings) => run.listings = listings,
-            Err(err) => run.last_error = Some(crate::telemetry::one_line(&err)),
+            Err(err) => run.last_error = Some(err),
         }
         run.totals = Tally::default();
         for listing in &run.listings {

@@ -66,7 +66,7 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("sync")
         .and(crate::http::get_or_head())
         .and(auth::require_with_query(state.clone()))
-        .then(list_syncs);
+        .then(sync_runs);
     let one = path_with_id("/sync/{id}")
         .and(crate::http::get_or_head())
         .and(auth::require_with_query(state))
@@ -187,7 +187,7 @@ fn refused(err: StartError) -> ApiError {
     ),
     security(("admin_token" = []))
 )]
-pub(crate) async fn list_syncs(state: Arc<AppState>, raw: HashMap<String, String>) -> Response {
+pub(crate) async fn sync_runs(state: Arc<AppState>, raw: HashMap<String, String>) -> Response {
     reply(Query::new(raw, []).map(|_| SyncRuns {
         object: "list".to_owned(),
         data: state.sync.runs(),

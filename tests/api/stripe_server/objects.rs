@@ -9,13 +9,6 @@ use warp::http::StatusCode;
 use super::events::list;
 use super::{Answer, Call, Fail, State, StripeServer};
 
-const ACCOUNT: &str = include_str!("../../data/stripe-openapi/account-object.json");
-
-/// Stripe's example of an account.
-pub fn account_example() -> Value {
-    serde_json::from_str::<Value>(ACCOUNT).unwrap()["account"].clone()
-}
-
 /// A listing failing mid-way: after `served` pages of `path`, the next `failures` requests
 /// of it answer 500.
 #[derive(Debug, Clone, Default)]

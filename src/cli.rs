@@ -43,7 +43,9 @@ pub enum Command {
     Doctor,
     /// Backfill from Stripe: list the events of the last 30 days (Stripe keeps no older)
     /// for the platform and each connected account the database has a store of, and store
-    /// the ones not stored yet in the inbox, as the webhook stores a delivery. It does not
+    /// the ones not stored yet in the inbox, as the webhook stores a delivery; with
+    /// --objects, the objects themselves too. Resumable: an interrupted sync resumes from
+    /// its stored cursor, a finished one next time lists only what is newer. It does not
     /// apply them: the running service's recovery sweep does, within
     /// RECOVERY_INTERVAL_SECS (or the service at its next start). Prints `seen N, new M,
     /// skipped K` per store.
@@ -77,9 +79,16 @@ pub struct SyncArgs {
     /// account with a store].
     #[arg(long, value_name = "acct_...", value_parser = account_id)]
     pub store: Option<String>,
-    /// How far back: `30d`, `12h`, `90m` (at most 30 days, all Stripe keeps).
-    #[arg(long, value_name = "AGE", default_value = "30d", value_parser = sync::parse_since)]
-    pub since: std::time::Duration,
+    /// How far back: `30d`, `12h`, `90m` (at most 30 days, all Stripe keeps) [default:
+    /// from where the last finished sync of each store stopped, less 5 minutes, or 30
+    /// days for a store never synced]. An interrupted sync always resumes first.
+    #[arg(long, value_name = "AGE", value_parser = sync::parse_since)]
+    pub since: Option<std::time::Duration>,
+    /// Also list the objects (accounts, customers, products, prices, PaymentIntents) to
+    /// rebuild rows older than Stripe's 30 days of events; a newer state is never
+    /// overwritten by an older object.
+    #[arg(long)]
+    pub objects: bool,
 }
 
 /// Arguments of `payments products`.

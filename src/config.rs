@@ -42,6 +42,7 @@ const KEYS: &[&str] = &[
     "metrics_require_token",
     "retention_days",
     "retention_interval_secs",
+    "sync_interval_secs",
     "header_read_timeout_secs",
     "first_byte_timeout_secs",
     "body_read_timeout_secs",
@@ -112,6 +113,7 @@ struct RawSettings {
     metrics_require_token: bool,
     retention_days: u32,
     retention_interval_secs: u64,
+    sync_interval_secs: u64,
     header_read_timeout_secs: u64,
     first_byte_timeout_secs: u64,
     body_read_timeout_secs: u64,
@@ -160,6 +162,8 @@ pub struct Settings {
     pub retention: Option<Duration>,
     /// Period of the pruning task.
     pub retention_interval: Duration,
+    /// How often the service gap-fills from Stripe's event list (`None`: never).
+    pub sync_interval: Option<Duration>,
     /// How long a client may take to send a request's headers (and how long an idle
     /// keep-alive connection is kept).
     pub header_read_timeout: Duration,
@@ -314,6 +318,8 @@ impl Settings {
             retention: (raw.retention_days > 0)
                 .then(|| Duration::from_secs(u64::from(raw.retention_days) * 86_400)),
             retention_interval: Duration::from_secs(raw.retention_interval_secs.max(1)),
+            sync_interval: (raw.sync_interval_secs > 0)
+                .then(|| Duration::from_secs(raw.sync_interval_secs)),
             header_read_timeout: Duration::from_secs(raw.header_read_timeout_secs),
             first_byte_timeout: Duration::from_secs(raw.first_byte_timeout_secs),
             body_read_timeout: Duration::from_secs(raw.body_read_timeout_secs),

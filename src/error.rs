@@ -36,6 +36,7 @@ pub enum ErrorCode {
     MalformedSignature,
     NoMatchingSignature,
     TimestampOutsideTolerance,
+    SyncRunning,
     StripeNotConfigured,
     StripeUnavailable,
 }
@@ -63,6 +64,7 @@ impl ErrorCode {
             Self::MalformedSignature => "malformed_signature",
             Self::NoMatchingSignature => "no_matching_signature",
             Self::TimestampOutsideTolerance => "timestamp_outside_tolerance",
+            Self::SyncRunning => "sync_running",
             Self::StripeNotConfigured => "stripe_not_configured",
             Self::StripeUnavailable => "stripe_unavailable",
         }

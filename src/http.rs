@@ -54,6 +54,8 @@ pub struct AppState {
     pub rejection_log: Throttle,
     /// What the HTML pages share (storefronts and console).
     pub web: Arc<crate::web::Web>,
+    /// Syncs from Stripe's API, started by the admin API or the gap-fill.
+    pub sync: Arc<crate::sync::runner::Runner>,
 }
 
 impl AppState {
@@ -75,6 +77,11 @@ impl AppState {
             secret_fingerprints: settings.webhook_secrets.iter().map(fingerprint).collect(),
             rejection_log: Throttle::new(REJECTION_LOG_WINDOW),
             web: Arc::new(crate::web::Web::new(
+                settings,
+                db.clone(),
+                dispatcher.clone(),
+            )),
+            sync: Arc::new(crate::sync::runner::Runner::new(
                 settings,
                 db.clone(),
                 dispatcher.clone(),

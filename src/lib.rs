@@ -14,6 +14,8 @@
 //!   event types.
 //! - [`web`]: the HTML pages people see (each seller's storefront), rendered from the rows
 //!   the actors keep, through the admin reads of [`store`].
+//! - [`sync`]: backfill and gap-fill from Stripe's API (events, and objects older than
+//!   its 30 days of events) into the inbox, resumable from a stored cursor.
 //! - [`cli`]: the command line (`serve`, `migrate`, `trigger`, `replay`, `doctor`,
 //!   `health`).
 //!
@@ -39,5 +41,6 @@ pub mod pipeline;
 pub mod startup;
 pub mod store;
 pub mod stripe;
+pub mod sync;
 pub mod telemetry;
 pub mod web;

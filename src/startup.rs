@@ -25,6 +25,7 @@ pub struct Application {
     recovery_interval: Duration,
     retention: Option<Duration>,
     retention_interval: Duration,
+    sync_interval: Option<Duration>,
     limits: server::Limits,
 }
 
@@ -81,6 +82,7 @@ impl Application {
             recovery_interval: settings.recovery_interval,
             retention: settings.retention,
             retention_interval: settings.retention_interval,
+            sync_interval: settings.sync_interval,
             limits: limits(settings),
         })
     }
@@ -105,6 +107,7 @@ impl Application {
             recovery_interval,
             retention,
             retention_interval,
+            sync_interval,
             limits,
         } = self;
         let sweep = tokio::spawn(recovery::sweep(
@@ -114,10 +117,17 @@ impl Application {
         ));
         let pruning = retention
             .map(|age| tokio::spawn(retention::run(state.db.clone(), age, retention_interval)));
+        let gap_fill = sync_interval.and_then(|every| state.sync.every(every));
         server::serve(listener, state.clone(), limits, shutdown).await;
         sweep.abort();
         if let Some(pruning) = pruning {
             pruning.abort();
+        }
+        // A sync stops at its next page (its cursor stays for the next run) before the
+        // actors drain and the database closes.
+        state.sync.shutdown(shutdown_timeout).await;
+        if let Some(gap_fill) = gap_fill {
+            gap_fill.abort();
         }
         info!("http server stopped; draining account actors");
         state.dispatcher.shutdown(shutdown_timeout).await;

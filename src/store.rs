@@ -10,6 +10,7 @@
 //! - [`checkout`]: the order of a storefront checkout, from the moment its session exists;
 //! - [`pages`]: rebuilding a store's pages from its rows;
 //! - [`slugs`]: giving a store its readable address once it has a name;
+//! - [`sync_cursors`]: how far each sync has read each Stripe list;
 //! - [`contact_messages`]: the messages of the storefronts' contact forms;
 //! - [`admin`]: the admin API's reads (filtered, paginated lists, lookups by id) and the
 //!   replay that puts events back in the queue.
@@ -24,3 +25,4 @@ pub mod pages;
 pub mod payments;
 pub mod rows;
 pub mod slugs;
+pub mod sync_cursors;

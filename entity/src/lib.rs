@@ -11,4 +11,5 @@ pub mod product;
 pub mod status;
 pub mod store;
 pub mod store_count;
+pub mod sync_cursor;
 pub mod webhook_event;

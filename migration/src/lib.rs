@@ -13,6 +13,7 @@ mod m20261130_000006_lookup_indexes;
 mod m20261130_000007_event_body_conflicts;
 mod m20261204_000008_contact_messages_and_slugs;
 mod m20261204_000009_event_object_index;
+mod m20261205_000010_sync_cursors;
 
 pub use m20261130_000005_maintained_summaries::recount as recount_summaries;
 pub use m20261130_000006_lookup_indexes::INDEXES as LOOKUP_INDEXES;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_event_body_conflicts::Migration),
             Box::new(m20261204_000008_contact_messages_and_slugs::Migration),
             Box::new(m20261204_000009_event_object_index::Migration),
+            Box::new(m20261205_000010_sync_cursors::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! The admin API, every route behind the admin token ([`auth`]): five read-only
 //! resources written once as a generic one ([`resource`]) — [`stores`], [`orders`],
 //! [`customers`], [`products`] and the event log ([`events`]) — the [`replay`] routes, and
-//! a store's [`contact_messages`] and [`product_import`].
+//! a store's [`contact_messages`] and [`product_import`], and the [`sync`] runs from Stripe's API.
 //!
 //! A resource is its API object: it declares its filters ([`params`]), its name and place
 //! (from which its routes follow) and its two queries; the list shape, pagination and
@@ -21,6 +21,7 @@ mod products;
 mod replay;
 mod resource;
 mod stores;
+mod sync;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub use auth::AdminAuth;
 pub(super) use contact_messages::__path_list_contact_messages;
 pub(super) use product_import::__path_import_products;
 pub(super) use replay::{__path_replay, __path_replay_bulk};
+pub(super) use sync::{__path_get_sync, __path_start_sync, __path_sync_runs};
 
 /// Every admin route.
 pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
@@ -52,7 +54,9 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(replay::routes(state.clone()))
         .unify()
-        .or(product_import::routes(state))
+        .or(product_import::routes(state.clone()))
+        .unify()
+        .or(sync::routes(state))
         .unify()
         .boxed()
 }

@@ -34,6 +34,9 @@ integers in the smallest currency unit; every time is Unix seconds."
         admin::replay_bulk,
         admin::list_contact_messages,
         admin::import_products,
+        admin::start_sync,
+        admin::sync_runs,
+        admin::get_sync,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&AdminToken, &Resources, &Unavailable),
@@ -42,6 +45,7 @@ integers in the smallest currency unit; every time is Unix seconds."
         (name = "probes", description = "Liveness and readiness"),
         (name = "stores"), (name = "orders"), (name = "customers"), (name = "products"),
         (name = "events", description = "The event log and replays"),
+        (name = "sync", description = "Backfill and gap-fill from Stripe's API"),
     )
 )]
 pub struct ApiDoc;

@@ -64,6 +64,19 @@ pub async fn store_batch(
     db: &impl ConnectionTrait,
     rows: &[webhook_event::Model],
 ) -> Result<Vec<Stored>, DbErr> {
+    let mut stored = store_absent(db, rows).await?;
+    mark_conflicts(db, rows, &mut stored).await?;
+    Ok(stored)
+}
+
+/// Stores the rows whose id is not stored yet, in one statement; a stored id is a
+/// duplicate whatever its body. For the synthetic events of a sync's object listing
+/// (`sync_<object>_<version>`), whose id names the object's version but not every field:
+/// a later listing of the same version is not a conflicting body.
+pub async fn store_absent(
+    db: &impl ConnectionTrait,
+    rows: &[webhook_event::Model],
+) -> Result<Vec<Stored>, DbErr> {
     let inserted: HashSet<String> = match Entity::insert_many(
         rows.iter()
             .map(|row| webhook_event::ActiveModel::from(row.clone())),
@@ -76,7 +89,7 @@ pub async fn store_batch(
         TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
     };
     let mut answered = HashSet::with_capacity(inserted.len());
-    let mut stored: Vec<Stored> = rows
+    Ok(rows
         .iter()
         .map(|row| {
             if inserted.contains(&row.id) && answered.insert(row.id.as_str()) {
@@ -85,9 +98,7 @@ pub async fn store_batch(
                 Stored::Duplicate
             }
         })
-        .collect();
-    mark_conflicts(db, rows, &mut stored).await?;
-    Ok(stored)
+        .collect())
 }
 
 /// Turns the duplicates whose body differs from the one kept into conflicts, and counts

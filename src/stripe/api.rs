@@ -272,7 +272,8 @@ impl Client {
     }
 
     /// Every item of a list, page after page (`limit=100`, `starting_after` the last id),
-    /// in the order Stripe lists them. `on_page` hears the count after each page.
+    /// in the order Stripe lists them. `on_page` hears the count after each page. It holds
+    /// the whole list: [`Client::list_page`] reads one page at a time.
     pub async fn list_all<T: DeserializeOwned + ListItem>(
         &self,
         path: &str,
@@ -283,21 +284,39 @@ impl Client {
         let mut items: Vec<T> = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let mut query: Vec<(&str, String)> = params.to_vec();
-            query.push(("limit", PAGE_LIMIT.to_string()));
-            if let Some(after) = &after {
-                query.push(("starting_after", after.clone()));
-            }
-            let page: Page<T> = self.get(path, &query, account).await?;
-            let last = page.data.last().and_then(ListItem::item_id);
-            let more = page.has_more;
-            items.extend(page.data);
+            let (page, next) = self
+                .list_page(path, params, account, after.as_deref())
+                .await?;
+            items.extend(page);
             on_page(items.len());
-            match (more, last) {
-                (true, Some(last)) => after = Some(last),
-                _ => return Ok(items),
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(items),
             }
         }
+    }
+
+    /// One page of a list (`limit=100`), after the item `starting_after` when given: its
+    /// items in Stripe's order, and the next page's `starting_after` (`None` on the last
+    /// page).
+    pub async fn list_page<T: DeserializeOwned + ListItem>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        account: Option<&str>,
+        starting_after: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), StripeError> {
+        let mut query: Vec<(&str, String)> = params.to_vec();
+        query.push(("limit", PAGE_LIMIT.to_string()));
+        if let Some(after) = starting_after {
+            query.push(("starting_after", after.to_owned()));
+        }
+        let page: Page<T> = self.get(path, &query, account).await?;
+        let next = match page.has_more {
+            true => page.data.last().and_then(ListItem::item_id),
+            false => None,
+        };
+        Ok((page.data, next))
     }
 
     async fn send<T: DeserializeOwned>(

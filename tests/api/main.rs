@@ -42,4 +42,5 @@ mod stores;
 mod stripe_api;
 mod stripe_server;
 mod summaries;
+mod sync;
 mod webhook;

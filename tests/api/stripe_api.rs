@@ -537,9 +537,13 @@ async fn sync_finds_the_3_missing_events_among_500_and_the_service_applies_them(
             .all(|r| r.query.iter().any(|(k, _)| k == "created[gte]"))
     );
 
+    // The second run lists from the newest event listed (start + 499) less the overlap.
     let again = sync_output(&cwd, &url, &stripe.base).await;
+    let relisted = payments::sync::OVERLAP + 1;
     assert!(
-        again.contains(&format!("{BACKFILL}: seen 500, new 0, skipped 500")),
+        again.contains(&format!(
+            "{BACKFILL}: seen {relisted}, new 0, skipped {relisted}"
+        )),
         "{again}"
     );
     assert_eq!(app.event_count().await, 500);

@@ -6,12 +6,14 @@
 //!
 //! The endpoints live in submodules, each a `route` that answers the calls it knows:
 //! [`events`] (the event list and webhook delivery), [`checkout`] (Checkout Sessions and a
-//! customer paying them) and [`catalog`] (products and prices).
+//! customer paying them), [`catalog`] (products and prices) and [`objects`] (the other
+//! lists a sync reads).
 
 mod catalog;
 mod checkout;
 mod events;
 mod form;
+mod objects;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -137,6 +139,7 @@ pub struct State {
     /// Where new events are signed and sent, when a receiver is set.
     webhooks: Option<mpsc::UnboundedSender<Value>>,
     requests: Vec<Recorded>,
+    list_failure: Option<objects::ListFailure>,
 }
 
 impl State {
@@ -434,9 +437,11 @@ fn route(state: &mut State, call: &Call<'_>, restricted: bool) -> Answer {
     if let Some(answer) = account(call, restricted) {
         return answer;
     }
-    events::route(state, call)
+    objects::failing(state, call)
+        .or_else(|| events::route(state, call))
         .or_else(|| checkout::route(state, call))
         .or_else(|| catalog::route(state, call))
+        .or_else(|| objects::route(state, call))
         .unwrap_or_else(|| {
             Err(Fail {
                 status: StatusCode::NOT_FOUND,

@@ -53,5 +53,5 @@ st -H "Authorization: Bearer $token" --max-examples "$examples" \
 
 echo "-- without the token: every admin route answers 401"
 EXPECT_UNAUTHORIZED=1 st --max-examples 10 --phases coverage,fuzzing \
-    --include-tag-regex '^(stores|orders|customers|products|events)$' \
+    --include-tag-regex '^(stores|orders|customers|products|events|sync)$' \
     --checks refused_without_the_token,not_a_server_error

@@ -56,6 +56,8 @@ pub struct AppState {
     pub web: Arc<crate::web::Web>,
     /// Syncs from Stripe's API, started by the admin API or the gap-fill.
     pub sync: Arc<crate::sync::runner::Runner>,
+    /// What the start-up check found of `STRIPE_API_KEY`, for `/ready` (unset: no key).
+    pub stripe_key: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
                 db.clone(),
                 dispatcher.clone(),
             )),
+            stripe_key: std::sync::OnceLock::new(),
             db,
             dispatcher,
         }

@@ -59,8 +59,12 @@ impl Application {
         let (open, db) = tokio::join!(probes, database);
         open.shutdown().await;
         let db = db?;
-        check_stripe_key(settings, &db).await?;
-        Self::with_parts(settings, db, listener).await
+        let stripe = check_stripe_key(settings, &db).await?;
+        let app = Self::with_parts(settings, db, listener).await?;
+        if let Some(stripe) = stripe {
+            let _ = app.state.stripe_key.set(stripe);
+        }
+        Ok(app)
     }
 
     /// Assembles the service from an open, migrated database and a bound listener, and
@@ -208,11 +212,15 @@ pub struct Refused(pub String);
 /// When `STRIPE_API_KEY` is set, asks Stripe about it (`GET /v1/account`, as `payments
 /// doctor` does) before serving. A refused key (401), or a key of the other mode than the
 /// stored events, stops start-up ([`Refused`]); a restricted key (403) or an unreachable
-/// Stripe is a warning: webhooks do not need Stripe to be taken.
-pub async fn check_stripe_key(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Stripe is a warning: webhooks do not need Stripe to be taken. Returns what `/ready`
+/// says of the key (`None` without one): `ok`, `restricted: ...` or `unchecked: ...`.
+pub async fn check_stripe_key(
+    settings: &Settings,
+    db: &DatabaseConnection,
+) -> anyhow::Result<Option<String>> {
     use crate::stripe::api::{self, KeyCheck};
     let Some(client) = api::Client::from_settings(settings) else {
-        return Ok(());
+        return Ok(None);
     };
     let client = client
         .with_timeout(Duration::from_secs(5))
@@ -221,11 +229,18 @@ pub async fn check_stripe_key(settings: &Settings, db: &DatabaseConnection) -> a
             ..Default::default()
         });
     let modes = db::modes_in_data(db).await.unwrap_or((false, false));
-    match api::check_key(&client, modes).await {
-        KeyCheck::Valid(detail) => info!("Stripe key checked: {detail}"),
-        KeyCheck::Restricted(detail) => warn!("Stripe key: {detail}"),
+    let readiness = match api::check_key(&client, modes).await {
+        KeyCheck::Valid(detail) => {
+            info!("Stripe key checked: {detail}");
+            "ok".to_owned()
+        }
+        KeyCheck::Restricted(detail) => {
+            warn!("Stripe key: {detail}");
+            format!("restricted: {detail}")
+        }
         KeyCheck::Unavailable(detail) => {
-            warn!("{detail}; serving webhooks anyway (they do not need Stripe)")
+            warn!("{detail}; serving webhooks anyway (they do not need Stripe)");
+            format!("unchecked: {detail}")
         }
         KeyCheck::Refused(detail) => {
             let line = if detail.starts_with("Stripe connection failed") {
@@ -236,8 +251,8 @@ pub async fn check_stripe_key(settings: &Settings, db: &DatabaseConnection) -> a
             tracing::error!("{line}");
             return Err(Refused(line).into());
         }
-    }
-    Ok(())
+    };
+    Ok(Some(readiness))
 }
 
 /// Logs the settings that are likely mistakes, and which webhook secrets are configured

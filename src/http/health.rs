@@ -33,7 +33,9 @@ pub struct ProbeStatus {
     /// `ok` (health) or `ready`.
     status: String,
     /// Readiness only: each check and its state (`database`, `migrations`, `supervisor`:
-    /// `ok`).
+    /// `ok`); with `STRIPE_API_KEY` set, `stripe_api_key`: what the start-up check found
+    /// (`ok`, `restricted: ...` for a key lacking a permission, `unchecked: ...` when
+    /// Stripe could not be reached), which does not make the service unready.
     checks: Option<std::collections::BTreeMap<String, String>>,
     /// Readiness only: the configured webhook secrets by fingerprint (`sha256:` and 8 hex
     /// digits of the secret's SHA-256), to tell which secrets a replica runs with.
@@ -65,12 +67,19 @@ pub(crate) async fn ready(state: Arc<AppState>) -> Response {
         }
     };
     match db::readiness(&state.db).await.and(supervisor.await) {
-        Ok(()) => warp::reply::json(&json!({
-            "status": "ready",
-            "checks": {"database": "ok", "migrations": "ok", "supervisor": "ok"},
-            "webhook_secrets": state.secret_fingerprints,
-        }))
-        .into_response(),
+        Ok(()) => {
+            let mut checks = json!({"database": "ok", "migrations": "ok", "supervisor": "ok"});
+            // A key lacking a permission, or unchecked, is a detail: webhooks need no key.
+            if let Some(stripe) = state.stripe_key.get() {
+                checks["stripe_api_key"] = json!(stripe);
+            }
+            warp::reply::json(&json!({
+                "status": "ready",
+                "checks": checks,
+                "webhook_secrets": state.secret_fingerprints,
+            }))
+            .into_response()
+        }
         Err(check) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::NotReady,

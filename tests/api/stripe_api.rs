@@ -368,6 +368,42 @@ async fn a_restricted_key_lacking_a_permission_starts_with_a_warning() {
 }
 
 #[tokio::test]
+async fn readiness_says_what_the_start_up_check_found_of_the_key() {
+    let server = StripeServer::start(KEY).await;
+    let restricted = "rk_test_restricted_key_78";
+    server.restricted_key(restricted);
+    for (key, expected) in [(KEY, "ok"), (restricted, "restricted: ")] {
+        let url = fresh_database_url().await;
+        let settings = crate::helpers::test_settings(&url)
+            .merge(figment::providers::Serialized::default(
+                "stripe_api_key",
+                key,
+            ))
+            .merge(figment::providers::Serialized::default(
+                "stripe_api_base",
+                &server.base,
+            ));
+        let app = crate::helpers::spawn_app_with(settings, &url).await;
+        let ready = app
+            .client
+            .get(format!("{}/ready", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ready.status(),
+            200,
+            "a key lacking a permission leaves the service ready"
+        );
+        let body: Value = ready.json().await.unwrap();
+        let check = body["checks"]["stripe_api_key"].as_str().unwrap();
+        assert!(check.starts_with(expected), "{check}");
+        assert!(!check.contains(key));
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn a_test_key_against_live_data_stops_start_up() {
     let server = StripeServer::start(KEY).await;
     let url = fresh_database_url().await;

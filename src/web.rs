@@ -60,6 +60,8 @@ pub struct Web {
     pub public_url: Option<String>,
     /// Where a checkout form's answer may send the browser (Stripe's payment page).
     pub checkout_origins: Vec<String>,
+    /// `APP_ENV=production`: checkout needs `PUBLIC_URL` (no `Host` header is trusted).
+    pub production: bool,
 }
 
 impl Web {
@@ -86,6 +88,7 @@ impl Web {
             platform_fee_bps: settings.platform_fee_bps,
             public_url: settings.public_url.clone(),
             checkout_origins: checkout_origins(settings),
+            production: settings.app_env == crate::config::AppEnv::Production,
             db,
             dispatcher,
         }

@@ -22,6 +22,15 @@ pub fn respond(status: StatusCode, page: Markup) -> Response {
     secure(response)
 }
 
+/// `response`, kept in no cache, not even the browser's history: a page whose form holds
+/// a one-time attempt id is drawn again when the shopper comes back to it.
+pub fn not_stored(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
+
 /// A link of the site's navigation.
 pub struct Nav<'a> {
     pub href: String,

@@ -125,8 +125,8 @@ async fn buy(
         );
     }
     match action.as_str() {
-        "cart" => checkout::change_cart(web, store, form, cart).await,
-        _ => checkout::start(web, store, form, cart, host).await,
+        "cart" => checkout::change_cart(web, store, form, csrf, cart).await,
+        _ => checkout::start(web, store, form, csrf, cart, host).await,
     }
 }
 
@@ -427,6 +427,8 @@ async fn product_page(web: &Web, store: &store::Model, id: &str, cookie: Option<
     };
     let response = page::respond(StatusCode::OK, shop_frame(store, name, "/products", main));
     let response = headers::forms_may_leave_for(response, &web.checkout_origins);
+    // Back from Stripe's page, the browser asks again: a fresh checkout attempt id.
+    let response = page::not_stored(response);
     csrf.set_cookie(response)
 }
 

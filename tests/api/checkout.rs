@@ -493,3 +493,59 @@ async fn checkout_refuses_a_bad_token_a_bad_quantity_an_unknown_product_and_a_sh
     assert_eq!(status, 503);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_same_form_sent_with_other_lines_or_after_paying_opens_a_new_session() {
+    let (app, stripe) = start("direct", 0.0).await;
+    let browser = browser();
+    let response = browser
+        .client
+        .get(format!("{}{SHOP}/products/prod_tee", app.address))
+        .send()
+        .await
+        .unwrap();
+    // Back from Stripe, the browser asks for the page again (a fresh attempt id).
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
+    let (_, page) = get(&browser, &app, &format!("{SHOP}/products/prod_tee")).await;
+    let token = hidden(&page, "csrf_token");
+    let attempt = hidden(&page, "attempt");
+    let form = |quantity: &'static str| {
+        [
+            ("csrf_token", token.clone()),
+            ("attempt", attempt.clone()),
+            ("product", "prod_tee".to_owned()),
+            ("quantity", quantity.to_owned()),
+        ]
+    };
+    let send = |form: [(&'static str, String); 4]| {
+        let browser = &browser;
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(browser, app, &format!("{SHOP}/checkout"), &fields).await
+        }
+    };
+    let (status, first) = send(form("1")).await;
+    assert_eq!(status, 303);
+    // The same page sent again with another quantity: another purchase, not a refusal.
+    let (status, other) = send(form("2")).await;
+    assert_eq!(status, 303);
+    assert_ne!(other, first);
+    // Paid, then the same form again: a new session, not the paid one.
+    let paid = first.rsplit('/').next().unwrap().to_owned();
+    stripe.pay(Some(ACCOUNT), &paid, Payment::Succeeded);
+    for _ in 0..300 {
+        if orders(&app)
+            .await
+            .iter()
+            .any(|o| o["status"] == "completed")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, again) = send(form("1")).await;
+    assert_eq!(status, 303);
+    assert_ne!(again, first);
+    app.shutdown().await;
+}

@@ -381,7 +381,10 @@ fn session_paid(session: &Value) -> i64 {
 
 /// The status of a payment known only by its Checkout Session.
 fn session_status(session: &Snapshot, money: &Money) -> OrderStatus {
-    if money.captured > 0 {
+    // A free session (`no_payment_required`) is completed without a payment.
+    let field = |key| str_field(&session.object, key);
+    let free = field("payment_status").as_deref() == Some("no_payment_required");
+    if money.captured > 0 || (free && field("status").as_deref() == Some("complete")) {
         return OrderStatus::Completed;
     }
     if session.event_type == "checkout.session.async_payment_failed" {

@@ -582,6 +582,15 @@ fn a_session_alone_says_paid_or_failed_until_its_payment_objects_arrive() {
         ),
     ]);
     assert_eq!(failed.status, OrderStatus::Failed);
+    let free = settled(&[Delivery(
+        "evt_4",
+        "checkout.session.completed",
+        101,
+        open_session(
+            json!({"status": "complete", "payment_status": "no_payment_required", "amount_total": 0}),
+        ),
+    )]);
+    assert_eq!((free.status, free.amount), (OrderStatus::Completed, 0));
     // Once the PaymentIntent is known it decides, and the session keeps the lines.
     let paid = settled(&[
         Delivery("", "checkout.session.created", 100, open_session(json!({}))),

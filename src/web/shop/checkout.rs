@@ -274,6 +274,7 @@ pub async fn change_cart(
     web: Arc<Web>,
     store: store::Model,
     form: HashMap<String, String>,
+    csrf: Option<String>,
     cart_cookie: Option<String>,
 ) -> Response {
     let now = Utc::now().timestamp();
@@ -289,7 +290,7 @@ pub async fn change_cart(
             &web,
             &store,
             &Cart::open(&web.forms, cart_cookie.as_deref(), now),
-            None,
+            csrf.as_deref(),
             Some(refusal.text()),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
@@ -306,7 +307,7 @@ pub async fn change_cart(
                     &web,
                     &store,
                     &held,
-                    None,
+                    csrf.as_deref(),
                     Some(&why.text()),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
@@ -357,6 +358,7 @@ pub async fn cart_page(
     };
     let response = page::respond(status, shop_frame(store, "Cart", "/cart", main));
     let response = headers::forms_may_leave_for(response, &web.checkout_origins);
+    let response = page::not_stored(response);
     csrf.set_cookie(response)
 }
 
@@ -522,6 +524,7 @@ pub async fn start(
     web: Arc<Web>,
     store: store::Model,
     form: HashMap<String, String>,
+    csrf: Option<String>,
     cart_cookie: Option<String>,
     host: Option<String>,
 ) -> Response {
@@ -559,7 +562,7 @@ pub async fn start(
                 &web,
                 &store,
                 &cart,
-                None,
+                csrf.as_deref(),
                 Some(&why.text()),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -574,11 +577,15 @@ pub async fn start(
             "The form was incomplete. Go back and try again.",
         );
     };
-    let base = format!(
-        "{}{}",
-        public_base(&web, host.as_deref()),
-        shop_url(&store, "")
-    );
+    let Some(public) = public_base(&web, host.as_deref()) else {
+        tracing::warn!(store = %store.id, "checkout refused: PUBLIC_URL is not set (APP_ENV=production)");
+        return page::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Checkout is not available",
+            "This shop cannot take payments online yet.",
+        );
+    };
+    let base = format!("{public}{}", shop_url(&store, ""));
     let plan = SessionPlan {
         model: web.charge_model,
         fee_bps: web.platform_fee_bps,
@@ -588,8 +595,15 @@ pub async fn start(
     };
     let params = session_params(&plan, &lines);
     let account = (web.charge_model == ChargeModel::Direct).then_some(store.id.as_str());
-    let key = format!("checkout-{}-{attempt}", store.id);
-    match create_session(&client, &params, account, &key).await {
+    let key = format!("checkout-{}-{attempt}-{}", store.id, digest(&params));
+    let mut opened = open_session(&client, &params, account, &key).await;
+    if let Ok((session, _)) = &opened
+        && session_used(&web, &store, session).await
+    {
+        let fresh = format!("{key}-{}", keys::nonce());
+        opened = create_session(&client, &params, account, &fresh).await;
+    }
+    match opened {
         Ok((session, url)) => {
             let source = source_store(web.charge_model, &store);
             if let Err(err) = record_session(&web.db, source, &session).await {
@@ -614,6 +628,52 @@ pub async fn start(
             page::message(status, "Checkout not started", text)
         }
     }
+}
+
+/// A short digest of the session's parameters, in its idempotency key: the same form sent
+/// again with other lines (the Back button, a changed quantity or price) is another
+/// request, not a refused reuse of the key.
+fn digest(params: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (key, value) in params {
+        hash.update(key.as_bytes());
+        hash.update([0]);
+        hash.update(value.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(&hash.finalize()[..8])
+}
+
+/// The session of this attempt: Stripe's answer to `key`, replayed for a repeated click.
+/// While the first request still runs, Stripe answers a second one `409`: it is asked
+/// again once.
+async fn open_session(
+    client: &Client,
+    params: &[(String, String)],
+    account: Option<&str>,
+    key: &str,
+) -> Result<(Value, String), StripeError> {
+    let mut created = create_session(client, params, account, key).await;
+    if matches!(&created, Err(err) if err.status() == Some(409)) {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        created = create_session(client, params, account, key).await;
+    }
+    created
+}
+
+/// Whether a session Stripe answered with is one already paid or ended: Stripe replays
+/// the first answer to a key (`open`), so what the session became is read from its order
+/// here (the same form sent again after paying, by the Back button).
+async fn session_used(web: &Web, store: &store::Model, session: &Value) -> bool {
+    if session.get("status").and_then(Value::as_str) != Some("open") {
+        return true;
+    }
+    let Some(id) = session.get("id").and_then(Value::as_str) else {
+        return false;
+    };
+    let order = find_order(web, store, id).await.ok().flatten();
+    order.is_some_and(|order| order.status != OrderStatus::Pending)
 }
 
 /// Creates the session; its object and the hosted page's URL.
@@ -643,10 +703,15 @@ fn is_attempt(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Where the shopper reaches this service: `PUBLIC_URL`, else the request's `Host`.
-fn public_base(web: &Web, host: Option<&str>) -> String {
+/// Where Stripe sends the shopper back: `PUBLIC_URL`; in development without it, the
+/// request's `Host` over http. In production the `Host` (a proxy's, or a client's choice)
+/// is no address to send shoppers to: `None`.
+fn public_base(web: &Web, host: Option<&str>) -> Option<String> {
     if let Some(url) = &web.public_url {
-        return url.clone();
+        return Some(url.clone());
+    }
+    if web.production {
+        return None;
     }
     let host = host
         .filter(|host| {
@@ -656,7 +721,7 @@ fn public_base(web: &Web, host: Option<&str>) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
         })
         .unwrap_or("localhost");
-    format!("http://{host}")
+    Some(format!("http://{host}"))
 }
 
 /// `GET /shop/{store}/checkout/success?session_id=cs_...`: the order as it stands.
@@ -687,11 +752,9 @@ pub async fn success(
     let response = page::respond(StatusCode::OK, shop_frame(store, "Thank you", "", main));
     let bought_cart =
         params.get("from").is_some_and(|from| from == "cart") && cart_cookie.is_some();
-    if bought_cart
-        && order
-            .as_ref()
-            .is_some_and(|o| o.status != OrderStatus::Failed)
-    {
+    let bought =
+        |o: &order::Model| matches!(o.status, OrderStatus::Pending | OrderStatus::Completed);
+    if bought_cart && order.as_ref().is_some_and(bought) {
         let now = Utc::now().timestamp();
         return Cart::default().store(
             response,

@@ -95,7 +95,7 @@ async fn pages(
 }
 
 /// Whether Stripe says the `starting_after` object does not exist (any more).
-fn is_gone(err: &StripeError) -> bool {
+pub(super) fn is_gone(err: &StripeError) -> bool {
     matches!(err, StripeError::Api { status: 400 | 404, code: Some(code), .. } if code == "resource_missing")
 }
 

@@ -161,7 +161,7 @@ async fn pages(
         if sync.observer.stopped() {
             return Err(SyncError::Stopped);
         }
-        let (items, next) = sync
+        let page = sync
             .client
             .list_page::<Value>(
                 &listing.kind.path(),
@@ -169,7 +169,16 @@ async fn pages(
                 account.as_deref(),
                 cursor.starting_after.as_deref(),
             )
-            .await?;
+            .await;
+        let (items, next) = match page {
+            Err(err) if cursor.starting_after.is_some() && super::events::is_gone(&err) => {
+                // The object the listing stopped at was deleted since: list from the start
+                // (what was stored is deduplicated), rather than fail here at every run.
+                cursor.starting_after = None;
+                continue;
+            }
+            page => page?,
+        };
         listing.tally.seen += items.len() as u64;
         let rows: Vec<_> = items
             .iter()

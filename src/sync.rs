@@ -378,6 +378,33 @@ async fn fail(sync: &Sync<'_>, cursor: &mut Cursor, listing: &mut Listing, err: 
     sync.observer.progress(listing);
 }
 
+/// The next page of `path` from the listing's position. When Stripe no longer has the
+/// object a resumed listing stopped at (an event past its 30 days, an object deleted
+/// since), the listing starts over from the top (what was stored is deduplicated) rather
+/// than fail there at every run.
+async fn next_page<T: serde::de::DeserializeOwned + crate::stripe::api::ListItem>(
+    sync: &Sync<'_>,
+    path: &str,
+    params: &[(&str, String)],
+    account: Option<&str>,
+    cursor: &mut Cursor,
+    listing: &mut Listing,
+) -> Result<(Vec<T>, Option<String>), SyncError> {
+    let after = cursor.starting_after.clone();
+    match sync
+        .client
+        .list_page(path, params, account, after.as_deref())
+        .await
+    {
+        Err(err) if after.is_some() && events::is_gone(&err) => {
+            cursor.starting_after = None;
+            listing.resumed = false;
+            Ok(sync.client.list_page(path, params, account, None).await?)
+        }
+        page => Ok(page?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

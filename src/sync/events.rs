@@ -65,20 +65,15 @@ async fn pages(
         if sync.observer.stopped() {
             return Err(SyncError::Stopped);
         }
-        let after = cursor.starting_after.clone();
-        let page = sync
-            .client
-            .list_page::<Box<RawValue>>("/v1/events", &params, account.as_deref(), after.as_deref())
-            .await;
-        let (items, next) = match page {
-            Err(err) if listing.resumed && is_gone(&err) && after.is_some() => {
-                // The event the listing stopped at is past Stripe's 30 days: start over.
-                cursor.starting_after = None;
-                listing.resumed = false;
-                continue;
-            }
-            page => page?,
-        };
+        let (items, next) = super::next_page::<Box<RawValue>>(
+            sync,
+            "/v1/events",
+            &params,
+            account.as_deref(),
+            cursor,
+            listing,
+        )
+        .await?;
         let rows = rows(&items, account.as_deref(), &mut listing.tally);
         cursor.listing_newest = rows
             .iter()

@@ -161,24 +161,10 @@ async fn pages(
         if sync.observer.stopped() {
             return Err(SyncError::Stopped);
         }
-        let page = sync
-            .client
-            .list_page::<Value>(
-                &listing.kind.path(),
-                &[],
-                account.as_deref(),
-                cursor.starting_after.as_deref(),
-            )
-            .await;
-        let (items, next) = match page {
-            Err(err) if cursor.starting_after.is_some() && super::events::is_gone(&err) => {
-                // The object the listing stopped at was deleted since: list from the start
-                // (what was stored is deduplicated), rather than fail here at every run.
-                cursor.starting_after = None;
-                continue;
-            }
-            page => page?,
-        };
+        let path = listing.kind.path();
+        let (items, next) =
+            super::next_page::<Value>(sync, &path, &[], account.as_deref(), cursor, listing)
+                .await?;
         listing.tally.seen += items.len() as u64;
         let rows: Vec<_> = items
             .iter()

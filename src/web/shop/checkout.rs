@@ -749,7 +749,10 @@ pub async fn success(
         None => ItemCatalog::default(),
     };
     let main = receipt(store, order.as_ref(), &catalog);
-    let response = page::respond(StatusCode::OK, shop_frame(store, "Thank you", "", main));
+    let response = page::respond(
+        StatusCode::OK,
+        shop_frame(store, "Thank you", "/checkout", main),
+    );
     let bought_cart =
         params.get("from").is_some_and(|from| from == "cart") && cart_cookie.is_some();
     let bought =
@@ -869,7 +872,7 @@ pub fn canceled(store: &store::Model, query: &str) -> Response {
     };
     page::respond(
         StatusCode::OK,
-        shop_frame(store, "Checkout canceled", "", main),
+        shop_frame(store, "Checkout canceled", "/checkout", main),
     )
 }
 

@@ -79,7 +79,7 @@ fn explanation(id: &str, configured: bool) -> Markup {
 fn form(session: &Session, id: &str, rows: &str, format: Format) -> Markup {
     let action = format!("/admin/stores/{}/import", view::encode(id));
     html! {
-        form method="post" action=(action) {
+        form.import method="post" action=(action) {
             (view::csrf(session))
             p {
                 label for="import-format" { "Format" }

@@ -1,0 +1,568 @@
+//! Micro-benchmarks of the CPU an account actor spends per event on the APPLY path, without
+//! a database: the statements are built but never sent, so a regression in the domain or in
+//! the statement building shows without PostgreSQL. The inputs are Stripe's published
+//! events from `tests/data/stripe/`, stored as the webhook stores them
+//! (`Envelope::parse` + `inbox::new_row`, the body byte for byte).
+//!
+//! - `apply/decode/*`: the stored payload parsed into a `serde_json::Value`, as
+//!   `parse_payload` in `src/pipeline/apply.rs` does (`*/envelope`: the webhook's
+//!   `Envelope::parse` of the same body, for comparison; it runs at intake, not here);
+//! - `apply/domain/*`: `domain::change_of` on the `EventRef` the actor builds, then the row
+//!   the store layer asks the domain for (`customers::next_row`, `catalog::next_product`,
+//!   for payments `derive` of the order from its snapshots and the `without_nul` copy of
+//!   each snapshot stored);
+//! - `apply/statement/*`: the SQL of the row writes (`rows::save`: every column set, by
+//!   `reset_all`), of the order upsert and of the inbox claim (`UPDATE ... WHERE id IN
+//!   (...) RETURNING id`, rebuilt here as `inbox::claim` builds it), for PostgreSQL and
+//!   SQLite;
+//! - `apply/event/*`: one event from its stored payload to its row statement, end to end;
+//! - `apply/pages/*`: `pages::build_pages` for a store of 50 and of 1,000 products, which is
+//!   why the pages are rebuilt once per batch rather than once per event.
+//!
+//! Run with `cargo bench --bench apply` (add `-- apply/domain` to run one group).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use entity::status::EventStatus;
+use entity::{customer, order, order_observation, price, product, store, webhook_event};
+use payments::domain::orders::derive::{Payment, derive};
+use payments::domain::orders::observe::Snapshot;
+use payments::domain::{self, Change, EventRef, catalog, customers, orders, pages, stores};
+use payments::pipeline::backlog::MAX_BATCH;
+use payments::store::inbox;
+use payments::stripe::envelope::Envelope;
+use payments::stripe::object::without_nul;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, UpdateStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable, QueryTrait,
+    Statement,
+};
+use serde_json::{Value, json};
+
+const CUSTOMER_CREATED: &[u8] = include_bytes!("../tests/data/stripe/customer.created.json");
+const CUSTOMER_UPDATED: &[u8] = include_bytes!("../tests/data/stripe/customer.updated.json");
+const PRODUCT_CREATED: &[u8] = include_bytes!("../tests/data/stripe/product.created.json");
+const PRODUCT_UPDATED: &[u8] = include_bytes!("../tests/data/stripe/product.updated.json");
+const PRICE_CREATED: &[u8] = include_bytes!("../tests/data/stripe/price.created.json");
+const ACCOUNT_UPDATED: &[u8] = include_bytes!("../tests/data/stripe/account.updated.json");
+const CHARGE_SUCCEEDED: &[u8] = include_bytes!("../tests/data/stripe/charge.succeeded.json");
+const INTENT_SUCCEEDED: &[u8] =
+    include_bytes!("../tests/data/stripe/payment_intent.succeeded.json");
+
+const BACKENDS: [(&str, DbBackend); 2] = [
+    ("postgres", DbBackend::Postgres),
+    ("sqlite", DbBackend::Sqlite),
+];
+
+/// A stored event as its actor reads it: the inbox row and its parsed payload.
+struct Stored {
+    row: webhook_event::Model,
+    payload: Value,
+}
+
+impl Stored {
+    /// The fixture as the webhook stores it (`src/http/webhook.rs`).
+    fn new(body: &[u8]) -> Self {
+        let envelope = Envelope::parse(body).expect("the fixture is a valid event");
+        let text = String::from_utf8(body.to_vec()).expect("the fixture is UTF-8");
+        let row = inbox::new_row(&envelope, text);
+        let payload = parse_payload(&row);
+        Self { row, payload }
+    }
+
+    fn event(&self) -> EventRef<'_> {
+        event_ref(&self.row, &self.payload)
+    }
+
+    fn previous(&self) -> Option<&Value> {
+        previous_attributes(&self.payload)
+    }
+
+    fn event_type(&self) -> &str {
+        &self.row.event_type
+    }
+}
+
+/// `parse_payload` of `src/pipeline/apply.rs` (private there).
+fn parse_payload(row: &webhook_event::Model) -> Value {
+    serde_json::from_str(&row.payload).expect("the stored payload is JSON")
+}
+
+/// `event_ref` of `src/pipeline/apply.rs` (private there).
+fn event_ref<'a>(row: &'a webhook_event::Model, payload: &'a Value) -> EventRef<'a> {
+    EventRef {
+        id: &row.id,
+        event_type: &row.event_type,
+        store_key: &row.store_key,
+        livemode: row.livemode,
+        created: row.created,
+        api_version: row.api_version.as_deref(),
+        object: payload.pointer("/data/object").unwrap_or(&Value::Null),
+    }
+}
+
+/// `previous_attributes` of `src/pipeline/apply.rs` (private there).
+fn previous_attributes(payload: &Value) -> Option<&Value> {
+    payload
+        .pointer("/data/previous_attributes")
+        .filter(|previous| previous.is_object())
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_721_948_800, 0).expect("a valid time")
+}
+
+fn change(stored: &Stored) -> Change {
+    domain::change_of(&stored.event(), stored.previous())
+        .expect("the fixture is valid")
+        .expect("the service handles the fixture")
+}
+
+fn object_id(stored: &Stored) -> String {
+    match change(stored) {
+        Change::Customer(id) | Change::Product(id) | Change::Price(id) => id,
+        other => panic!("not a keyed row: {other:?}"),
+    }
+}
+
+/// The customer row after `customer.created`: what `customer.updated` finds.
+fn existing_customer(created: &Stored) -> customer::Model {
+    let event = created.event();
+    let blank = customers::blank(&event, object_id(created), now());
+    let mut row = customers::next_row(blank, &event)
+        .expect("valid")
+        .expect("a blank row takes any version");
+    row.pk = 42;
+    row
+}
+
+/// The product row after `product.created`: what `product.updated` finds.
+fn existing_product(created: &Stored) -> product::Model {
+    let event = created.event();
+    let blank = catalog::blank_product(&event, object_id(created), now());
+    let mut row = catalog::next_product(blank, &event)
+        .expect("valid")
+        .expect("a blank row takes any version");
+    row.pk = 42;
+    row
+}
+
+fn snapshots(stored: &Stored) -> Vec<Snapshot> {
+    match change(stored) {
+        Change::Payment(snapshots) => snapshots,
+        other => panic!("not a payment: {other:?}"),
+    }
+}
+
+/// The order row `src/store/payments.rs` derives from a payment's snapshots.
+fn order_row(store_key: &str, livemode: bool, snapshots: &[Snapshot]) -> order::Model {
+    let id = snapshots
+        .iter()
+        .find_map(Snapshot::own_order_key)
+        .expect("a payment has an order key");
+    let order = derive(&Payment {
+        id: &id,
+        source_store: store_key,
+        snapshots,
+        group_transfers: &[],
+    });
+    let mut row = orders::blank(store_key, livemode, &order.id, now());
+    order.write(&mut row);
+    row
+}
+
+/// The observation row `src/store/payments.rs` saves for a new snapshot, filed under its
+/// PaymentIntent (what `order_key` finds for a charge or PaymentIntent that names one).
+fn observation_row(
+    store_key: &str,
+    livemode: bool,
+    snapshot: Snapshot,
+) -> order_observation::Model {
+    order_observation::Model {
+        pk: 0,
+        source_store: store_key.to_owned(),
+        livemode,
+        kind: snapshot.kind.as_str().to_owned(),
+        transfer_group: snapshot.transfer_group(),
+        order_id: snapshot.payment_intent(),
+        source_id: snapshot.id,
+        version: snapshot.version.created,
+        progress: snapshot.version.progress,
+        version_event: snapshot.version.event_id,
+        event_type: snapshot.event_type,
+        api_version: snapshot.api_version,
+        object: without_nul(snapshot.object),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+/// The INSERT of `rows::save` for a new row: every column set but the primary key.
+fn insert_statement<A>(row: <A::Entity as EntityTrait>::Model, backend: DbBackend) -> Statement
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut row = row.into_active_model().reset_all();
+    for key in <A::Entity as EntityTrait>::PrimaryKey::iter() {
+        row.not_set(sea_orm::PrimaryKeyToColumn::into_column(key));
+    }
+    <A::Entity as EntityTrait>::insert(row).build(backend)
+}
+
+/// The UPDATE of `rows::save` for an existing row: every column set, by primary key.
+fn update_statement<A>(row: <A::Entity as EntityTrait>::Model, backend: DbBackend) -> Statement
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let row = row.into_active_model().reset_all();
+    <A::Entity as EntityTrait>::update(row)
+        .validate()
+        .expect("the primary key is set")
+        .build(backend)
+}
+
+/// The upsert of `save_order` in `src/store/payments.rs`.
+fn order_upsert(row: order::Model, backend: DbBackend) -> Statement {
+    let mut row = row.into_active_model().reset_all();
+    row.not_set(order::Column::Pk);
+    let key = [
+        order::Column::SourceStore,
+        order::Column::Livemode,
+        order::Column::Id,
+    ];
+    let derived = order::Column::iter().filter(|column| {
+        use order::Column::*;
+        !matches!(column, Pk | CreatedAt | SourceStore | Livemode | Id)
+    });
+    order::Entity::insert(row)
+        .on_conflict(OnConflict::columns(key).update_columns(derived).to_owned())
+        .build(backend)
+}
+
+/// The statement of `inbox::claim` (private there), counting the attempt.
+fn claim(ids: &[&str]) -> UpdateStatement {
+    use webhook_event::{Column, Entity};
+    Query::update()
+        .table(Entity)
+        .value(Column::Status, EventStatus::Processed.as_str())
+        .value(Column::ProcessedAt, Utc::now())
+        .value(Column::LastError, Option::<String>::None)
+        .value(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .and_where(Column::Id.is_in(ids.iter().copied()))
+        .and_where(Expr::cust("(\"status\" = 'received') IS TRUE"))
+        .returning_col(Column::Id)
+        .to_owned()
+}
+
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("apply/decode");
+    for body in [
+        CUSTOMER_UPDATED,
+        PRODUCT_UPDATED,
+        CHARGE_SUCCEEDED,
+        INTENT_SUCCEEDED,
+    ] {
+        let stored = Stored::new(body);
+        let name = stored.event_type().to_owned();
+        let payload = stored.row.payload.clone();
+        assert!(domain::not_applicable(&stored.payload).is_none());
+        assert!(stored.event().object.is_object());
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_function(name.as_str(), |b| {
+            b.iter(|| serde_json::from_str::<Value>(black_box(&payload)))
+        });
+        group.bench_function(format!("{name}/envelope"), |b| {
+            b.iter(|| Envelope::parse(black_box(payload.as_bytes())))
+        });
+    }
+    group.finish();
+}
+
+fn domain_changes(c: &mut Criterion) {
+    let customer_created = Stored::new(CUSTOMER_CREATED);
+    let customer_updated = Stored::new(CUSTOMER_UPDATED);
+    let product_created = Stored::new(PRODUCT_CREATED);
+    let product_updated = Stored::new(PRODUCT_UPDATED);
+    let charge = Stored::new(CHARGE_SUCCEEDED);
+    let intent = Stored::new(INTENT_SUCCEEDED);
+
+    let customer = existing_customer(&customer_created);
+    let updated = customers::next_row(customer.clone(), &customer_updated.event())
+        .expect("valid")
+        .expect("customer.updated is newer than customer.created");
+    assert_ne!(updated, customer, "the update changes the row");
+    let product = existing_product(&product_created);
+    assert!(
+        catalog::next_product(product.clone(), &product_updated.event())
+            .expect("valid")
+            .is_some(),
+        "product.updated is newer than product.created"
+    );
+    let mut payment = snapshots(&intent);
+    payment.extend(snapshots(&charge));
+    let store_key = charge.row.store_key.clone();
+    let derived = order_row(&store_key, false, &payment);
+    assert_eq!(derived.id, "pi_1PgafyB7WZ01zgkWSjxsAJo3");
+    assert_eq!(
+        derived.charge.as_deref(),
+        Some("ch_1PgafuB7WZ01zgkWXYmPNZs8")
+    );
+    assert!(derived.amount_captured > 0, "the charge succeeded");
+    let charge_object = charge.event().object.clone();
+
+    let mut group = c.benchmark_group("apply/domain");
+    for stored in [&customer_updated, &product_updated, &charge, &intent] {
+        let event = stored.event();
+        let previous = stored.previous();
+        group.bench_function(format!("{}/change_of", stored.event_type()), |b| {
+            b.iter(|| domain::change_of(black_box(&event), black_box(previous)))
+        });
+    }
+    let event = customer_updated.event();
+    let id = object_id(&customer_updated);
+    group.bench_function("customer.updated/next_row_existing", |b| {
+        b.iter_batched(
+            || customer.clone(),
+            |row| customers::next_row(row, black_box(&event)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("customer.updated/next_row_blank", |b| {
+        b.iter(|| customers::next_row(customers::blank(&event, id.clone(), now()), &event))
+    });
+    let event = product_updated.event();
+    group.bench_function("product.updated/next_product_existing", |b| {
+        b.iter_batched(
+            || product.clone(),
+            |row| catalog::next_product(row, black_box(&event)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("charge.succeeded/derive_order_2_snapshots", |b| {
+        b.iter(|| order_row(&store_key, false, black_box(&payment)))
+    });
+    group.bench_function("charge.succeeded/without_nul", |b| {
+        b.iter_batched(|| charge_object.clone(), without_nul, BatchSize::SmallInput)
+    });
+    group.finish();
+}
+
+fn statements(c: &mut Criterion) {
+    let customer_created = Stored::new(CUSTOMER_CREATED);
+    let customer_updated = Stored::new(CUSTOMER_UPDATED);
+    let product_created = Stored::new(PRODUCT_CREATED);
+    let product_updated = Stored::new(PRODUCT_UPDATED);
+    let charge = Stored::new(CHARGE_SUCCEEDED);
+    let intent = Stored::new(INTENT_SUCCEEDED);
+    let store_key = charge.row.store_key.clone();
+
+    let customer_new = existing_customer(&customer_created);
+    let customer = customers::next_row(customer_new.clone(), &customer_updated.event())
+        .expect("valid")
+        .expect("newer");
+    let product =
+        catalog::next_product(existing_product(&product_created), &product_updated.event())
+            .expect("valid")
+            .expect("newer");
+    let mut payment = snapshots(&intent);
+    payment.extend(snapshots(&charge));
+    let order = order_row(&store_key, false, &payment);
+    let observation = observation_row(&store_key, false, snapshots(&charge).remove(0));
+    let one = [charge.row.id.as_str()];
+    let batch_ids: Vec<String> = (0..MAX_BATCH).map(|n| format!("evt_bench{n:06}")).collect();
+    let batch: Vec<&str> = batch_ids.iter().map(String::as_str).collect();
+
+    let mut group = c.benchmark_group("apply/statement");
+    for (backend_name, backend) in BACKENDS {
+        let sql = insert_statement::<customer::ActiveModel>(customer_new.clone(), backend);
+        assert!(sql.sql.starts_with("INSERT INTO \"marketplace_customers\""));
+        assert!(!sql.sql.contains("\"pk\""), "the database assigns pk");
+        let sql = update_statement::<customer::ActiveModel>(customer.clone(), backend);
+        assert!(sql.sql.starts_with("UPDATE \"marketplace_customers\" SET"));
+        assert!(sql.sql.contains("\"email\" ="), "every column is set");
+        let sql = update_statement::<product::ActiveModel>(product.clone(), backend);
+        assert!(
+            sql.sql.contains("\"default_price\" ="),
+            "every column is set"
+        );
+        let sql = insert_statement::<order_observation::ActiveModel>(observation.clone(), backend);
+        assert!(sql.sql.starts_with("INSERT INTO"));
+        let sql = order_upsert(order.clone(), backend);
+        assert!(sql.sql.contains("ON CONFLICT"));
+        let sql = backend.build(&claim(&batch));
+        assert!(sql.sql.ends_with("RETURNING \"id\""), "{}", sql.sql);
+        assert_eq!(
+            sql.values.as_ref().map(|values| values.0.len()),
+            Some(MAX_BATCH + 4)
+        );
+
+        group.bench_function(format!("customer_insert/{backend_name}"), |b| {
+            b.iter_batched(
+                || customer_new.clone(),
+                |row| insert_statement::<customer::ActiveModel>(row, backend),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("customer_update/{backend_name}"), |b| {
+            b.iter_batched(
+                || customer.clone(),
+                |row| update_statement::<customer::ActiveModel>(row, backend),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("product_update/{backend_name}"), |b| {
+            b.iter_batched(
+                || product.clone(),
+                |row| update_statement::<product::ActiveModel>(row, backend),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("observation_insert/{backend_name}"), |b| {
+            b.iter_batched(
+                || observation.clone(),
+                |row| insert_statement::<order_observation::ActiveModel>(row, backend),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("order_upsert/{backend_name}"), |b| {
+            b.iter_batched(
+                || order.clone(),
+                |row| order_upsert(row, backend),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("inbox_claim_1/{backend_name}"), |b| {
+            b.iter(|| backend.build(&claim(black_box(&one))))
+        });
+        group.bench_function(format!("inbox_claim_{MAX_BATCH}/{backend_name}"), |b| {
+            b.iter(|| backend.build(&claim(black_box(&batch))))
+        });
+    }
+    group.finish();
+}
+
+/// One `customer.updated`, from its stored payload to the UPDATE of its row: what the actor
+/// spends on it besides the round trips.
+fn whole_event(c: &mut Criterion) {
+    let existing = existing_customer(&Stored::new(CUSTOMER_CREATED));
+    let stored = Stored::new(CUSTOMER_UPDATED);
+    let row = stored.row.clone();
+    let run = |existing: customer::Model| {
+        let payload = parse_payload(&row);
+        assert!(domain::not_applicable(&payload).is_none());
+        let event = event_ref(&row, &payload);
+        let Some(Change::Customer(_)) =
+            domain::change_of(&event, previous_attributes(&payload)).expect("valid")
+        else {
+            panic!("a customer change");
+        };
+        let next = customers::next_row(existing, &event)
+            .expect("valid")
+            .expect("newer");
+        update_statement::<customer::ActiveModel>(next, DbBackend::Postgres)
+    };
+    assert!(run(existing.clone()).sql.starts_with("UPDATE"));
+
+    let mut group = c.benchmark_group("apply/event");
+    group.bench_function("customer.updated/postgres", |b| {
+        b.iter_batched(|| existing.clone(), &run, BatchSize::SmallInput)
+    });
+    group.finish();
+}
+
+/// A store's catalogue of `count` products, each with its one-time default price, built
+/// from the fixtures through the domain, in eight categories.
+fn catalogue(count: usize) -> (Vec<product::Model>, HashMap<String, price::Model>) {
+    let product_event = Stored::new(PRODUCT_UPDATED);
+    let price_event = Stored::new(PRICE_CREATED);
+    let mut products = Vec::with_capacity(count);
+    let mut prices = HashMap::with_capacity(count);
+    for n in 0..count {
+        let product_id = format!("prod_bench{n:06}");
+        let price_id = format!("price_bench{n:06}");
+        let created = 1_721_940_000 + i64::try_from(n).expect("small");
+        let mut object = product_event.event().object.clone();
+        object["id"] = json!(product_id);
+        object["name"] = json!(format!("T-shirt {n}"));
+        object["default_price"] = json!(price_id);
+        object["created"] = json!(created);
+        object["metadata"] = json!({"category": format!("Category {}", n % 8)});
+        let event = EventRef {
+            object: &object,
+            ..product_event.event()
+        };
+        let blank = catalog::blank_product(&event, product_id.clone(), now());
+        products.push(
+            catalog::next_product(blank, &event)
+                .expect("valid")
+                .expect("new"),
+        );
+
+        let mut object = price_event.event().object.clone();
+        object["id"] = json!(price_id);
+        object["product"] = json!(product_id);
+        object["type"] = json!("one_time");
+        object["recurring"] = Value::Null;
+        object["unit_amount"] = json!(1000 + n % 5000);
+        object["created"] = json!(created);
+        let event = EventRef {
+            object: &object,
+            ..price_event.event()
+        };
+        let blank = catalog::blank_price(&event, price_id.clone(), now());
+        let price = catalog::next_price(blank, &event)
+            .expect("valid")
+            .expect("new");
+        prices.insert(price_id, price);
+    }
+    (products, prices)
+}
+
+/// The store after `account.updated`: named, with card payments active.
+fn account_store() -> store::Model {
+    let account = Stored::new(ACCOUNT_UPDATED);
+    let Change::Account(change) = change(&account) else {
+        panic!("an account change");
+    };
+    let stub = stores::stub(&account.row.store_key, false, now());
+    change
+        .apply(stub, &account.event())
+        .expect("a stub takes any version")
+}
+
+fn page_build(c: &mut Criterion) {
+    let store = account_store();
+    assert!(store.name.is_some());
+    let mut group = c.benchmark_group("apply/pages");
+    for count in [50, 1_000] {
+        let (products, prices) = catalogue(count);
+        let built = pages::build_pages(&store, &products, &prices);
+        let categories = built["products"]["categories"]
+            .as_array()
+            .expect("categories");
+        assert_eq!(categories.len(), 8);
+        assert_eq!(
+            built["home"]["featured_products"].as_array().map(Vec::len),
+            Some(pages::FEATURED_PRODUCTS)
+        );
+        group.bench_function(format!("{count}_products"), |b| {
+            b.iter(|| pages::build_pages(black_box(&store), black_box(&products), &prices))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    decode,
+    domain_changes,
+    statements,
+    whole_event,
+    page_build
+);
+criterion_main!(benches);

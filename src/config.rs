@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "apply_backoff_ms",
     "apply_backoff_max_ms",
     "apply_batch_linger_ms",
+    "pages_rebuild_delay_ms",
     "memory_queue_bytes",
     "max_account_actors",
     "actor_idle_secs",
@@ -105,6 +106,7 @@ struct RawSettings {
     apply_backoff_ms: u64,
     apply_backoff_max_ms: u64,
     apply_batch_linger_ms: u64,
+    pages_rebuild_delay_ms: u64,
     memory_queue_bytes: usize,
     max_account_actors: usize,
     actor_idle_secs: u64,
@@ -307,6 +309,7 @@ impl Settings {
                 ),
                 idle_timeout: Duration::from_secs(raw.actor_idle_secs.max(1)),
                 batch_linger: Duration::from_millis(raw.apply_batch_linger_ms),
+                pages_delay: Duration::from_millis(raw.pages_rebuild_delay_ms),
                 concurrency,
                 memory_queue_bytes: raw.memory_queue_bytes,
                 max_actors: raw.max_account_actors.max(1),
@@ -529,6 +532,9 @@ pub struct ApplySettings {
     pub idle_timeout: Duration,
     /// How long a busy store gathers events before applying them.
     pub batch_linger: Duration,
+    /// How long after a change to a store's pages they are rebuilt, once for every change
+    /// that came meanwhile.
+    pub pages_delay: Duration,
     /// Apply steps using the database at once ([`apply_concurrency`]).
     pub concurrency: usize,
     /// Payload bytes that may wait in memory for the actors; beyond, events wait in the
@@ -672,6 +678,7 @@ mod tests {
             backoff_max: Duration::from_millis(350),
             idle_timeout: Duration::from_secs(60),
             batch_linger: Duration::ZERO,
+            pages_delay: Duration::ZERO,
             concurrency: 4,
             memory_queue_bytes: 1 << 20,
             max_actors: 100,

@@ -31,6 +31,7 @@ pub const BUILD_INFO: &str = "payments_build_info";
 pub const INTAKE_BATCH_SIZE: &str = "payments_intake_batch_size";
 pub const APPLY_BATCH_SIZE: &str = "payments_apply_batch_size";
 pub const EVENTS_PRUNED: &str = "payments_events_pruned_total";
+pub const PAGE_REBUILDS: &str = "payments_page_rebuilds_total";
 pub const DATABASE_UNAVAILABLE: &str = "payments_database_unavailable_total";
 pub const QUEUED_PAYLOAD_BYTES: &str = "payments_queued_payload_bytes";
 
@@ -51,6 +52,7 @@ pub const NAMES: &[&str] = &[
     INTAKE_BATCH_SIZE,
     APPLY_BATCH_SIZE,
     EVENTS_PRUNED,
+    PAGE_REBUILDS,
     DATABASE_UNAVAILABLE,
     QUEUED_PAYLOAD_BYTES,
 ];
@@ -156,6 +158,7 @@ fn install() -> PrometheusHandle {
     }
     counter!(ACCOUNT_ACTOR_RESTARTS).absolute(0);
     counter!(EVENTS_PRUNED).absolute(0);
+    counter!(PAGE_REBUILDS).absolute(0);
     counter!(DATABASE_UNAVAILABLE).absolute(0);
     handle
 }
@@ -216,6 +219,11 @@ fn describe() {
     describe_counter!(
         EVENTS_PRUNED,
         "Applied events deleted from the event log by retention."
+    );
+    describe_counter!(
+        PAGE_REBUILDS,
+        "Rebuilds of a store's stale pages (one for every catalogue or account change of \
+         the moment before)."
     );
     describe_counter!(
         DATABASE_UNAVAILABLE,
@@ -307,6 +315,11 @@ pub fn intake_batch(deliveries: usize) {
 /// One apply transaction applied `events` events of a store.
 pub fn apply_batch(events: usize) {
     histogram!(APPLY_BATCH_SIZE).record(events as f64);
+}
+
+/// An actor rebuilt a store's stale pages.
+pub fn pages_rebuilt() {
+    counter!(PAGE_REBUILDS).increment(1);
 }
 
 /// Retention deleted `events` applied events.

@@ -27,6 +27,9 @@ pub struct Model {
     pub capabilities: Option<Json>,
     pub pages: Option<Json>,
     pub payment_settings: Option<Json>,
+    /// The pages and payment settings wait for a rebuild: a change they show was applied
+    /// since they were built (the store's actor rebuilds them shortly).
+    pub pages_stale: bool,
     /// Version guard: the account's version (see DESIGN.md, "Ordering and duplicates").
     pub version: i64,
     /// Tie-break of the event that set `version`.

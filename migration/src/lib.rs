@@ -14,6 +14,7 @@ mod m20261130_000007_event_body_conflicts;
 mod m20261204_000008_contact_messages_and_slugs;
 mod m20261204_000009_event_object_index;
 mod m20261205_000010_sync_cursors;
+mod m20261207_000011_pages_stale;
 
 pub use m20261130_000005_maintained_summaries::recount as recount_summaries;
 pub use m20261130_000006_lookup_indexes::INDEXES as LOOKUP_INDEXES;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_contact_messages_and_slugs::Migration),
             Box::new(m20261204_000009_event_object_index::Migration),
             Box::new(m20261205_000010_sync_cursors::Migration),
+            Box::new(m20261207_000011_pages_stale::Migration),
         ]
     }
 }

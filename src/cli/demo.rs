@@ -193,7 +193,7 @@ impl Admin {
             }
         }
         self.report_failures(account, events).await;
-        match self.get(&format!("/stores/{account}")).await {
+        match self.store_with_pages(account, deadline).await {
             Ok(store) => println!(
                 "applied: {} ({}), {} products, {} customers, {} orders",
                 store["name"].as_str().unwrap_or(account),
@@ -203,6 +203,22 @@ impl Admin {
                 store["counts"]["orders"],
             ),
             Err(why) => self.unanswered(&why),
+        }
+    }
+
+    /// The store once its pages are rebuilt (they follow the last change by a moment), or
+    /// as it is when the wait runs out.
+    async fn store_with_pages(
+        &self,
+        account: &str,
+        deadline: Instant,
+    ) -> Result<Value, Unanswered> {
+        loop {
+            let store = self.get(&format!("/stores/{account}")).await?;
+            if store["pages_stale"] != Value::Bool(true) || Instant::now() >= deadline {
+                return Ok(store);
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 

@@ -2,9 +2,10 @@
 //! the store row.
 //!
 //! They are derived from several rows (the store, its products, their default prices), so
-//! they are never patched by one event: [`rebuilt`] recomputes them from the current rows
-//! once per apply batch that changed any of those, and the result depends only on the
-//! rows, not on which event happened to come last.
+//! they are never patched by one event: [`rebuilt`] recomputes them from the current rows,
+//! and the result depends only on the rows, not on which event happened to come last. An
+//! apply only marks them stale; the store's actor rebuilds them shortly after, once for
+//! every change that came meanwhile (see `pipeline::account`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,7 +21,7 @@ pub const FEATURED_PRODUCTS: usize = 8;
 pub const DEFAULT_CATEGORY: &str = "All";
 
 /// The store row with its pages and payment settings rebuilt from `products` and
-/// `prices`; `None` when they are already up to date.
+/// `prices`, and no longer stale; `None` when they were up to date (only the flag changes).
 pub fn rebuilt(
     store: &store::Model,
     products: &[product::Model],
@@ -36,7 +37,16 @@ pub fn rebuilt(
     let mut store = store.clone();
     store.pages = Some(pages);
     store.payment_settings = Some(payment_settings);
+    store.pages_stale = false;
     Some(store)
+}
+
+/// A new store with its pages and payment settings: a store without products yet.
+pub fn with_empty_catalogue(mut store: store::Model) -> store::Model {
+    store.pages = Some(build_pages(&store, &[], &HashMap::new()));
+    store.payment_settings = Some(build_payment_settings(&store));
+    store.pages_stale = false;
+    store
 }
 
 /// The pages of `store`. `products` may include inactive ones (they are left out);

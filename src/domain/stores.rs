@@ -197,6 +197,7 @@ pub fn stub(store_key: &str, livemode: bool, now: DateTime<Utc>) -> store::Model
         capabilities: None,
         pages: None,
         payment_settings: None,
+        pages_stale: false,
         version: 0,
         version_event: None,
         support_email: None,

@@ -16,7 +16,7 @@ use tracing::{debug, error, info, warn};
 
 use super::ApplySettings;
 use super::admission::{Admission, Held};
-use super::apply::{self, Applied, ApplyError, BatchError};
+use super::apply::{self, Applied, ApplyError, BatchError, StoreState};
 use super::backlog::{Backlog, MAX_BATCH, Step};
 use super::outage::OutageLog;
 use super::supervisor::SupervisorMsg;
@@ -41,6 +41,8 @@ pub enum AccountMsg {
     Resume,
     /// The wait after a failure is over (from the actor itself).
     Retry,
+    /// Rebuild the store's stale pages (from the actor itself, a moment after the change).
+    RebuildPages,
     /// Sent to itself after each message; reports idleness to the supervisor if nothing
     /// came since.
     IdleCheck { generation: u64 },
@@ -84,6 +86,14 @@ pub struct AccountState {
     busy: bool,
     /// The pending `Flush` already waited its linger.
     lingered: bool,
+    /// What the committed batches made true of the store's rows (its row exists, its
+    /// pages are stale).
+    store: StoreState,
+    /// A `RebuildPages` is scheduled.
+    pages_scheduled: bool,
+    /// The next rebuild also reads whether the pages are stale (after a restart or a
+    /// recovery: a previous actor or another replica may have left them so).
+    check_pages: bool,
 }
 
 /// Applies one store's events in series.
@@ -121,6 +131,9 @@ impl Actor for AccountActor {
             flush_scheduled: false,
             busy: false,
             lingered: false,
+            store: StoreState::default(),
+            pages_scheduled: false,
+            check_pages: false,
         })
     }
 
@@ -164,10 +177,16 @@ async fn on_message(myself: ActorRef<AccountMsg>, message: AccountMsg, state: &m
                 state.backlog.resume(false);
             }
             work(&myself, state).await;
+            state.check_pages = true;
+            schedule_pages(&myself, state).await;
         }
         AccountMsg::Retry => {
             state.backlog.retry_due();
             work(&myself, state).await;
+        }
+        AccountMsg::RebuildPages => {
+            state.pages_scheduled = false;
+            rebuild_pages(&myself, state).await;
         }
         AccountMsg::IdleCheck { .. } => {}
     }
@@ -184,7 +203,11 @@ async fn on_message(myself: ActorRef<AccountMsg>, message: AccountMsg, state: &m
 /// Tells the supervisor the actor may retire: nothing came since the check was scheduled
 /// and nothing is held, waiting or scheduled.
 fn report_if_idle(myself: &ActorRef<AccountMsg>, state: &AccountState, generation: u64) {
-    if generation != state.generation || !state.backlog.is_idle() || state.flush_scheduled {
+    if generation != state.generation
+        || !state.backlog.is_idle()
+        || state.flush_scheduled
+        || state.pages_scheduled
+    {
         return;
     }
     let _ = state.supervisor.send_message(SupervisorMsg::Idle {
@@ -252,7 +275,7 @@ async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
 /// Applies a batch of events that never failed, in one transaction.
 async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, rows: &[Model]) {
     let writer = state.admission.writer().hold().await;
-    let applied = apply::apply_batch(&state.db, rows).await;
+    let applied = apply::apply_batch(&state.db, rows, &mut state.store).await;
     drop(writer);
     match applied {
         Ok(applied) => {
@@ -261,6 +284,7 @@ async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, ro
             }
             state.backlog.batch_applied(rows.len());
             state.outages.recovered();
+            schedule_pages(myself, state).await;
         }
         Err(BatchError::Db(err)) => database_failed(myself, state, &err),
         Err(BatchError::Domain { event_id, source }) => {
@@ -274,13 +298,14 @@ async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, ro
 async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_id: &str) {
     let max_attempts = state.settings.max_attempts;
     let writer = state.admission.writer().hold().await;
-    let attempted = apply::attempt(&state.db, event_id, max_attempts).await;
+    let attempted = apply::attempt(&state.db, event_id, max_attempts, &mut state.store).await;
     drop(writer);
     match attempted {
         Ok(Applied::Done(outcome)) => {
             info!(event_id, account = %state.store_key, status = %outcome.status(), "event applied");
             state.backlog.single_done();
             state.outages.recovered();
+            schedule_pages(myself, state).await;
         }
         Ok(Applied::AlreadyDone) => state.backlog.single_done(),
         Ok(Applied::DeadLettered) => {
@@ -297,6 +322,55 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
         }
         // Not the event's fault: the attempt was given back.
         Err(ApplyError::Db(err)) => database_failed(myself, state, &err),
+    }
+}
+
+/// Schedules the rebuild of the store's pages, if they are stale, `pages_delay` from now:
+/// the changes of that moment are rebuilt once. A draining actor cannot send to itself,
+/// so it rebuilds at once.
+async fn schedule_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    let due = state.check_pages || state.store.pages_stale.contains(&true);
+    if !due || state.pages_scheduled {
+        return;
+    }
+    let delay = state.settings.pages_delay;
+    if delay.is_zero() || is_draining(myself) {
+        rebuild_pages(myself, state).await;
+        return;
+    }
+    state.pages_scheduled = true;
+    myself.send_after(delay, || AccountMsg::RebuildPages);
+}
+
+/// Rebuilds the store's stale pages in a turn at the database. On failure the flag stays
+/// in the row, and the rebuild is tried again later (by recovery if the actor is stopping).
+async fn rebuild_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+    let rebuilt = {
+        let _turn = state.admission.turn().await;
+        let _writer = state.admission.writer().hold().await;
+        apply::rebuild_pages(
+            &state.db,
+            &state.store_key,
+            &mut state.store,
+            state.check_pages,
+        )
+        .await
+    };
+    match rebuilt {
+        Ok(()) => state.check_pages = false,
+        Err(err) if is_draining(myself) => {
+            warn!(account = %state.store_key, error = %err, "stopping; the stale pages are left for recovery");
+        }
+        Err(err) => {
+            let delay = if database::is_pool_contention(&err, &state.db) {
+                CONTENDED_RETRY
+            } else {
+                state.outages.failed(&err);
+                state.settings.backoff(2)
+            };
+            state.pages_scheduled = true;
+            myself.send_after(delay, || AccountMsg::RebuildPages);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Applying stored events: a batch of a store's events ([`apply_batch`]), or one event with
 //! its attempt counted first ([`attempt`]: retries, and after a crash). Both take, in ONE
-//! transaction, the store's lock, claim the events, run their domain handlers and record
-//! their final status.
+//! transaction, the store's lock and the events (one statement), run their domain
+//! handlers, record their final status and mark the store's pages stale when a change
+//! shows on them ([`rebuild_pages`] rebuilds them a moment later).
 //!
 //! The claim (`status = 'received'` → final status, `RETURNING` the ids claimed) makes the
 //! effect happen once even if two actors or two replicas try the same event. On PostgreSQL
@@ -55,6 +56,7 @@ pub async fn attempt(
     db: &DatabaseConnection,
     id: &str,
     max_attempts: i32,
+    store: &mut StoreState,
 ) -> Result<Applied, ApplyError> {
     let Some(row) = inbox::find(db, id).await? else {
         return Ok(Applied::AlreadyDone);
@@ -73,7 +75,7 @@ pub async fn attempt(
     let attempts = row.attempts + 1;
     let started = Instant::now();
     // The attempt is counted already: the claim must not count it again.
-    match batch_in_transaction(db, std::slice::from_ref(&row), Count::Counted).await {
+    match batch_in_transaction(db, std::slice::from_ref(&row), Count::Counted, store).await {
         Ok(applied) => {
             let Some(&(_, outcome)) = applied.first() else {
                 return Ok(Applied::AlreadyDone);
@@ -102,8 +104,8 @@ pub async fn attempt(
     }
 }
 
-/// The parsed payload of a stored event.
-fn parse_payload(row: &Model) -> Result<Value, DomainError> {
+/// The parsed payload of a stored event (public for the apply path's benchmarks).
+pub fn parse_payload(row: &Model) -> Result<Value, DomainError> {
     serde_json::from_str(&row.payload).map_err(|err| DomainError::InvalidObject {
         object: "event",
         reason: err.to_string(),
@@ -111,7 +113,7 @@ fn parse_payload(row: &Model) -> Result<Value, DomainError> {
 }
 
 /// What the domain sees of a stored event.
-fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
+pub fn event_ref<'a>(row: &'a Model, payload: &'a Value) -> EventRef<'a> {
     EventRef {
         id: &row.id,
         event_type: &row.event_type,
@@ -155,9 +157,10 @@ pub enum BatchError {
 pub async fn apply_batch(
     db: &DatabaseConnection,
     rows: &[Model],
+    store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let started = Instant::now();
-    let applied = batch_in_transaction(db, rows, Count::OnCommit).await?;
+    let applied = batch_in_transaction(db, rows, Count::OnCommit, store).await?;
     metrics::apply_batch(rows.len());
     let share = started.elapsed() / u32::try_from(rows.len().max(1)).unwrap_or(u32::MAX);
     let now = chrono::Utc::now();
@@ -169,20 +172,33 @@ pub async fn apply_batch(
     Ok(applied)
 }
 
-/// Lock the store, claim the rows, run their handlers, record their outcomes, commit.
+/// What an actor knows of its store's rows between transactions, per mode (`[test, live]`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StoreState {
+    /// The store row exists: a committed batch ensured it, and stores are never deleted.
+    pub exists: [bool; 2],
+    /// A committed batch marked the pages stale; the actor rebuilds them.
+    pub pages_stale: [bool; 2],
+}
+
+/// Lock the store, claim the rows, run their handlers, record their outcomes, commit;
+/// `store` learns what the commit made true.
 async fn batch_in_transaction(
     db: &DatabaseConnection,
     rows: &[Model],
     count: Count,
+    store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
     let txn = db.begin().await.map_err(BatchError::Db)?;
-    let result = claim_and_apply(&txn, &first.store_key, rows, count).await;
+    let mut after = *store;
+    let result = claim_and_apply(&txn, &first.store_key, rows, count, &mut after).await;
     match result {
         Ok(applied) => {
             txn.commit().await.map_err(BatchError::Db)?;
+            *store = after;
             Ok(applied)
         }
         Err(err) => {
@@ -198,28 +214,29 @@ async fn claim_and_apply(
     store_key: &str,
     rows: &[Model],
     count: Count,
+    store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
-    database::lock_store(txn, store_key)
-        .await
-        .map_err(db_error)?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
-    let claimed = inbox::claim(txn, &ids, count == Count::OnCommit)
+    // Takes the store's lock too.
+    let claimed = inbox::claim(txn, store_key, &ids, count == Count::OnCommit)
         .await
         .map_err(db_error)?;
-    // The store row once per mode for the whole batch, not once per event; a new store
-    // gets its pages.
-    let mut pages_due = [false, false];
+    // The store row once per mode, and only until the actor knows it exists.
     for livemode in [false, true] {
-        if rows
-            .iter()
-            .any(|row| row.livemode == livemode && claimed.contains(&row.id))
+        let mode = usize::from(livemode);
+        if !store.exists[mode]
+            && rows
+                .iter()
+                .any(|row| row.livemode == livemode && claimed.contains(&row.id))
         {
-            pages_due[usize::from(livemode)] = rows::ensure_store(txn, store_key, livemode)
+            rows::ensure_store(txn, store_key, livemode)
                 .await
                 .map_err(db_error)?;
+            store.exists[mode] = true;
         }
     }
+    let mut touched = [false, false];
     let mut applied = Vec::with_capacity(claimed.len());
     let mut reasons = Vec::new();
     for (index, row) in rows.iter().enumerate() {
@@ -229,19 +246,22 @@ async fn claim_and_apply(
         let done = apply_one(txn, row)
             .await
             .map_err(|source| failure(&row.id, source))?;
-        pages_due[usize::from(row.livemode)] |= done.touches_pages;
+        touched[usize::from(row.livemode)] |= done.touches_pages;
         applied.push((index, done.outcome));
         if let Some(reason) = done.reason {
             reasons.push((row.id.as_str(), reason));
         }
     }
-    // The pages depend on the store and its whole catalogue: rebuilt once, after every
-    // change of the batch, rather than once per event.
+    // The pages depend on the store and its whole catalogue: rebuilding them here would
+    // read the catalogue in every batch. They are marked stale with the change, in the
+    // same commit, and the actor rebuilds them once for all the changes of the next moment.
     for livemode in [false, true] {
-        if pages_due[usize::from(livemode)] {
-            pages::rebuild_pages(txn, store_key, livemode)
+        let mode = usize::from(livemode);
+        if touched[mode] && !store.pages_stale[mode] {
+            rows::mark_pages_stale(txn, store_key, livemode)
                 .await
                 .map_err(db_error)?;
+            store.pages_stale[mode] = true;
         }
     }
     for outcome in [Outcome::Skipped, Outcome::Ignored] {
@@ -263,6 +283,29 @@ async fn claim_and_apply(
             .map_err(db_error)?;
     }
     Ok(applied)
+}
+
+/// Rebuilds the pages of the store, in one transaction under the store's lock: those of
+/// the modes `store` says this actor marked stale, and with `check`, any other mode's
+/// whose row says they are stale (after a restart, or another replica's mark).
+pub async fn rebuild_pages(
+    db: &DatabaseConnection,
+    store_key: &str,
+    store: &mut StoreState,
+    check: bool,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    database::lock_store(&txn, store_key).await?;
+    for livemode in [false, true] {
+        let marked = store.pages_stale[usize::from(livemode)];
+        if marked || check {
+            pages::rebuild_stale_pages(&txn, store_key, livemode, marked).await?;
+        }
+    }
+    txn.commit().await?;
+    metrics::pages_rebuilt();
+    store.pages_stale = [false, false];
+    Ok(())
 }
 
 /// An outage fails the whole batch (it is retried as it is); anything else is the fault
@@ -320,7 +363,7 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
 }
 
 /// `data.previous_attributes` of a `*.updated` event: the old values of what changed.
-fn previous_attributes(payload: &Value) -> Option<&Value> {
+pub fn previous_attributes(payload: &Value) -> Option<&Value> {
     payload
         .pointer("/data/previous_attributes")
         .filter(|previous| previous.is_object())

@@ -1,6 +1,7 @@
 //! Applying the domain's decisions to the rows, inside the caller's transaction: load the
 //! row an event concerns, let [`crate::domain`] compute the next one, save it. Pages are
-//! rebuilt separately ([`super::pages::rebuild_pages`]), once per batch that touched them.
+//! rebuilt separately ([`super::pages::rebuild_stale_pages`]), shortly after a batch that
+//! touched them.
 
 use chrono::{DateTime, Utc};
 use entity::{customer, price, product, store};
@@ -37,6 +38,8 @@ pub async fn apply(
                 return Ok(Outcome::Skipped);
             };
             row.updated_at = now;
+            // The pages show the account: rebuilt shortly, like a catalogue change's.
+            row.pages_stale = true;
             super::slugs::assign(db, &mut row).await?;
             rows::save::<store::ActiveModel>(db, row, false).await?;
             Ok(Outcome::Processed)

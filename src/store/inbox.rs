@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::webhook_event::{self, Column, Entity};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, UpdateStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TryInsertResult,
 };
 
 use entity::status::EventStatus;
@@ -210,17 +210,39 @@ pub fn waiting() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("\"status\" = 'received'")
 }
 
-/// Claims waiting events for an apply, in the caller's transaction: they become
-/// `processed` (the caller rewrites a different outcome with [`set_status`]), with one more
-/// attempt when `count_attempt` (it counts only if the transaction commits). Returns the
-/// ids claimed; the others are no longer waiting and must not be applied again.
+/// Claims waiting events of store `store_key` for an apply, in the caller's transaction:
+/// they become `processed` (the caller rewrites a different outcome with [`set_status`]),
+/// with one more attempt when `count_attempt` (it counts only if the transaction commits).
+/// Returns the ids claimed; the others are no longer waiting and must not be applied again.
+///
+/// The same statement takes the store's lock ([`super::db::lock_store`]) before it claims
+/// a row: one round trip for both. The lock is an `InitPlan`, evaluated once, when the
+/// first row passes the other conditions and before any row is locked, so the claim never
+/// holds a row while it waits for the lock; a row another transaction claimed meanwhile
+/// fails the status test when PostgreSQL checks it again after that transaction ends. A
+/// claim that finds nothing to claim may not take the lock, and then nothing is applied.
 pub async fn claim(
     db: &impl ConnectionTrait,
+    store_key: &str,
     ids: &[&str],
     count_attempt: bool,
 ) -> Result<HashSet<String>, DbErr> {
+    let statement = claim_statement(db.get_database_backend(), store_key, ids, count_attempt);
+    let rows = db.query_all(&statement).await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect()
+}
+
+/// The statement of [`claim`] (public for the apply path's micro-benchmarks).
+pub fn claim_statement(
+    backend: DbBackend,
+    store_key: &str,
+    ids: &[&str],
+    count_attempt: bool,
+) -> UpdateStatement {
     let increment = i32::from(count_attempt);
-    let statement = Query::update()
+    let mut statement = Query::update()
         .table(Entity)
         .value(Column::Status, EventStatus::Processed.as_str())
         .value(Column::ProcessedAt, Utc::now())
@@ -230,10 +252,13 @@ pub async fn claim(
         .and_where(still_received())
         .returning_col(Column::Id)
         .to_owned();
-    let rows = db.query_all(&statement).await?;
-    rows.iter()
-        .map(|row| row.try_get::<String>("", "id"))
-        .collect()
+    if backend == DbBackend::Postgres {
+        statement.and_where(Expr::cust_with_values(
+            "(SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))) = 1",
+            [store_key],
+        ));
+    }
+    statement
 }
 
 /// Sets the final status of claimed events, in the caller's transaction.

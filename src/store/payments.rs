@@ -15,7 +15,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::pages::rebuild_pages;
 use super::rows;
 use crate::domain::orders::derive::{Payment, derive};
 use crate::domain::orders::observe::{Snapshot, SnapshotVersion, SourceKind};
@@ -365,13 +364,18 @@ async fn save_order(
     order: Order,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    if order.seller != source.store
-        && rows::ensure_store(db, &order.seller, source.livemode).await?
-    {
-        rebuild_pages(db, &order.seller, source.livemode).await?;
+    if order.seller != source.store {
+        rows::ensure_store(db, &order.seller, source.livemode).await?;
     }
     let mut row = orders::blank(source.store, source.livemode, &order.id, now);
     order.write(&mut row);
+    order_upsert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The insert of an order row that, when the order exists, replaces every derived column
+/// (the key and `created_at` stay). Public for the apply path's benchmarks.
+pub fn order_upsert(row: order::Model) -> sea_orm::Insert<order::ActiveModel> {
     let mut row = row.into_active_model().reset_all();
     row.not_set(order::Column::Pk);
     let key = [
@@ -385,7 +389,4 @@ async fn save_order(
     });
     order::Entity::insert(row)
         .on_conflict(OnConflict::columns(key).update_columns(derived).to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use entity::{customer, price, product, store};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, TryInsertResult,
+    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, QuerySelect, TryInsertResult,
 };
 
-use crate::domain::{catalog, stores};
+use crate::domain::{catalog, pages, stores};
 
 /// Writes a whole row: inserted when `is_new` (the database assigns `pk`), else updated.
 ///
@@ -53,13 +54,14 @@ pub async fn find_store(
 }
 
 /// Creates the stub store of `store_key` if it does not exist yet (status `onboarding`,
-/// every account field empty, no version). `true` when it did: its pages are then due.
+/// every account field empty, no version), with the pages of a store without products.
+/// `true` when it did.
 pub async fn ensure_store(
     db: &impl ConnectionTrait,
     store_key: &str,
     livemode: bool,
 ) -> Result<bool, DbErr> {
-    let mut stub = stores::stub(store_key, livemode, Utc::now())
+    let mut stub = pages::with_empty_catalogue(stores::stub(store_key, livemode, Utc::now()))
         .into_active_model()
         .reset_all();
     stub.not_set(store::Column::Pk);
@@ -69,6 +71,36 @@ pub async fn ensure_store(
         .exec_without_returning(db)
         .await?;
     Ok(matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0))
+}
+
+/// Marks the pages of the store stale, in the caller's transaction: a change they show was
+/// applied. One statement, and no write when they are stale already.
+pub async fn mark_pages_stale(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+    livemode: bool,
+) -> Result<(), DbErr> {
+    store::Entity::update_many()
+        .col_expr(store::Column::PagesStale, Expr::value(true))
+        .filter(store::Column::Id.eq(store_key))
+        .filter(store::Column::Livemode.eq(livemode))
+        .filter(store::Column::PagesStale.eq(false))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// The stores whose pages wait for a rebuild. The condition is the partial index's own,
+/// written out: PostgreSQL cannot use that index for a bound `pages_stale = $1`.
+pub async fn stores_with_stale_pages(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    store::Entity::find()
+        .select_only()
+        .column(store::Column::Id)
+        .distinct()
+        .filter(Expr::cust("\"pages_stale\""))
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// Declares `find_*(db, store_key, livemode, id)` for a table keyed by store, mode and id.

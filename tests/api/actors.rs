@@ -76,6 +76,7 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
         backoff_max: Duration::from_millis(100),
         idle_timeout: Duration::from_secs(60),
         batch_linger: Duration::ZERO,
+        pages_delay: Duration::ZERO,
         concurrency: 4,
         memory_queue_bytes: 1 << 20,
         max_actors: 100,

@@ -173,6 +173,8 @@ async fn a_csv_import_creates_products_and_prices_on_the_connected_account_and_t
     let mug = listed.iter().find(|p| p["name"] == "Blue mug").unwrap();
     assert_eq!(mug["category"], "Kitchen");
     assert_eq!(mug["price"]["unit_amount"], 1250);
+    // The pages follow the catalogue a moment later.
+    app.wait_until_applied().await;
     let shop = app
         .client
         .get(format!("{}/shop/{ACCOUNT}/products", app.address))

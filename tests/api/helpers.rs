@@ -94,6 +94,8 @@ pub fn test_settings(database_url: &str) -> figment::Figment {
         // The sweep that dispatches events whose notification was lost (around a database
         // outage, say) again: seconds rather than the default 30 s, within the tests' waits.
         .merge(Serialized::default("recovery_interval_secs", 2))
+        // Pages rebuilt soon after a change: the tests that read them wait for them.
+        .merge(Serialized::default("pages_rebuild_delay_ms", 50))
         .merge(Serialized::default(
             "data_dir",
             temp_dir().display().to_string(),
@@ -249,7 +251,8 @@ pub fn event_id(body: &[u8]) -> String {
     value["id"].as_str().expect("event id").to_owned()
 }
 
-/// Waits until no stored event is still `received`, or panics after 30 s.
+/// Waits until no stored event is still `received` and no store's pages wait for their
+/// rebuild, or panics after 30 s.
 pub async fn wait_until_applied(db: &DatabaseConnection) {
     use entity::webhook_event::{Column, Entity};
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
@@ -260,7 +263,10 @@ pub async fn wait_until_applied(db: &DatabaseConnection) {
             .count(db)
             .await
             .expect("count waiting events");
-        if waiting == 0 {
+        let stale = payments::store::rows::stores_with_stale_pages(db)
+            .await
+            .expect("read stale pages");
+        if waiting == 0 && stale.is_empty() {
             return;
         }
         if std::time::Instant::now() >= deadline {

@@ -102,8 +102,14 @@ pub async fn deliver_and_apply(db: &DatabaseConnection, events: &[Vec<u8>]) {
         inbox::store(db, &envelope, String::from_utf8(body.clone()).unwrap())
             .await
             .unwrap();
-        let applied = apply::attempt(db, &envelope.id, 3).await.unwrap();
+        let mut store = apply::StoreState::default();
+        let applied = apply::attempt(db, &envelope.id, 3, &mut store)
+            .await
+            .unwrap();
         assert_ne!(applied, Applied::DeadLettered);
+        apply::rebuild_pages(db, &envelope.store_key, &mut store, false)
+            .await
+            .unwrap();
     }
 }
 

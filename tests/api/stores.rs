@@ -330,3 +330,43 @@ async fn nul_characters_in_a_signed_event_are_dropped_on_every_backend() {
     assert_eq!(row.name.as_deref(), Some("JennyRosen"));
     assert_eq!(row.metadata, Some(json!({"note": "ab"})));
 }
+
+/// A service stopped between a catalogue change and the rebuild of the pages (the flag
+/// is set, the pages are old): the next start rebuilds them without any new event.
+#[tokio::test]
+async fn pages_left_stale_by_a_stopped_service_are_rebuilt_at_start_up() {
+    use crate::helpers::{fresh_database_url, spawn_app_with, test_settings};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let url = fresh_database_url().await;
+    let app = spawn_app_with(test_settings(&url), &url).await;
+    for name in ["account.updated.json", "product.created.json"] {
+        assert_eq!(app.post_event(&fixture(name)).await.status(), 200, "{name}");
+    }
+    app.wait_until_applied().await;
+    let store = the_store(&app, ACCOUNT).await;
+    assert!(!store.pages_stale);
+    let featured = &store.pages.as_ref().unwrap()["home"]["featured_products"];
+    assert_eq!(featured[0]["name"], "T-shirt", "{featured}");
+    let db = app.db.clone();
+    app.shutdown().await;
+
+    // What the stopped service left: the product renamed in the same commit that marked
+    // the pages stale, and no rebuild.
+    for sql in [
+        "UPDATE marketplace_products SET name = 'Gray T-shirt'",
+        "UPDATE stripe_stores SET pages_stale = TRUE",
+    ] {
+        db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap();
+    }
+
+    let app = spawn_app_with(test_settings(&url), &url).await;
+    app.wait_until_applied().await;
+    let store = the_store(&app, ACCOUNT).await;
+    assert!(!store.pages_stale);
+    let featured = &store.pages.as_ref().unwrap()["home"]["featured_products"];
+    assert_eq!(featured[0]["name"], "Gray T-shirt", "{featured}");
+    app.shutdown().await;
+}

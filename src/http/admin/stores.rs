@@ -61,9 +61,13 @@ pub struct Store {
     /// Why Stripe restricted the account, if it did.
     pub disabled_reason: Option<String>,
     /// Home, Products, About and Contact, rebuilt whenever the store or its catalogue
-    /// changes.
+    /// changes (`PAGES_REBUILD_DELAY_MS` after the change, once for every change of that
+    /// moment).
     pub pages: Option<Value>,
     pub payment_settings: Option<Value>,
+    /// A change the pages and payment settings show was applied, and their rebuild is
+    /// due: they are about to change.
+    pub pages_stale: bool,
     pub counts: StoreCounts,
     /// When the service first saw the account (Unix seconds).
     pub created: i64,
@@ -110,6 +114,7 @@ impl From<StoreWithCounts> for Store {
             disabled_reason: store.disabled_reason,
             pages: store.pages,
             payment_settings: store.payment_settings,
+            pages_stale: store.pages_stale,
             counts: StoreCounts {
                 products,
                 customers,

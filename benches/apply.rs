@@ -13,11 +13,12 @@
 //!   each snapshot stored);
 //! - `apply/statement/*`: the SQL of the row writes (`rows::save`: every column set, by
 //!   `reset_all`), of the order upsert and of the inbox claim (`UPDATE ... WHERE id IN
-//!   (...) RETURNING id`, rebuilt here as `inbox::claim` builds it), for PostgreSQL and
+//!   (...) RETURNING id`, as `inbox::claim_statement` builds it), for PostgreSQL and
 //!   SQLite;
 //! - `apply/event/*`: one event from its stored payload to its row statement, end to end;
 //! - `apply/pages/*`: `pages::build_pages` for a store of 50 and of 1,000 products, which is
-//!   why the pages are rebuilt once per batch rather than once per event.
+//!   why an apply only marks the pages stale and the actor rebuilds them a moment later,
+//!   once for all the changes of that moment.
 //!
 //! Run with `cargo bench --bench apply` (add `-- apply/domain` to run one group).
 
@@ -26,19 +27,18 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use entity::status::EventStatus;
 use entity::{customer, order, order_observation, price, product, store, webhook_event};
 use payments::domain::orders::derive::{Payment, derive};
 use payments::domain::orders::observe::Snapshot;
 use payments::domain::{self, Change, EventRef, catalog, customers, orders, pages, stores};
+use payments::pipeline::apply::{self, event_ref, previous_attributes};
 use payments::pipeline::backlog::MAX_BATCH;
 use payments::store::inbox;
 use payments::stripe::envelope::Envelope;
 use payments::stripe::object::without_nul;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, UpdateStatement};
+use sea_orm::sea_query::UpdateStatement;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable, QueryTrait,
-    Statement,
+    ActiveModelTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable, QueryTrait, Statement,
 };
 use serde_json::{Value, json};
 
@@ -86,29 +86,9 @@ impl Stored {
     }
 }
 
-/// `parse_payload` of `src/pipeline/apply.rs` (private there).
+/// The stored payload, parsed as the actor parses it.
 fn parse_payload(row: &webhook_event::Model) -> Value {
-    serde_json::from_str(&row.payload).expect("the stored payload is JSON")
-}
-
-/// `event_ref` of `src/pipeline/apply.rs` (private there).
-fn event_ref<'a>(row: &'a webhook_event::Model, payload: &'a Value) -> EventRef<'a> {
-    EventRef {
-        id: &row.id,
-        event_type: &row.event_type,
-        store_key: &row.store_key,
-        livemode: row.livemode,
-        created: row.created,
-        api_version: row.api_version.as_deref(),
-        object: payload.pointer("/data/object").unwrap_or(&Value::Null),
-    }
-}
-
-/// `previous_attributes` of `src/pipeline/apply.rs` (private there).
-fn previous_attributes(payload: &Value) -> Option<&Value> {
-    payload
-        .pointer("/data/previous_attributes")
-        .filter(|previous| previous.is_object())
+    apply::parse_payload(row).expect("the stored payload is JSON")
 }
 
 fn now() -> DateTime<Utc> {
@@ -228,35 +208,13 @@ where
 
 /// The upsert of `save_order` in `src/store/payments.rs`.
 fn order_upsert(row: order::Model, backend: DbBackend) -> Statement {
-    let mut row = row.into_active_model().reset_all();
-    row.not_set(order::Column::Pk);
-    let key = [
-        order::Column::SourceStore,
-        order::Column::Livemode,
-        order::Column::Id,
-    ];
-    let derived = order::Column::iter().filter(|column| {
-        use order::Column::*;
-        !matches!(column, Pk | CreatedAt | SourceStore | Livemode | Id)
-    });
-    order::Entity::insert(row)
-        .on_conflict(OnConflict::columns(key).update_columns(derived).to_owned())
-        .build(backend)
+    payments::store::payments::order_upsert(row).build(backend)
 }
 
-/// The statement of `inbox::claim` (private there), counting the attempt.
-fn claim(ids: &[&str]) -> UpdateStatement {
-    use webhook_event::{Column, Entity};
-    Query::update()
-        .table(Entity)
-        .value(Column::Status, EventStatus::Processed.as_str())
-        .value(Column::ProcessedAt, Utc::now())
-        .value(Column::LastError, Option::<String>::None)
-        .value(Column::Attempts, Expr::col(Column::Attempts).add(1))
-        .and_where(Column::Id.is_in(ids.iter().copied()))
-        .and_where(Expr::cust("(\"status\" = 'received') IS TRUE"))
-        .returning_col(Column::Id)
-        .to_owned()
+/// The statement of `inbox::claim`, counting the attempt (with the store's lock on
+/// PostgreSQL).
+fn claim(backend: DbBackend, ids: &[&str]) -> UpdateStatement {
+    payments::store::inbox::claim_statement(backend, "acct_bench", ids, true)
 }
 
 fn decode(c: &mut Criterion) {
@@ -394,11 +352,12 @@ fn statements(c: &mut Criterion) {
         assert!(sql.sql.starts_with("INSERT INTO"));
         let sql = order_upsert(order.clone(), backend);
         assert!(sql.sql.contains("ON CONFLICT"));
-        let sql = backend.build(&claim(&batch));
+        let sql = backend.build(&claim(backend, &batch));
         assert!(sql.sql.ends_with("RETURNING \"id\""), "{}", sql.sql);
         assert_eq!(
             sql.values.as_ref().map(|values| values.0.len()),
-            Some(MAX_BATCH + 4)
+            // The four values set, the ids, and the lock's key on PostgreSQL.
+            Some(MAX_BATCH + 4 + usize::from(backend == DbBackend::Postgres))
         );
 
         group.bench_function(format!("customer_insert/{backend_name}"), |b| {
@@ -437,10 +396,10 @@ fn statements(c: &mut Criterion) {
             )
         });
         group.bench_function(format!("inbox_claim_1/{backend_name}"), |b| {
-            b.iter(|| backend.build(&claim(black_box(&one))))
+            b.iter(|| backend.build(&claim(backend, black_box(&one))))
         });
         group.bench_function(format!("inbox_claim_{MAX_BATCH}/{backend_name}"), |b| {
-            b.iter(|| backend.build(&claim(black_box(&batch))))
+            b.iter(|| backend.build(&claim(backend, black_box(&batch))))
         });
     }
     group.finish();

@@ -186,13 +186,21 @@ async fn on_message(myself: ActorRef<AccountMsg>, message: AccountMsg, state: &m
         }
         AccountMsg::RebuildPages => {
             state.pages_scheduled = false;
-            rebuild_pages(&myself, state).await;
+            // (Done already if the actor had to make room for other stores.)
+            if pages_due(state) {
+                rebuild_pages(&myself, state).await;
+            }
         }
         AccountMsg::IdleCheck { .. } => {}
     }
     let generation = state.generation;
     if state.admission.is_crowded() {
-        // Other stores wait for an actor: retire as soon as this store has nothing left.
+        // Other stores wait for an actor: retire as soon as this store has nothing left,
+        // its pages rebuilt now rather than after the delay.
+        if state.pages_scheduled && state.backlog.is_idle() {
+            state.pages_scheduled = false;
+            rebuild_pages(&myself, state).await;
+        }
         report_if_idle(&myself, state, generation);
     }
     myself.send_after(state.settings.idle_timeout, move || AccountMsg::IdleCheck {
@@ -329,8 +337,7 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
 /// the changes of that moment are rebuilt once. A draining actor cannot send to itself,
 /// so it rebuilds at once.
 async fn schedule_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
-    let due = state.check_pages || state.store.pages_stale.contains(&true);
-    if !due || state.pages_scheduled {
+    if !pages_due(state) || state.pages_scheduled {
         return;
     }
     let delay = state.settings.pages_delay;
@@ -340,6 +347,11 @@ async fn schedule_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState)
     }
     state.pages_scheduled = true;
     myself.send_after(delay, || AccountMsg::RebuildPages);
+}
+
+/// Whether the actor marked the store's pages stale, or must look whether they are.
+fn pages_due(state: &AccountState) -> bool {
+    state.check_pages || state.store.pages_stale.contains(&true)
 }
 
 /// Rebuilds the store's stale pages in a turn at the database. On failure the flag stays

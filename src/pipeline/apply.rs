@@ -287,23 +287,33 @@ async fn claim_and_apply(
 
 /// Rebuilds the pages of the store, in one transaction under the store's lock: those of
 /// the modes `store` says this actor marked stale, and with `check`, any other mode's
-/// whose row says they are stale (after a restart, or another replica's mark).
+/// whose row says they are stale (after a restart, or another replica's mark), read
+/// first without a transaction, so that a check that finds nothing costs one statement.
 pub async fn rebuild_pages(
     db: &DatabaseConnection,
     store_key: &str,
     store: &mut StoreState,
     check: bool,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
-    database::lock_store(&txn, store_key).await?;
-    for livemode in [false, true] {
-        let marked = store.pages_stale[usize::from(livemode)];
-        if marked || check {
-            pages::rebuild_stale_pages(&txn, store_key, livemode, marked).await?;
+    let mut due = store.pages_stale;
+    if check {
+        for livemode in rows::modes_with_stale_pages(db, store_key).await? {
+            due[usize::from(livemode)] = true;
         }
     }
-    txn.commit().await?;
-    metrics::pages_rebuilt();
+    if due.contains(&true) {
+        let txn = db.begin().await?;
+        database::lock_store(&txn, store_key).await?;
+        for livemode in [false, true] {
+            let mode = usize::from(livemode);
+            if due[mode] {
+                pages::rebuild_stale_pages(&txn, store_key, livemode, store.pages_stale[mode])
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+        metrics::pages_rebuilt();
+    }
     store.pages_stale = [false, false];
     Ok(())
 }

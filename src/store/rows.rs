@@ -103,6 +103,21 @@ pub async fn stores_with_stale_pages(db: &impl ConnectionTrait) -> Result<Vec<St
         .await
 }
 
+/// The modes of the store whose pages wait for a rebuild.
+pub async fn modes_with_stale_pages(
+    db: &impl ConnectionTrait,
+    store_key: &str,
+) -> Result<Vec<bool>, DbErr> {
+    store::Entity::find()
+        .select_only()
+        .column(store::Column::Livemode)
+        .filter(store::Column::Id.eq(store_key))
+        .filter(Expr::cust("\"pages_stale\""))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Declares `find_*(db, store_key, livemode, id)` for a table keyed by store, mode and id.
 macro_rules! find_in_store {
     ($(#[$doc:meta])* $name:ident, $table:ident) => {

@@ -178,7 +178,7 @@ async fn on_message(myself: ActorRef<AccountMsg>, message: AccountMsg, state: &m
             }
             work(&myself, state).await;
             state.check_pages = true;
-            schedule_pages(&myself, state).await;
+            schedule_pages(&myself, state);
         }
         AccountMsg::Retry => {
             state.backlog.retry_due();
@@ -292,7 +292,7 @@ async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, ro
             }
             state.backlog.batch_applied(rows.len());
             state.outages.recovered();
-            schedule_pages(myself, state).await;
+            schedule_pages(myself, state);
         }
         Err(BatchError::Db(err)) => database_failed(myself, state, &err),
         Err(BatchError::Domain { event_id, source }) => {
@@ -313,7 +313,7 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
             info!(event_id, account = %state.store_key, status = %outcome.status(), "event applied");
             state.backlog.single_done();
             state.outages.recovered();
-            schedule_pages(myself, state).await;
+            schedule_pages(myself, state);
         }
         Ok(Applied::AlreadyDone) => state.backlog.single_done(),
         Ok(Applied::DeadLettered) => {
@@ -334,19 +334,27 @@ async fn attempt(myself: &ActorRef<AccountMsg>, state: &mut AccountState, event_
 }
 
 /// Schedules the rebuild of the store's pages, if they are stale, `pages_delay` from now:
-/// the changes of that moment are rebuilt once. A draining actor cannot send to itself,
-/// so it rebuilds at once.
-async fn schedule_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
+/// the changes of that moment are rebuilt once. Always as a message, never here: the
+/// caller may hold a turn at the database, and the rebuild takes one. A draining actor
+/// cannot send to itself: its stale pages are left to recovery (the flag is in the row).
+fn schedule_pages(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     if !pages_due(state) || state.pages_scheduled {
         return;
     }
     let delay = state.settings.pages_delay;
-    if delay.is_zero() || is_draining(myself) {
-        rebuild_pages(myself, state).await;
-        return;
+    let scheduled = if delay.is_zero() {
+        myself.send_message(AccountMsg::RebuildPages).is_ok()
+    } else {
+        !is_draining(myself) && {
+            myself.send_after(delay, || AccountMsg::RebuildPages);
+            true
+        }
+    };
+    if scheduled {
+        state.pages_scheduled = true;
+    } else {
+        debug!(account = %state.store_key, "stopping; the stale pages are left for recovery");
     }
-    state.pages_scheduled = true;
-    myself.send_after(delay, || AccountMsg::RebuildPages);
 }
 
 /// Whether the actor marked the store's pages stale, or must look whether they are.

@@ -241,13 +241,29 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// The stored events the domain and statement benchmarks start from: customer created and
+/// updated, product created and updated, a charge and its PaymentIntent.
+fn stored_fixtures() -> [Stored; 6] {
+    [
+        CUSTOMER_CREATED,
+        CUSTOMER_UPDATED,
+        PRODUCT_CREATED,
+        PRODUCT_UPDATED,
+        CHARGE_SUCCEEDED,
+        INTENT_SUCCEEDED,
+    ]
+    .map(Stored::new)
+}
+
 fn domain_changes(c: &mut Criterion) {
-    let customer_created = Stored::new(CUSTOMER_CREATED);
-    let customer_updated = Stored::new(CUSTOMER_UPDATED);
-    let product_created = Stored::new(PRODUCT_CREATED);
-    let product_updated = Stored::new(PRODUCT_UPDATED);
-    let charge = Stored::new(CHARGE_SUCCEEDED);
-    let intent = Stored::new(INTENT_SUCCEEDED);
+    let [
+        customer_created,
+        customer_updated,
+        product_created,
+        product_updated,
+        charge,
+        intent,
+    ] = stored_fixtures();
 
     let customer = existing_customer(&customer_created);
     let updated = customers::next_row(customer.clone(), &customer_updated.event())
@@ -311,12 +327,14 @@ fn domain_changes(c: &mut Criterion) {
 }
 
 fn statements(c: &mut Criterion) {
-    let customer_created = Stored::new(CUSTOMER_CREATED);
-    let customer_updated = Stored::new(CUSTOMER_UPDATED);
-    let product_created = Stored::new(PRODUCT_CREATED);
-    let product_updated = Stored::new(PRODUCT_UPDATED);
-    let charge = Stored::new(CHARGE_SUCCEEDED);
-    let intent = Stored::new(INTENT_SUCCEEDED);
+    let [
+        customer_created,
+        customer_updated,
+        product_created,
+        product_updated,
+        charge,
+        intent,
+    ] = stored_fixtures();
     let store_key = charge.row.store_key.clone();
 
     let customer_new = existing_customer(&customer_created);

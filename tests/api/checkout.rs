@@ -191,18 +191,23 @@ async fn settled(app: &TestApp, status: &str) -> Value {
     panic!("never one {status} order: {:#?}", orders(app).await);
 }
 
+/// The product page of the test's product, as the browser receives it.
+async fn product_page(browser: &Browser, app: &TestApp) -> reqwest::Response {
+    browser
+        .client
+        .get(format!("{}{SHOP}/products/prod_tee", app.address))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_direct_checkout_is_pending_at_once_and_completed_by_stripes_webhooks() {
     let (app, stripe) = start("direct", 2.5).await;
     let browser = browser();
     // The product page's form may lead to Stripe's payment page (CSP `form-action`
     // governs the redirect after a form, too).
-    let response = browser
-        .client
-        .get(format!("{}{SHOP}/products/prod_tee", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = product_page(&browser, &app).await;
     let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -498,12 +503,7 @@ async fn checkout_refuses_a_bad_token_a_bad_quantity_an_unknown_product_and_a_sh
 async fn the_same_form_sent_with_other_lines_or_after_paying_opens_a_new_session() {
     let (app, stripe) = start("direct", 0.0).await;
     let browser = browser();
-    let response = browser
-        .client
-        .get(format!("{}{SHOP}/products/prod_tee", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = product_page(&browser, &app).await;
     // Back from Stripe, the browser asks for the page again (a fresh attempt id).
     assert_eq!(response.headers()["cache-control"], "private, no-store");
     let (_, page) = get(&browser, &app, &format!("{SHOP}/products/prod_tee")).await;

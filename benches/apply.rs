@@ -161,23 +161,8 @@ fn observation_row(
     livemode: bool,
     snapshot: Snapshot,
 ) -> order_observation::Model {
-    order_observation::Model {
-        pk: 0,
-        source_store: store_key.to_owned(),
-        livemode,
-        kind: snapshot.kind.as_str().to_owned(),
-        transfer_group: snapshot.transfer_group(),
-        order_id: snapshot.payment_intent(),
-        source_id: snapshot.id,
-        version: snapshot.version.created,
-        progress: snapshot.version.progress,
-        version_event: snapshot.version.event_id,
-        event_type: snapshot.event_type,
-        api_version: snapshot.api_version,
-        object: without_nul(snapshot.object),
-        created_at: now(),
-        updated_at: now(),
-    }
+    let order_id = snapshot.payment_intent();
+    payments::store::payments::observation_row(store_key, livemode, None, snapshot, order_id, now())
 }
 
 /// The INSERT of `rows::save` for a new row: every column set but the primary key.

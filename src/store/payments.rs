@@ -206,10 +206,31 @@ async fn save(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let is_new = existing.is_none();
-    let row = observation::Model {
-        pk: existing.as_ref().map_or(0, |row| row.pk),
-        source_store: source.store.to_owned(),
-        livemode: source.livemode,
+    let row = observation_row(
+        source.store,
+        source.livemode,
+        existing.as_ref(),
+        snapshot,
+        order_id,
+        now,
+    );
+    rows::save::<observation::ActiveModel>(db, row, is_new).await
+}
+
+/// The row that keeps `snapshot` of store `store`, filed under order `order_id`:
+/// `existing`'s key and first sighting kept. Public for the apply path's benchmarks.
+pub fn observation_row(
+    store: &str,
+    livemode: bool,
+    existing: Option<&observation::Model>,
+    snapshot: Snapshot,
+    order_id: Option<String>,
+    now: DateTime<Utc>,
+) -> observation::Model {
+    observation::Model {
+        pk: existing.map_or(0, |row| row.pk),
+        source_store: store.to_owned(),
+        livemode,
         kind: snapshot.kind.as_str().to_owned(),
         transfer_group: snapshot.transfer_group(),
         source_id: snapshot.id,
@@ -222,8 +243,7 @@ async fn save(
         object: without_nul(snapshot.object),
         created_at: existing.map_or(now, |row| row.created_at),
         updated_at: now,
-    };
-    rows::save::<observation::ActiveModel>(db, row, is_new).await
+    }
 }
 
 /// The orders whose payment objects carry `group`, at most `limit` of them.

@@ -13,8 +13,8 @@
 //!   each snapshot stored);
 //! - `apply/statement/*`: the SQL of the row writes (`rows::save`: every column set, by
 //!   `reset_all`), of the order upsert and of the inbox claim (`UPDATE ... WHERE id IN
-//!   (...) RETURNING id`, as `inbox::claim_statement` builds it), for PostgreSQL and
-//!   SQLite;
+//!   (...) RETURNING id`, as `inbox::claim_statement` builds it, for one store and for a
+//!   group of eight stores), for PostgreSQL and SQLite;
 //! - `apply/event/*`: one event from its stored payload to its row statement, end to end;
 //! - `apply/pages/*`: `pages::build_pages` for a store of 50 and of 1,000 products, which is
 //!   why an apply only marks the pages stale and the actor rebuilds them a moment later,
@@ -199,7 +199,12 @@ fn order_upsert(row: order::Model, backend: DbBackend) -> Statement {
 /// The statement of `inbox::claim`, counting the attempt (with the store's lock on
 /// PostgreSQL).
 fn claim(backend: DbBackend, ids: &[&str]) -> UpdateStatement {
-    payments::store::inbox::claim_statement(backend, "acct_bench", ids, true)
+    payments::store::inbox::claim_statement(backend, &["acct_bench"], ids, true)
+}
+
+/// The claim of a group of stores' batches (the applier's group commit), one event each.
+fn group_claim(backend: DbBackend, stores: &[&str]) -> UpdateStatement {
+    payments::store::inbox::claim_statement(backend, stores, stores, true)
 }
 
 fn decode(c: &mut Criterion) {
@@ -387,6 +392,17 @@ fn statements(c: &mut Criterion) {
         });
         group.bench_function(format!("inbox_claim_{MAX_BATCH}/{backend_name}"), |b| {
             b.iter(|| backend.build(&claim(backend, black_box(&batch))))
+        });
+        let stores: Vec<String> = (0..8).map(|n| format!("acct_bench_{n}")).collect();
+        let stores: Vec<&str> = stores.iter().map(String::as_str).collect();
+        let sql = backend.build(&group_claim(backend, &stores));
+        assert_eq!(
+            sql.sql.contains("ORDER BY lock_key"),
+            backend == DbBackend::Postgres,
+            "several stores' locks are taken in order"
+        );
+        group.bench_function(format!("inbox_claim_8_stores/{backend_name}"), |b| {
+            b.iter(|| backend.build(&group_claim(backend, black_box(&stores))))
         });
     }
     group.finish();

@@ -78,6 +78,7 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
         batch_linger: Duration::ZERO,
         pages_delay: Duration::ZERO,
         concurrency: 4,
+        writers: 1,
         memory_queue_bytes: 1 << 20,
         max_actors: 100,
         single_writer: false,

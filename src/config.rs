@@ -458,13 +458,14 @@ fn apply_concurrency(raw: &RawSettings) -> usize {
 }
 
 /// Apply transactions at once, each for the batches of every store ready then (group
-/// commit): `APPLY_WRITERS`, or by default one on SQLite (its one writer) and a quarter of
+/// commit): `APPLY_WRITERS`, or by default one on SQLite (its one writer) and an eighth of
 /// the apply steps on PostgreSQL (1 to 8). Fewer writers make bigger groups: fewer
-/// commits and statements per event, for less parallelism.
+/// commits and statements per event, for less parallelism. On 2 cores with a pool of 10,
+/// one writer applied the most events (BENCHMARKS.md, "Group commit of the apply").
 fn apply_writers(raw: &RawSettings, concurrency: usize) -> usize {
     match raw.apply_writers {
         0 if is_sqlite(raw) => 1,
-        0 => (concurrency / 4).clamp(1, 8),
+        0 => (concurrency / 8).clamp(1, 8),
         writers => writers.min(concurrency),
     }
 }
@@ -585,6 +586,31 @@ mod tests {
             figment = figment.merge(Serialized::default(key, value));
         }
         Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn apply_writers_default_to_one_writer_and_scale_with_a_large_postgres_pool() {
+        let writers = |database_url: &str, pool: u32, apply_writers: usize| {
+            let figment = Settings::defaults()
+                .merge(Serialized::default("stripe_webhook_secret", "whsec_a"))
+                .merge(Serialized::default("database_url", database_url))
+                .merge(Serialized::default("database_max_connections", pool))
+                .merge(Serialized::default("apply_writers", apply_writers));
+            Settings::from_figment(figment).unwrap().apply.writers
+        };
+        let postgres = "postgres://localhost/payments";
+        assert_eq!(writers("", 16, 0), 1, "SQLite has one writer");
+        assert_eq!(writers(postgres, 16, 0), 1, "pool 16: 12 apply steps");
+        assert_eq!(
+            writers(postgres, 64, 0),
+            6,
+            "pool 64: 48 apply steps, an eighth"
+        );
+        assert_eq!(
+            writers(postgres, 16, 100),
+            12,
+            "never more than the apply steps"
+        );
     }
 
     #[test]

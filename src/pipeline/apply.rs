@@ -29,9 +29,9 @@ use tracing::debug;
 
 use super::admission::WriteLock;
 use super::group_commit::GroupCommit;
-use crate::domain::{self, DomainError, EventRef, Outcome};
+use crate::domain::{self, Change, DomainError, EventRef, Outcome};
 use crate::metrics;
-use crate::store::changes::{self, WriteError};
+use crate::store::changes::{self, Prefetched, WriteError};
 use crate::store::{db as database, inbox, pages, rows};
 
 /// What one attempt at an event came to.
@@ -340,18 +340,7 @@ async fn group_in_transaction(
     db: &DatabaseConnection,
     batches: &[StoreBatch],
 ) -> Result<Vec<(Vec<(usize, Outcome)>, StoreState)>, BatchError> {
-    let txn = db.begin().await.map_err(BatchError::db)?;
-    let result = claim_and_apply_group(&txn, batches).await;
-    match result {
-        Ok(results) => {
-            txn.commit().await.map_err(BatchError::db)?;
-            Ok(results)
-        }
-        Err(err) => {
-            let _ = txn.rollback().await;
-            Err(err)
-        }
-    }
+    committed(db, async |txn| claim_and_apply_group(txn, batches).await).await
 }
 
 async fn claim_and_apply_group(
@@ -372,17 +361,53 @@ async fn claim_and_apply_group(
         .await
         .map_err(|err| failure(ids[0], WriteError::Db(err)))?;
     let mut results = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let mut store = batch.store;
-        let applied = match batch.rows.first() {
-            Some(first) => {
-                apply_claimed(txn, &first.store_key, &batch.rows, &claimed, &mut store).await?
-            }
-            None => Vec::new(),
-        };
-        results.push((applied, store));
+    // The decoded payloads of a window are held together: windows bound them.
+    for window in windows(batches, MAX_PLANNED) {
+        let plans = window
+            .iter()
+            .map(|batch| plan(&batch.rows, &claimed))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One read per table for the rows of every store's events of the window.
+        let wanted = window
+            .iter()
+            .zip(&plans)
+            .flat_map(|(batch, planned)| wanted(&batch.rows, planned));
+        let mut known = Prefetched::load(txn, wanted)
+            .await
+            .map_err(|err| failure(ids[0], WriteError::Db(err)))?;
+        for (batch, planned) in window.iter().zip(plans) {
+            let mut store = batch.store;
+            let applied = match batch.rows.first() {
+                Some(first) => {
+                    let key = &first.store_key;
+                    apply_claimed(txn, key, &batch.rows, planned, &mut known, &mut store).await?
+                }
+                None => Vec::new(),
+            };
+            results.push((applied, store));
+        }
     }
     Ok(results)
+}
+
+/// Most events decoded at once in a group (a store's batch may reach it alone).
+const MAX_PLANNED: usize = 256;
+
+/// The batches in consecutive windows of at most `limit` events, or one batch.
+fn windows(batches: &[StoreBatch], limit: usize) -> Vec<&[StoreBatch]> {
+    let mut windows = Vec::new();
+    let (mut start, mut events) = (0, 0);
+    for (index, batch) in batches.iter().enumerate() {
+        if index > start && events + batch.rows.len() > limit {
+            windows.push(&batches[start..index]);
+            (start, events) = (index, 0);
+        }
+        events += batch.rows.len();
+    }
+    if start < batches.len() {
+        windows.push(&batches[start..]);
+    }
+    windows
 }
 
 /// What an actor knows of its store's rows between transactions, per mode (`[test, live]`).
@@ -405,17 +430,28 @@ async fn batch_in_transaction(
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let txn = db.begin().await.map_err(BatchError::db)?;
     let mut after = *store;
-    let result = claim_and_apply(&txn, &first.store_key, rows, count, &mut after).await;
-    match result {
-        Ok(applied) => {
+    let applied = committed(db, async |txn| {
+        claim_and_apply(txn, &first.store_key, rows, count, &mut after).await
+    })
+    .await?;
+    *store = after;
+    Ok(applied)
+}
+
+/// Runs `work` in a transaction: committed if it succeeds, else rolled back at once
+/// rather than on drop, so the stores' locks are released without delay.
+async fn committed<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, BatchError>,
+) -> Result<T, BatchError> {
+    let txn = db.begin().await.map_err(BatchError::db)?;
+    match work(&txn).await {
+        Ok(value) => {
             txn.commit().await.map_err(BatchError::db)?;
-            *store = after;
-            Ok(applied)
+            Ok(value)
         }
         Err(err) => {
-            // Roll back now rather than on drop, so the store's lock is released at once.
             let _ = txn.rollback().await;
             Err(err)
         }
@@ -434,17 +470,78 @@ async fn claim_and_apply(
     let claimed = inbox::claim(txn, &[store_key], &ids, count == Count::OnCommit)
         .await
         .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
-    apply_claimed(txn, store_key, rows, &claimed, store).await
+    let planned = plan(rows, &claimed)?;
+    let mut known = Prefetched::load(txn, wanted(rows, &planned))
+        .await
+        .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
+    apply_claimed(txn, store_key, rows, planned, &mut known, store).await
 }
 
-/// Applies the `claimed` events of a store's batch in the caller's transaction, which
+/// A claimed event decoded and decided, the first half of applying it: read ahead of the
+/// rows, so that the rows of every event can be read at once ([`Prefetched`]).
+struct Planned {
+    /// Its place in the batch.
+    index: usize,
+    payload: Value,
+    plan: Plan,
+}
+
+enum Plan {
+    /// Nothing to apply (with the reason for the event log, when there is one).
+    Ignored(Option<&'static str>),
+    Apply(Change),
+}
+
+/// Decodes the claimed events of a batch and asks the domain what each changes, in order.
+fn plan(rows: &[Model], claimed: &HashSet<String>) -> Result<Vec<Planned>, BatchError> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, row)| claimed.contains(&row.id))
+        .map(|(index, row)| {
+            let (payload, plan) =
+                plan_one(row).map_err(|err| failure(&row.id, WriteError::Domain(err)))?;
+            Ok(Planned {
+                index,
+                payload,
+                plan,
+            })
+        })
+        .collect()
+}
+
+fn plan_one(row: &Model) -> Result<(Value, Plan), DomainError> {
+    let payload = parse_payload(row)?;
+    if let Some(reason) = domain::not_applicable(&payload) {
+        return Ok((payload, Plan::Ignored(Some(reason))));
+    }
+    let change = domain::change_of(&event_ref(row, &payload), previous_attributes(&payload))?;
+    let plan = change.map_or(Plan::Ignored(None), Plan::Apply);
+    Ok((payload, plan))
+}
+
+/// The rows the planned events of a batch concern: store key, mode, change.
+fn wanted<'a>(
+    rows: &'a [Model],
+    planned: &'a [Planned],
+) -> impl Iterator<Item = (&'a str, bool, &'a Change)> {
+    planned.iter().filter_map(|planned| match &planned.plan {
+        Plan::Apply(change) => {
+            let row = &rows[planned.index];
+            Some((row.store_key.as_str(), row.livemode, change))
+        }
+        Plan::Ignored(_) => None,
+    })
+}
+
+/// Applies the `planned` events of a store's batch in the caller's transaction, which
 /// holds the store's lock: ensure the store row, run the handlers, mark the pages stale,
 /// record the outcomes that are not `processed`.
 async fn apply_claimed(
     txn: &DatabaseTransaction,
     store_key: &str,
     rows: &[Model],
-    claimed: &HashSet<String>,
+    planned: Vec<Planned>,
+    known: &mut Prefetched,
     store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
@@ -452,9 +549,9 @@ async fn apply_claimed(
     for livemode in [false, true] {
         let mode = usize::from(livemode);
         if !store.exists[mode]
-            && rows
+            && planned
                 .iter()
-                .any(|row| row.livemode == livemode && claimed.contains(&row.id))
+                .any(|planned| rows[planned.index].livemode == livemode)
         {
             rows::ensure_store(txn, store_key, livemode)
                 .await
@@ -463,13 +560,12 @@ async fn apply_claimed(
         }
     }
     let mut touched = [false, false];
-    let mut applied = Vec::with_capacity(claimed.len());
+    let mut applied = Vec::with_capacity(planned.len());
     let mut reasons = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        if !claimed.contains(&row.id) {
-            continue;
-        }
-        let done = apply_one(txn, row)
+    for planned in planned {
+        let index = planned.index;
+        let row = &rows[index];
+        let done = apply_planned(txn, known, row, planned)
             .await
             .map_err(|source| failure(&row.id, source))?;
         touched[usize::from(row.livemode)] |= done.touches_pages;
@@ -565,16 +661,14 @@ struct Done {
     reason: Option<&'static str>,
 }
 
-/// Applies one claimed event.
-async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, WriteError> {
-    let payload = parse_payload(row)?;
-    if let Some(reason) = domain::not_applicable(&payload) {
-        return Ok(Done {
-            outcome: Outcome::Ignored,
-            touches_pages: false,
-            reason: Some(reason),
-        });
-    }
+/// Applies one planned event, with the rows read ahead in `known`.
+async fn apply_planned(
+    txn: &DatabaseTransaction,
+    known: &mut Prefetched,
+    row: &Model,
+    planned: Planned,
+) -> Result<Done, WriteError> {
+    let Planned { payload, plan, .. } = planned;
     let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
     {
@@ -582,15 +676,18 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
         crate::faults::check(object_id);
         crate::faults::pause(object_id).await;
     }
-    let Some(change) = domain::change_of(&event, previous_attributes(&payload))? else {
-        return Ok(Done {
-            outcome: Outcome::Ignored,
-            touches_pages: false,
-            reason: None,
-        });
+    let change = match plan {
+        Plan::Ignored(reason) => {
+            return Ok(Done {
+                outcome: Outcome::Ignored,
+                touches_pages: false,
+                reason,
+            });
+        }
+        Plan::Apply(change) => change,
     };
     let touches_pages = change.touches_pages();
-    let outcome = changes::apply(txn, &event, change).await?;
+    let outcome = changes::apply(txn, known, &event, change).await?;
     Ok(Done {
         outcome,
         touches_pages: touches_pages && outcome == Outcome::Processed,
@@ -603,4 +700,50 @@ pub fn previous_attributes(payload: &Value) -> Option<&Value> {
     payload
         .pointer("/data/previous_attributes")
         .filter(|previous| previous.is_object())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(events: usize) -> StoreBatch {
+        let row = Model {
+            id: "evt_window".to_owned(),
+            event_type: "customer.created".to_owned(),
+            account: None,
+            store_key: "acct_window".to_owned(),
+            livemode: false,
+            api_version: None,
+            object_id: None,
+            payload: "{}".to_owned(),
+            status: EventStatus::Received,
+            attempts: 0,
+            last_error: None,
+            created: 0,
+            created_at: chrono::Utc::now(),
+            processed_at: None,
+            body_conflicts: 0,
+        };
+        StoreBatch {
+            rows: vec![row; events],
+            store: StoreState::default(),
+        }
+    }
+
+    fn sizes(batches: &[StoreBatch], limit: usize) -> Vec<Vec<usize>> {
+        windows(batches, limit)
+            .iter()
+            .map(|window| window.iter().map(|batch| batch.rows.len()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn windows_hold_whole_batches_up_to_the_limit_in_order() {
+        let batches: Vec<StoreBatch> = [3, 4, 2, 8, 1].into_iter().map(batch).collect();
+        assert_eq!(sizes(&batches, 8), [vec![3, 4], vec![2], vec![8], vec![1]]);
+        assert_eq!(sizes(&batches, 100), [vec![3, 4, 2, 8, 1]]);
+        // A batch larger than the limit is a window of its own.
+        assert_eq!(sizes(&batches, 2), [[3], [4], [2], [8], [1]]);
+        assert!(windows(&[], 8).is_empty());
+    }
 }

@@ -154,6 +154,42 @@ find_in_store!(
     price
 );
 
+/// Declares `$name(db, ids)`: the rows of a store table with any of these Stripe ids, in
+/// any store (one statement; the natural key leads with the id); none without ids.
+macro_rules! with_ids {
+    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            ids: &[&str],
+        ) -> Result<Vec<$table::Model>, DbErr> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            $table::Entity::find()
+                .filter($table::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await
+        }
+    };
+}
+
+with_ids!(
+    /// The customers with these ids, in any store (tombstones included).
+    customers_with_ids,
+    customer
+);
+with_ids!(
+    /// The products with these ids, in any store (tombstones included).
+    products_with_ids,
+    product
+);
+with_ids!(
+    /// The prices with these ids, in any store (tombstones included).
+    prices_with_ids,
+    price
+);
+
 /// The live (not deleted) products of a store.
 pub async fn products(
     db: &impl ConnectionTrait,

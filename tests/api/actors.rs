@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{fixture, fresh_database_url, spawn_app, wait_until_applied};
 
 /// `customer.created` of `customer` in `account`, with a fresh event id.
-fn customer_event(account: &str, customer: &str, event_id: &str) -> Vec<u8> {
+pub fn customer_event(account: &str, customer: &str, event_id: &str) -> Vec<u8> {
     let mut event: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
     event["id"] = json!(event_id);
     event["account"] = json!(account);

@@ -8,12 +8,12 @@ use payments::pipeline::apply::{self, BatchDone, StoreBatch, StoreState};
 use payments::store::inbox::{self, Stored};
 use payments::stripe::envelope::Envelope;
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
-use serde_json::{Value, json};
 
-use crate::helpers::{fixture, fresh_database_url};
-use crate::ordering::{deliver_and_apply, event_stream, final_rows, tagged};
+use crate::actors::customer_event;
+use crate::helpers::fresh_database_url;
+use crate::ordering::{deliver_and_apply, event_stream, final_rows, permutation_seed, tagged};
 
 const PERMUTATIONS: usize = 20;
 
@@ -64,10 +64,7 @@ async fn stores_applied_together_end_as_events_applied_one_at_a_time() {
     deliver_and_apply(&db, &tagged(&stream, "__one__")).await;
     let expected = final_rows(&db, "__one__").await;
 
-    let seed = std::env::var("PERMUTATION_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| rand::rng().next_u64());
+    let seed = permutation_seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for round in 0..PERMUTATIONS {
         let mut events = stream.clone();
@@ -107,14 +104,6 @@ async fn stores_applied_together_end_as_events_applied_one_at_a_time() {
     }
 }
 
-fn customer_event(account: &str, customer: &str) -> Vec<u8> {
-    let mut event: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
-    event["id"] = json!(format!("evt_group_{customer}"));
-    event["account"] = json!(account);
-    event["data"]["object"]["id"] = json!(customer);
-    serde_json::to_vec(&event).unwrap()
-}
-
 #[tokio::test]
 async fn a_batch_that_panics_fails_alone_and_the_rest_of_its_group_is_applied() {
     let db = migrated_database().await;
@@ -125,7 +114,8 @@ async fn a_batch_that_panics_fails_alone_and_the_rest_of_its_group_is_applied() 
         ("acct_group_poisoned", "cus_group_poison"),
         ("acct_group_c", "cus_group_c"),
     ] {
-        rows.extend(store(&db, &customer_event(account, customer)).await);
+        let body = customer_event(account, customer, &format!("evt_group_{customer}"));
+        rows.extend(store(&db, &body).await);
     }
     let done: Vec<BatchDone> = apply::apply_group(&db, batches_by_store(rows)).await;
     payments::faults::heal_object("cus_group_poison");

@@ -31,7 +31,7 @@ use super::admission::WriteLock;
 use super::group_commit::GroupCommit;
 use crate::domain::{self, Change, DomainError, EventRef, Outcome};
 use crate::metrics;
-use crate::store::changes::{self, Prefetched, WriteError};
+use crate::store::changes::{self, WorkingSet, WriteError};
 use crate::store::{db as database, inbox, pages, rows};
 
 /// What one attempt at an event came to.
@@ -372,7 +372,7 @@ async fn claim_and_apply_group(
             .iter()
             .zip(&plans)
             .flat_map(|(batch, planned)| wanted(&batch.rows, planned));
-        let mut known = Prefetched::load(txn, wanted)
+        let mut working = WorkingSet::load(txn, wanted)
             .await
             .map_err(|err| failure(ids[0], WriteError::Db(err)))?;
         for (batch, planned) in window.iter().zip(plans) {
@@ -380,12 +380,17 @@ async fn claim_and_apply_group(
             let applied = match batch.rows.first() {
                 Some(first) => {
                     let key = &first.store_key;
-                    apply_claimed(txn, key, &batch.rows, planned, &mut known, &mut store).await?
+                    apply_claimed(txn, key, &batch.rows, planned, &mut working, &mut store).await?
                 }
                 None => Vec::new(),
             };
             results.push((applied, store));
         }
+        let first = &window[0].rows.first().map_or(ids[0], |row| row.id.as_str());
+        working
+            .write(txn)
+            .await
+            .map_err(|err| failure(first, WriteError::Db(err)))?;
     }
     Ok(results)
 }
@@ -471,14 +476,19 @@ async fn claim_and_apply(
         .await
         .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
     let planned = plan(rows, &claimed)?;
-    let mut known = Prefetched::load(txn, wanted(rows, &planned))
+    let mut working = WorkingSet::load(txn, wanted(rows, &planned))
         .await
         .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
-    apply_claimed(txn, store_key, rows, planned, &mut known, store).await
+    let applied = apply_claimed(txn, store_key, rows, planned, &mut working, store).await?;
+    working
+        .write(txn)
+        .await
+        .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
+    Ok(applied)
 }
 
 /// A claimed event decoded and decided, the first half of applying it: read ahead of the
-/// rows, so that the rows of every event can be read at once ([`Prefetched`]).
+/// rows, so that the rows of every event can be read at once ([`WorkingSet`]).
 struct Planned {
     /// Its place in the batch.
     index: usize,
@@ -541,7 +551,7 @@ async fn apply_claimed(
     store_key: &str,
     rows: &[Model],
     planned: Vec<Planned>,
-    known: &mut Prefetched,
+    working: &mut WorkingSet,
     store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
@@ -565,7 +575,7 @@ async fn apply_claimed(
     for planned in planned {
         let index = planned.index;
         let row = &rows[index];
-        let done = apply_planned(txn, known, row, planned)
+        let done = apply_planned(txn, working, row, planned)
             .await
             .map_err(|source| failure(&row.id, source))?;
         touched[usize::from(row.livemode)] |= done.touches_pages;
@@ -664,7 +674,7 @@ struct Done {
 /// Applies one planned event, with the rows read ahead in `known`.
 async fn apply_planned(
     txn: &DatabaseTransaction,
-    known: &mut Prefetched,
+    working: &mut WorkingSet,
     row: &Model,
     planned: Planned,
 ) -> Result<Done, WriteError> {
@@ -687,7 +697,7 @@ async fn apply_planned(
         Plan::Apply(change) => change,
     };
     let touches_pages = change.touches_pages();
-    let outcome = changes::apply(txn, known, &event, change).await?;
+    let outcome = changes::apply(txn, working, &event, change).await?;
     Ok(Done {
         outcome,
         touches_pages: touches_pages && outcome == Outcome::Processed,

@@ -1,8 +1,9 @@
 //! Applying the domain's decisions to the rows, inside the caller's transaction: load the
-//! row an event concerns, let [`crate::domain`] compute the next one, save it. The rows of
-//! a whole group of events are read ahead in one statement per table ([`Prefetched`]), so
-//! an event's load is a lookup. Pages are rebuilt separately
-//! ([`super::pages::rebuild_stale_pages`]), shortly after a batch that touched them.
+//! row an event concerns, let [`crate::domain`] compute the next one, save it. The
+//! customers, products and prices of a whole group of events are read in one statement
+//! per table, changed in memory and written back in one statement per table
+//! ([`WorkingSet`]). Pages are rebuilt separately ([`super::pages::rebuild_stale_pages`]),
+//! shortly after a batch that touched them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,16 +28,17 @@ pub enum WriteError {
 /// The key of a row of a store's table: store key, mode, Stripe id.
 type RowKey = (String, bool, String);
 
-/// The rows a group of events concerns, read ahead in one statement per table
-/// ([`Prefetched::load`]) and kept current as the events write them.
+/// The customers, products and prices a group of events concerns: read in one statement
+/// per table ([`WorkingSet::load`]), changed in memory event after event, in order, and
+/// written back in one statement per table ([`WorkingSet::write`]) before the commit.
 #[derive(Default)]
-pub struct Prefetched {
+pub struct WorkingSet {
     customers: Known<customer::Model>,
     products: Known<product::Model>,
     prices: Known<price::Model>,
 }
 
-impl Prefetched {
+impl WorkingSet {
     /// Reads the customers, products and prices that `changes` (each with its event's
     /// store key and mode) concern: one statement per table that any of them names.
     pub async fn load<'a>(
@@ -72,6 +74,15 @@ impl Prefetched {
             ),
         })
     }
+
+    /// Writes every row the events changed, one statement per table (each row once, as
+    /// the last of its events left it). Nothing else of the transaction reads these
+    /// tables before this.
+    pub async fn write(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        rows::upsert_customers(db, self.customers.changed()).await?;
+        rows::upsert_products(db, self.products.changed()).await?;
+        rows::upsert_prices(db, self.prices.changed()).await
+    }
 }
 
 /// The distinct ids of `keys`.
@@ -80,8 +91,9 @@ fn ids(keys: &HashSet<RowKey>) -> Vec<&str> {
     ids.into_iter().collect()
 }
 
-/// Rows of one table read ahead, by key: `Some(None)` is a row known not to exist.
-struct Known<M>(HashMap<RowKey, Option<M>>);
+/// Rows of one table by key: `None` is a row that does not exist (yet); `changed` says
+/// whether an event changed it since it was read.
+struct Known<M>(HashMap<RowKey, (Option<M>, bool)>);
 
 impl<M> Default for Known<M> {
     fn default() -> Self {
@@ -89,42 +101,51 @@ impl<M> Default for Known<M> {
     }
 }
 
-impl<M> Known<M> {
+impl<M: Clone> Known<M> {
     /// The rows of the `wanted` keys among `found` (rows with their ids, of any store);
     /// the other wanted keys are known not to exist.
     fn from_rows(found: Vec<M>, wanted: HashSet<RowKey>, key: impl Fn(&M) -> RowKey) -> Self {
-        let mut rows: HashMap<RowKey, Option<M>> = HashMap::with_capacity(wanted.len());
+        let mut rows = HashMap::with_capacity(wanted.len());
         for row in found {
             let key = key(&row);
             if wanted.contains(&key) {
-                rows.insert(key, Some(row));
+                rows.insert(key, (Some(row), false));
             }
         }
         for key in wanted {
-            rows.entry(key).or_insert(None);
+            rows.entry(key).or_insert((None, false));
         }
         Self(rows)
     }
 
-    /// The row of `key` as read ahead, taken out (the domain consumes it); `None` when it
-    /// was not read ahead, or a write since made it stale (an insert: its `pk` is the
-    /// database's).
-    fn take(&mut self, key: &RowKey) -> Option<Option<M>> {
-        self.0.remove(key)
+    /// The row of `key` as it stands now (a copy: the domain consumes it); `None` when it
+    /// was not read.
+    fn get(&self, key: &RowKey) -> Option<Option<M>> {
+        self.0.get(key).map(|(row, _)| row.clone())
     }
 
-    /// The row of `key` as an update just wrote it.
-    fn updated(&mut self, key: RowKey, row: M) {
-        self.0.insert(key, Some(row));
+    /// An event changed the row of `key` to `row`.
+    fn set(&mut self, key: RowKey, row: M) {
+        self.0.insert(key, (Some(row), true));
+    }
+
+    /// The rows events changed.
+    fn changed(self) -> Vec<M> {
+        self.0
+            .into_values()
+            .filter_map(|(row, changed)| row.filter(|_| changed))
+            .collect()
     }
 }
 
-/// Applies `change`, which `event` asked for, to the rows of the event's store; the rows
-/// it concerns come from `known` when they were read ahead. The store row must exist
+/// Applies `change`, which `event` asked for, to the rows of the event's store. Customers,
+/// products and prices are read from and changed in `working` (the caller writes them
+/// back);
+/// the store and orders are written at once. The store row must exist
 /// ([`rows::ensure_store`]).
 pub async fn apply(
     db: &impl ConnectionTrait,
-    known: &mut Prefetched,
+    working: &mut WorkingSet,
     event: &EventRef<'_>,
     change: Change,
 ) -> Result<Outcome, WriteError> {
@@ -147,48 +168,51 @@ pub async fn apply(
         }
         Change::Customer(id) => {
             let key = key(&id);
-            let existing = match known.customers.take(&key) {
+            let existing = match working.customers.get(&key) {
                 Some(existing) => existing,
                 None => rows::find_customer(db, event.store_key, event.livemode, &id).await?,
             };
             let next = |row| customers::next_row(row, event);
             let blank = || customers::blank(event, id, now);
-            let (outcome, updated) =
-                guarded::<customer::ActiveModel>(db, existing, blank, next, now).await?;
-            if let Some(row) = updated {
-                known.customers.updated(key, row);
-            }
-            Ok(outcome)
+            Ok(match guarded(existing, blank, next, now)? {
+                Some(row) => {
+                    working.customers.set(key, row);
+                    Outcome::Processed
+                }
+                None => Outcome::Skipped,
+            })
         }
         Change::Product(id) => {
             let key = key(&id);
-            let existing = match known.products.take(&key) {
+            let existing = match working.products.get(&key) {
                 Some(existing) => existing,
                 None => rows::find_product(db, event.store_key, event.livemode, &id).await?,
             };
             let next = |row| catalog::next_product(row, event);
             let blank = || catalog::blank_product(event, id, now);
-            let (outcome, updated) =
-                guarded::<product::ActiveModel>(db, existing, blank, next, now).await?;
-            if let Some(row) = updated {
-                known.products.updated(key, row);
-            }
-            Ok(outcome)
+            Ok(match guarded(existing, blank, next, now)? {
+                Some(row) => {
+                    working.products.set(key, row);
+                    Outcome::Processed
+                }
+                None => Outcome::Skipped,
+            })
         }
         Change::Price(id) => {
             let key = key(&id);
-            let existing = match known.prices.take(&key) {
+            let existing = match working.prices.get(&key) {
                 Some(existing) => existing,
                 None => rows::find_price(db, event.store_key, event.livemode, &id).await?,
             };
             let next = |row| catalog::next_price(row, event);
             let blank = || catalog::blank_price(event, id, now);
-            let (outcome, updated) =
-                guarded::<price::ActiveModel>(db, existing, blank, next, now).await?;
-            if let Some(row) = updated {
-                known.prices.updated(key, row);
-            }
-            Ok(outcome)
+            Ok(match guarded(existing, blank, next, now)? {
+                Some(row) => {
+                    working.prices.set(key, row);
+                    Outcome::Processed
+                }
+                None => Outcome::Skipped,
+            })
         }
         Change::Payment(snapshots) => Ok(super::payments::apply(db, event, snapshots).await?),
     }
@@ -210,28 +234,17 @@ macro_rules! impl_touched {
 }
 impl_touched!(customer::Model, product::Model, price::Model);
 
-/// Loads-decides-saves for a version-guarded row: `next` is the domain's transition, `None`
-/// when the row holds a newer version. Answers the row as updated, when it was (not when
-/// inserted: the database assigns an inserted row's `pk`).
-async fn guarded<A>(
-    db: &impl ConnectionTrait,
-    existing: Option<<A::Entity as sea_orm::EntityTrait>::Model>,
-    blank: impl FnOnce() -> <A::Entity as sea_orm::EntityTrait>::Model,
-    next: impl FnOnce(
-        <A::Entity as sea_orm::EntityTrait>::Model,
-    ) -> Result<Option<<A::Entity as sea_orm::EntityTrait>::Model>, DomainError>,
+/// Decides a version-guarded row: `next` is the domain's transition from the row as it
+/// stands (a blank one when there is none), `None` when the row holds a newer version.
+fn guarded<M: Touched>(
+    existing: Option<M>,
+    blank: impl FnOnce() -> M,
+    next: impl FnOnce(M) -> Result<Option<M>, DomainError>,
     now: DateTime<Utc>,
-) -> Result<(Outcome, Option<<A::Entity as sea_orm::EntityTrait>::Model>), WriteError>
-where
-    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A> + Touched,
-{
-    let is_new = existing.is_none();
+) -> Result<Option<M>, DomainError> {
     let Some(mut row) = next(existing.unwrap_or_else(blank))? else {
-        return Ok((Outcome::Skipped, None));
+        return Ok(None);
     };
     row.touch(now);
-    let updated = (!is_new).then(|| row.clone());
-    rows::save::<A>(db, row, is_new).await?;
-    Ok((Outcome::Processed, updated))
+    Ok(Some(row))
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use entity::{customer, price, product, store};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, QuerySelect, TryInsertResult,
@@ -187,6 +187,57 @@ with_ids!(
 with_ids!(
     /// The prices with these ids, in any store (tombstones included).
     prices_with_ids,
+    price
+);
+
+/// Declares `$name(db, rows)`: writes rows of a store table in one statement, each
+/// inserted or, when its key (store key, mode, id) exists, replacing every column but the
+/// keys and `created_at`; nothing without rows.
+macro_rules! upsert_in_store {
+    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            rows: Vec<$table::Model>,
+        ) -> Result<(), DbErr> {
+            use $table::Column;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let rows = rows.into_iter().map(|row| {
+                let mut row = row.into_active_model().reset_all();
+                row.not_set(Column::Pk);
+                row
+            });
+            let key = [Column::StoreKey, Column::Livemode, Column::Id];
+            let replaced = Column::iter().filter(|column| {
+                !matches!(
+                    column,
+                    Column::Pk | Column::CreatedAt | Column::StoreKey | Column::Livemode | Column::Id
+                )
+            });
+            $table::Entity::insert_many(rows)
+                .on_conflict(OnConflict::columns(key).update_columns(replaced).to_owned())
+                .exec_without_returning(db)
+                .await
+                .map(drop)
+        }
+    };
+}
+
+upsert_in_store!(
+    /// Writes customers (see [`crate::store::changes::WorkingSet`]).
+    upsert_customers,
+    customer
+);
+upsert_in_store!(
+    /// Writes products (see [`crate::store::changes::WorkingSet`]).
+    upsert_products,
+    product
+);
+upsert_in_store!(
+    /// Writes prices (see [`crate::store::changes::WorkingSet`]).
+    upsert_prices,
     price
 );
 

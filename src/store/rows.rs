@@ -192,18 +192,25 @@ with_ids!(
 
 /// Declares `$name(db, rows)`: writes rows of a store table in one statement, each
 /// inserted or, when its key (store key, mode, id) exists, replacing every column but the
-/// keys and `created_at`; nothing without rows.
+/// keys and `created_at`; nothing without rows. `$statement(rows)` is that statement
+/// (public for the apply path's benchmarks).
 macro_rules! upsert_in_store {
-    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+    ($(#[$doc:meta])* $name:ident, $statement:ident, $table:ident) => {
         $(#[$doc])*
         pub async fn $name(
             db: &impl ConnectionTrait,
             rows: Vec<$table::Model>,
         ) -> Result<(), DbErr> {
-            use $table::Column;
             if rows.is_empty() {
                 return Ok(());
             }
+            $statement(rows).exec_without_returning(db).await.map(drop)
+        }
+
+        /// The statement of
+        #[doc = concat!("[`", stringify!($name), "`].")]
+        pub fn $statement(rows: Vec<$table::Model>) -> sea_orm::InsertMany<$table::ActiveModel> {
+            use $table::Column;
             let rows = rows.into_iter().map(|row| {
                 let mut row = row.into_active_model().reset_all();
                 row.not_set(Column::Pk);
@@ -218,9 +225,6 @@ macro_rules! upsert_in_store {
             });
             $table::Entity::insert_many(rows)
                 .on_conflict(OnConflict::columns(key).update_columns(replaced).to_owned())
-                .exec_without_returning(db)
-                .await
-                .map(drop)
         }
     };
 }
@@ -228,16 +232,19 @@ macro_rules! upsert_in_store {
 upsert_in_store!(
     /// Writes customers (see [`crate::store::changes::WorkingSet`]).
     upsert_customers,
+    customers_upsert,
     customer
 );
 upsert_in_store!(
     /// Writes products (see [`crate::store::changes::WorkingSet`]).
     upsert_products,
+    products_upsert,
     product
 );
 upsert_in_store!(
     /// Writes prices (see [`crate::store::changes::WorkingSet`]).
     upsert_prices,
+    prices_upsert,
     price
 );
 

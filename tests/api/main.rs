@@ -15,7 +15,6 @@ mod dashboard;
 mod demo;
 mod faults;
 mod fuzz_corpus;
-mod group_apply;
 mod health;
 mod helpers;
 mod hostile;

@@ -226,21 +226,25 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-/// The stored events the domain and statement benchmarks start from: customer created and
-/// updated, product created and updated, a charge and its PaymentIntent.
-fn stored_fixtures() -> [Stored; 6] {
-    [
-        CUSTOMER_CREATED,
-        CUSTOMER_UPDATED,
-        PRODUCT_CREATED,
-        PRODUCT_UPDATED,
-        CHARGE_SUCCEEDED,
-        INTENT_SUCCEEDED,
-    ]
-    .map(Stored::new)
+/// What the domain and statement benchmarks start from: stored events, and the rows the
+/// domain makes of them.
+struct Fixtures {
+    customer_updated: Stored,
+    product_updated: Stored,
+    charge: Stored,
+    intent: Stored,
+    /// The customer as `customer.created` leaves it, then as `customer.updated` does.
+    customer: customer::Model,
+    customer_next: customer::Model,
+    /// The product as `product.created` leaves it, then as `product.updated` does.
+    product: product::Model,
+    product_next: product::Model,
+    /// The snapshots of the PaymentIntent and its charge, and their store.
+    payment: Vec<Snapshot>,
+    store_key: String,
 }
 
-fn domain_changes(c: &mut Criterion) {
+fn fixtures() -> Fixtures {
     let [
         customer_created,
         customer_updated,
@@ -248,23 +252,54 @@ fn domain_changes(c: &mut Criterion) {
         product_updated,
         charge,
         intent,
-    ] = stored_fixtures();
-
+    ] = [
+        CUSTOMER_CREATED,
+        CUSTOMER_UPDATED,
+        PRODUCT_CREATED,
+        PRODUCT_UPDATED,
+        CHARGE_SUCCEEDED,
+        INTENT_SUCCEEDED,
+    ]
+    .map(Stored::new);
     let customer = existing_customer(&customer_created);
-    let updated = customers::next_row(customer.clone(), &customer_updated.event())
+    let customer_next = customers::next_row(customer.clone(), &customer_updated.event())
         .expect("valid")
         .expect("customer.updated is newer than customer.created");
-    assert_ne!(updated, customer, "the update changes the row");
     let product = existing_product(&product_created);
-    assert!(
-        catalog::next_product(product.clone(), &product_updated.event())
-            .expect("valid")
-            .is_some(),
-        "product.updated is newer than product.created"
-    );
+    let product_next = catalog::next_product(product.clone(), &product_updated.event())
+        .expect("valid")
+        .expect("product.updated is newer than product.created");
     let mut payment = snapshots(&intent);
     payment.extend(snapshots(&charge));
     let store_key = charge.row.store_key.clone();
+    Fixtures {
+        customer_updated,
+        product_updated,
+        charge,
+        intent,
+        customer,
+        customer_next,
+        product,
+        product_next,
+        payment,
+        store_key,
+    }
+}
+
+fn domain_changes(c: &mut Criterion) {
+    let Fixtures {
+        customer_updated,
+        product_updated,
+        charge,
+        intent,
+        customer,
+        customer_next,
+        product,
+        payment,
+        store_key,
+        ..
+    } = fixtures();
+    assert_ne!(customer_next, customer, "the update changes the row");
     let derived = order_row(&store_key, false, &payment);
     assert_eq!(derived.id, "pi_1PgafyB7WZ01zgkWSjxsAJo3");
     assert_eq!(
@@ -312,26 +347,15 @@ fn domain_changes(c: &mut Criterion) {
 }
 
 fn statements(c: &mut Criterion) {
-    let [
-        customer_created,
-        customer_updated,
-        product_created,
-        product_updated,
+    let Fixtures {
         charge,
-        intent,
-    ] = stored_fixtures();
-    let store_key = charge.row.store_key.clone();
-
-    let customer_new = existing_customer(&customer_created);
-    let customer = customers::next_row(customer_new.clone(), &customer_updated.event())
-        .expect("valid")
-        .expect("newer");
-    let product =
-        catalog::next_product(existing_product(&product_created), &product_updated.event())
-            .expect("valid")
-            .expect("newer");
-    let mut payment = snapshots(&intent);
-    payment.extend(snapshots(&charge));
+        customer: customer_new,
+        customer_next: customer,
+        product_next: product,
+        payment,
+        store_key,
+        ..
+    } = fixtures();
     let order = order_row(&store_key, false, &payment);
     let observation = observation_row(&store_key, false, snapshots(&charge).remove(0));
     let one = [charge.row.id.as_str()];

@@ -11,10 +11,11 @@
 //!   the store layer asks the domain for (`customers::next_row`, `catalog::next_product`,
 //!   for payments `derive` of the order from its snapshots and the `without_nul` copy of
 //!   each snapshot stored);
-//! - `apply/statement/*`: the SQL of the row writes (`rows::save`: every column set, by
-//!   `reset_all`), of the order upsert and of the inbox claim (`UPDATE ... WHERE id IN
-//!   (...) RETURNING id`, as `inbox::claim_statement` builds it), for PostgreSQL and
-//!   SQLite;
+//! - `apply/statement/*`: the SQL of the row writes (the group's upsert of customers and
+//!   products, `rows::customers_upsert`, of one row and of a group's 16; the insert of an
+//!   order observation, every column set by `reset_all`), of the order upsert and of the
+//!   inbox claim (`UPDATE ... WHERE id IN (...) RETURNING id`, as `inbox::claim_statement`
+//!   builds it, for one store and for a group of eight stores), for PostgreSQL and SQLite;
 //! - `apply/event/*`: one event from its stored payload to its row statement, end to end;
 //! - `apply/pages/*`: `pages::build_pages` for a store of 50 and of 1,000 products, which is
 //!   why an apply only marks the pages stale and the actor rebuilds them a moment later,
@@ -51,6 +52,9 @@ const ACCOUNT_UPDATED: &[u8] = include_bytes!("../tests/data/stripe/account.upda
 const CHARGE_SUCCEEDED: &[u8] = include_bytes!("../tests/data/stripe/charge.succeeded.json");
 const INTENT_SUCCEEDED: &[u8] =
     include_bytes!("../tests/data/stripe/payment_intent.succeeded.json");
+
+/// Rows of one table written together by a group, for the upsert benchmark.
+const GROUP: usize = 16;
 
 const BACKENDS: [(&str, DbBackend); 2] = [
     ("postgres", DbBackend::Postgres),
@@ -165,7 +169,8 @@ fn observation_row(
     payments::store::payments::observation_row(store_key, livemode, None, snapshot, order_id, now())
 }
 
-/// The INSERT of `rows::save` for a new row: every column set but the primary key.
+/// The INSERT of `rows::save` for a new row (an order observation): every column set but
+/// the primary key.
 fn insert_statement<A>(row: <A::Entity as EntityTrait>::Model, backend: DbBackend) -> Statement
 where
     A: ActiveModelTrait,
@@ -178,17 +183,14 @@ where
     <A::Entity as EntityTrait>::insert(row).build(backend)
 }
 
-/// The UPDATE of `rows::save` for an existing row: every column set, by primary key.
-fn update_statement<A>(row: <A::Entity as EntityTrait>::Model, backend: DbBackend) -> Statement
-where
-    A: ActiveModelTrait,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-{
-    let row = row.into_active_model().reset_all();
-    <A::Entity as EntityTrait>::update(row)
-        .validate()
-        .expect("the primary key is set")
-        .build(backend)
+/// The write of customers of a group (`rows::upsert_customers`): one multi-row upsert.
+fn customers_upsert(rows: Vec<customer::Model>, backend: DbBackend) -> Statement {
+    payments::store::rows::customers_upsert(rows).build(backend)
+}
+
+/// The write of products of a group (`rows::upsert_products`).
+fn products_upsert(rows: Vec<product::Model>, backend: DbBackend) -> Statement {
+    payments::store::rows::products_upsert(rows).build(backend)
 }
 
 /// The upsert of `save_order` in `src/store/payments.rs`.
@@ -199,7 +201,12 @@ fn order_upsert(row: order::Model, backend: DbBackend) -> Statement {
 /// The statement of `inbox::claim`, counting the attempt (with the store's lock on
 /// PostgreSQL).
 fn claim(backend: DbBackend, ids: &[&str]) -> UpdateStatement {
-    payments::store::inbox::claim_statement(backend, "acct_bench", ids, true)
+    payments::store::inbox::claim_statement(backend, &["acct_bench"], ids, true)
+}
+
+/// The claim of a group of stores' batches (the applier's group commit), one event each.
+fn group_claim(backend: DbBackend, stores: &[&str]) -> UpdateStatement {
+    payments::store::inbox::claim_statement(backend, stores, stores, true)
 }
 
 fn decode(c: &mut Criterion) {
@@ -364,17 +371,26 @@ fn statements(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("apply/statement");
     for (backend_name, backend) in BACKENDS {
-        let sql = insert_statement::<customer::ActiveModel>(customer_new.clone(), backend);
+        let sql = customers_upsert(vec![customer_new.clone()], backend);
         assert!(sql.sql.starts_with("INSERT INTO \"marketplace_customers\""));
         assert!(!sql.sql.contains("\"pk\""), "the database assigns pk");
-        let sql = update_statement::<customer::ActiveModel>(customer.clone(), backend);
-        assert!(sql.sql.starts_with("UPDATE \"marketplace_customers\" SET"));
-        assert!(sql.sql.contains("\"email\" ="), "every column is set");
-        let sql = update_statement::<product::ActiveModel>(product.clone(), backend);
         assert!(
-            sql.sql.contains("\"default_price\" ="),
-            "every column is set"
+            sql.sql.contains("\"email\" = \"excluded\".\"email\""),
+            "every column is replaced: {}",
+            sql.sql
         );
+        let sql = products_upsert(vec![product.clone()], backend);
+        assert!(
+            sql.sql
+                .contains("\"default_price\" = \"excluded\".\"default_price\""),
+            "every column is replaced"
+        );
+        let customers: Vec<customer::Model> = (0..GROUP)
+            .map(|n| customer::Model {
+                id: format!("cus_bench{n:03}"),
+                ..customer.clone()
+            })
+            .collect();
         let sql = insert_statement::<order_observation::ActiveModel>(observation.clone(), backend);
         assert!(sql.sql.starts_with("INSERT INTO"));
         let sql = order_upsert(order.clone(), backend);
@@ -388,15 +404,24 @@ fn statements(c: &mut Criterion) {
         );
 
         let name = |statement: &str| format!("{statement}/{backend_name}");
-        build_from(&mut group, &name("customer_insert"), &customer_new, |row| {
-            insert_statement::<customer::ActiveModel>(row, backend)
-        });
-        build_from(&mut group, &name("customer_update"), &customer, |row| {
-            update_statement::<customer::ActiveModel>(row, backend)
-        });
-        build_from(&mut group, &name("product_update"), &product, |row| {
-            update_statement::<product::ActiveModel>(row, backend)
-        });
+        build_from(
+            &mut group,
+            &name("customer_upsert_1"),
+            &vec![customer.clone()],
+            |rows| customers_upsert(rows, backend),
+        );
+        build_from(
+            &mut group,
+            &name(&format!("customer_upsert_{GROUP}")),
+            &customers,
+            |rows| customers_upsert(rows, backend),
+        );
+        build_from(
+            &mut group,
+            &name("product_upsert_1"),
+            &vec![product.clone()],
+            |rows| products_upsert(rows, backend),
+        );
         build_from(
             &mut group,
             &name("observation_insert"),
@@ -411,6 +436,17 @@ fn statements(c: &mut Criterion) {
         });
         group.bench_function(format!("inbox_claim_{MAX_BATCH}/{backend_name}"), |b| {
             b.iter(|| backend.build(&claim(backend, black_box(&batch))))
+        });
+        let stores: Vec<String> = (0..8).map(|n| format!("acct_bench_{n}")).collect();
+        let stores: Vec<&str> = stores.iter().map(String::as_str).collect();
+        let sql = backend.build(&group_claim(backend, &stores));
+        assert_eq!(
+            sql.sql.contains("ORDER BY lock_key"),
+            backend == DbBackend::Postgres,
+            "several stores' locks are taken in order"
+        );
+        group.bench_function(format!("inbox_claim_8_stores/{backend_name}"), |b| {
+            b.iter(|| backend.build(&group_claim(backend, black_box(&stores))))
         });
     }
     group.finish();
@@ -428,7 +464,7 @@ fn build_from<T: Clone>(
     });
 }
 
-/// One `customer.updated`, from its stored payload to the UPDATE of its row: what the actor
+/// One `customer.updated`, from its stored payload to the upsert of its row: what the actor
 /// spends on it besides the round trips.
 fn whole_event(c: &mut Criterion) {
     let existing = existing_customer(&Stored::new(CUSTOMER_CREATED));
@@ -446,9 +482,9 @@ fn whole_event(c: &mut Criterion) {
         let next = customers::next_row(existing, &event)
             .expect("valid")
             .expect("newer");
-        update_statement::<customer::ActiveModel>(next, DbBackend::Postgres)
+        customers_upsert(vec![next], DbBackend::Postgres)
     };
-    assert!(run(existing.clone()).sql.starts_with("UPDATE"));
+    assert!(run(existing.clone()).sql.contains("ON CONFLICT"));
 
     let mut group = c.benchmark_group("apply/event");
     group.bench_function("customer.updated/postgres", |b| {

@@ -35,6 +35,7 @@ const KEYS: &[&str] = &[
     "apply_backoff_max_ms",
     "apply_batch_linger_ms",
     "pages_rebuild_delay_ms",
+    "apply_writers",
     "memory_queue_bytes",
     "max_account_actors",
     "actor_idle_secs",
@@ -107,6 +108,7 @@ struct RawSettings {
     apply_backoff_max_ms: u64,
     apply_batch_linger_ms: u64,
     pages_rebuild_delay_ms: u64,
+    apply_writers: usize,
     memory_queue_bytes: usize,
     max_account_actors: usize,
     actor_idle_secs: u64,
@@ -259,6 +261,7 @@ impl Settings {
         }
         let mut warnings = check_secret_shapes(&webhook_secrets)?;
         let concurrency = apply_concurrency(&raw);
+        let writers = apply_writers(&raw, concurrency);
         let single_writer = is_sqlite(&raw);
         let admin_token = non_empty(raw.admin_token);
         // Webhooks work without it, so a production start without a token goes on (the
@@ -311,6 +314,7 @@ impl Settings {
                 batch_linger: Duration::from_millis(raw.apply_batch_linger_ms),
                 pages_delay: Duration::from_millis(raw.pages_rebuild_delay_ms),
                 concurrency,
+                writers,
                 memory_queue_bytes: raw.memory_queue_bytes,
                 max_actors: raw.max_account_actors.max(1),
                 single_writer,
@@ -453,6 +457,19 @@ fn apply_concurrency(raw: &RawSettings) -> usize {
     if is_sqlite(raw) { slots.min(4) } else { slots }
 }
 
+/// Apply transactions at once, each for the batches of every store ready then (group
+/// commit): `APPLY_WRITERS`, or by default one on SQLite (its one writer) and an eighth of
+/// the apply steps on PostgreSQL (1 to 8). Fewer writers make bigger groups: fewer
+/// commits and statements per event, for less parallelism. On 2 cores with a pool of 10,
+/// one writer applied the most events (BENCHMARKS.md, "Group commit of the apply").
+fn apply_writers(raw: &RawSettings, concurrency: usize) -> usize {
+    match raw.apply_writers {
+        0 if is_sqlite(raw) => 1,
+        0 => (concurrency / 8).clamp(1, 8),
+        writers => writers.min(concurrency),
+    }
+}
+
 /// Whether the configured database is SQLite (the default when none is set).
 fn is_sqlite(raw: &RawSettings) -> bool {
     let url = raw.database_url.expose_secret().trim();
@@ -537,6 +554,8 @@ pub struct ApplySettings {
     pub pages_delay: Duration,
     /// Apply steps using the database at once ([`apply_concurrency`]).
     pub concurrency: usize,
+    /// Apply transactions at once, each for several stores' batches ([`apply_writers`]).
+    pub writers: usize,
     /// Payload bytes that may wait in memory for the actors; beyond, events wait in the
     /// inbox table only.
     pub memory_queue_bytes: usize,
@@ -567,6 +586,31 @@ mod tests {
             figment = figment.merge(Serialized::default(key, value));
         }
         Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn apply_writers_default_to_one_writer_and_scale_with_a_large_postgres_pool() {
+        let writers = |database_url: &str, pool: u32, apply_writers: usize| {
+            let figment = Settings::defaults()
+                .merge(Serialized::default("stripe_webhook_secret", "whsec_a"))
+                .merge(Serialized::default("database_url", database_url))
+                .merge(Serialized::default("database_max_connections", pool))
+                .merge(Serialized::default("apply_writers", apply_writers));
+            Settings::from_figment(figment).unwrap().apply.writers
+        };
+        let postgres = "postgres://localhost/payments";
+        assert_eq!(writers("", 16, 0), 1, "SQLite has one writer");
+        assert_eq!(writers(postgres, 16, 0), 1, "pool 16: 12 apply steps");
+        assert_eq!(
+            writers(postgres, 64, 0),
+            6,
+            "pool 64: 48 apply steps, an eighth"
+        );
+        assert_eq!(
+            writers(postgres, 16, 100),
+            12,
+            "never more than the apply steps"
+        );
     }
 
     #[test]
@@ -680,6 +724,7 @@ mod tests {
             batch_linger: Duration::ZERO,
             pages_delay: Duration::ZERO,
             concurrency: 4,
+            writers: 1,
             memory_queue_bytes: 1 << 20,
             max_actors: 100,
             single_writer: false,

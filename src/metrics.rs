@@ -30,6 +30,7 @@ pub const EVENTS_DEAD_LETTERED: &str = "payments_events_dead_lettered_total";
 pub const BUILD_INFO: &str = "payments_build_info";
 pub const INTAKE_BATCH_SIZE: &str = "payments_intake_batch_size";
 pub const APPLY_BATCH_SIZE: &str = "payments_apply_batch_size";
+pub const APPLY_GROUP_SIZE: &str = "payments_apply_group_size";
 pub const EVENTS_PRUNED: &str = "payments_events_pruned_total";
 pub const PAGE_REBUILDS: &str = "payments_page_rebuilds_total";
 pub const DATABASE_UNAVAILABLE: &str = "payments_database_unavailable_total";
@@ -51,6 +52,7 @@ pub const NAMES: &[&str] = &[
     BUILD_INFO,
     INTAKE_BATCH_SIZE,
     APPLY_BATCH_SIZE,
+    APPLY_GROUP_SIZE,
     EVENTS_PRUNED,
     PAGE_REBUILDS,
     DATABASE_UNAVAILABLE,
@@ -139,6 +141,9 @@ fn install() -> PrometheusHandle {
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full(APPLY_BATCH_SIZE.into()), BATCH_BUCKETS)
         })
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(APPLY_GROUP_SIZE.into()), BATCH_BUCKETS)
+        })
         .expect("bucket lists are non-empty");
     let handle = match builder.install_recorder() {
         Ok(handle) => handle,
@@ -214,7 +219,11 @@ fn describe() {
     );
     describe_histogram!(
         APPLY_BATCH_SIZE,
-        "Events of one store applied per apply transaction."
+        "Events of one store applied together (one batch)."
+    );
+    describe_histogram!(
+        APPLY_GROUP_SIZE,
+        "Stores' batches applied per apply transaction (group commit)."
     );
     describe_counter!(
         EVENTS_PRUNED,
@@ -312,9 +321,14 @@ pub fn intake_batch(deliveries: usize) {
     histogram!(INTAKE_BATCH_SIZE).record(deliveries as f64);
 }
 
-/// One apply transaction applied `events` events of a store.
+/// A batch of `events` events of a store was applied.
 pub fn apply_batch(events: usize) {
     histogram!(APPLY_BATCH_SIZE).record(events as f64);
+}
+
+/// One apply transaction took the batches of `stores` stores.
+pub fn apply_group(stores: usize) {
+    histogram!(APPLY_GROUP_SIZE).record(stores as f64);
 }
 
 /// An actor rebuilt a store's stale pages.

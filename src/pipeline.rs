@@ -7,8 +7,10 @@
 //!   backlog decides batch or single attempt, and when to wait and retry;
 //! - [`admission`]: a fair queue for a turn at the database, and the memory budget
 //!   beyond which events wait in the inbox table only; [`outage`]: an outage logged once;
-//! - [`apply`]: one transaction per batch: lock the store, claim the events, apply the
-//!   domain's decisions, rebuild the pages once, record the outcomes;
+//! - [`apply`]: the applier puts the batches of the stores ready together in one
+//!   transaction ([`group_commit`], as the intake does its deliveries): lock the stores and
+//!   claim the events, apply the domain's decisions, mark the pages stale, record the
+//!   outcomes; the actor rebuilds stale pages a moment later;
 //! - [`recovery`]: events left `received` (a crash, a lost notification, another replica)
 //!   are dispatched again;
 //! - [`retention`]: applied events past their age are deleted.
@@ -21,6 +23,7 @@ pub mod account;
 pub mod admission;
 pub mod apply;
 pub mod backlog;
+pub mod group_commit;
 pub mod intake;
 pub mod outage;
 pub mod recovery;

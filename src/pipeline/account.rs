@@ -4,7 +4,8 @@
 //! the actor runs each step against the database and schedules its waits as messages
 //! (the batch linger, the backoff after a failure), so `handle` never sleeps and a store's
 //! later events wait behind its failed one. A database outage does not use up attempts:
-//! the actor waits and tries again. A domain panic is not caught here: the actor dies, the
+//! the actor waits and tries again. A domain panic kills the actor (the applier catches a
+//! panic of a batch it applies and hands it back, for the actor to die of): the
 //! supervisor counts the restart, and a fresh actor resumes the store from the inbox table.
 
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use tracing::{debug, error, info, warn};
 
 use super::ApplySettings;
 use super::admission::{Admission, Held};
-use super::apply::{self, Applied, ApplyError, BatchError, StoreState};
+use super::apply::{
+    self, Applied, Applier, ApplyError, BatchDone, BatchError, StoreBatch, StoreState,
+};
 use super::backlog::{Backlog, MAX_BATCH, Step};
 use super::outage::OutageLog;
 use super::supervisor::SupervisorMsg;
@@ -58,6 +61,8 @@ pub struct AccountArgs {
     pub crash: Option<String>,
     /// The queue for a turn at the database, shared by every actor.
     pub admission: Admission,
+    /// The group commit that applies the batches of every actor.
+    pub applier: Applier,
     /// The shared account of database outages.
     pub outages: Arc<OutageLog>,
 }
@@ -69,6 +74,7 @@ pub struct AccountState {
     settings: Arc<ApplySettings>,
     supervisor: ActorRef<SupervisorMsg>,
     admission: Admission,
+    applier: Applier,
     outages: Arc<OutageLog>,
     /// Messages handled that the supervisor sent; it retires the actor only when this
     /// equals what it forwarded, so nothing is ever in flight to a retiring actor.
@@ -123,6 +129,7 @@ impl Actor for AccountActor {
             settings: args.settings,
             supervisor: args.supervisor,
             admission: args.admission,
+            applier: args.applier,
             outages: args.outages,
             handled: 0,
             generation: 0,
@@ -268,7 +275,7 @@ async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
         loop {
             match state.backlog.next() {
                 Step::Idle => return,
-                Step::Batch(rows) => apply_batch(myself, state, &rows).await,
+                Step::Batch(rows) => apply_batch(myself, state, rows).await,
                 Step::Single(event_id) => attempt(myself, state, &event_id).await,
                 Step::Load => {
                     load(myself, state).await;
@@ -280,12 +287,30 @@ async fn work(myself: &ActorRef<AccountMsg>, state: &mut AccountState) {
     }
 }
 
-/// Applies a batch of events that never failed, in one transaction.
-async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, rows: &[Model]) {
-    let writer = state.admission.writer().hold().await;
-    let applied = apply::apply_batch(&state.db, rows, &mut state.store).await;
-    drop(writer);
-    match applied {
+/// Applies a batch of events that never failed, in one transaction: the applier's, with
+/// the batches of other stores ready at the same moment (group commit). The actor waits
+/// for the answer, so its next batch cannot pass this one.
+async fn apply_batch(myself: &ActorRef<AccountMsg>, state: &mut AccountState, rows: Vec<Model>) {
+    let batch = StoreBatch {
+        rows,
+        store: state.store,
+    };
+    let Some(BatchDone {
+        rows,
+        store,
+        result,
+        ..
+    }) = state.applier.submit(batch).await
+    else {
+        // Only if the applier's own task died: the actor dies too, and its next actor
+        // resumes the store from the inbox.
+        panic!("the applier stopped before answering");
+    };
+    state.store = store;
+    // A handler's panic, caught by the applier: the actor dies of it, as if it had applied
+    // the batch itself, and its next actor resumes the store with care.
+    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    match result {
         Ok(applied) => {
             for (index, outcome) in applied {
                 info!(event_id = %rows[index].id, account = %state.store_key, status = %outcome.status(), "event applied");

@@ -8,7 +8,7 @@
 //!   actor the admission is [`Admission::is_crowded`], and an actor retires as soon as its
 //!   store has nothing left, instead of idling for a while.
 //! - [`WriteLock`]: on SQLite, its one writer is taken in turn inside the process, by the
-//!   intake and the actors alike.
+//!   intake, the applier and the actors alike.
 //! - [`PayloadBudget`]: at most so many bytes of event payloads wait in memory for their
 //!   actor. Beyond it an event is not handed over with its payload: the actor is only told
 //!   to read its store's waiting events back from the inbox table, in order, when its turn

@@ -1,8 +1,10 @@
-//! Applying stored events: a batch of a store's events ([`apply_batch`]), or one event with
-//! its attempt counted first ([`attempt`]: retries, and after a crash). Both take, in ONE
-//! transaction, the store's lock and the events (one statement), run their domain
-//! handlers, record their final status and mark the store's pages stale when a change
-//! shows on them ([`rebuild_pages`] rebuilds them a moment later).
+//! Applying stored events: a batch of a store's events ([`apply_batch`]), the batches of
+//! several stores together ([`apply_group`], through the shared [`Applier`]: group
+//! commit), or one event with its attempt counted first ([`attempt`]: retries, and after a
+//! crash). Each takes, in ONE transaction, the stores' locks and the events (one
+//! statement), runs their domain handlers, records their final status and marks the
+//! store's pages stale when a change shows on them ([`rebuild_pages`] rebuilds them a
+//! moment later).
 //!
 //! The claim (`status = 'received'` → final status, `RETURNING` the ids claimed) makes the
 //! effect happen once even if two actors or two replicas try the same event. On PostgreSQL
@@ -13,17 +15,23 @@
 //!
 //! A database failure gives the attempt back: an outage must not dead-letter healthy events.
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use serde_json::Value;
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Instant;
 
-use entity::webhook_event::Model;
-
 use entity::status::EventStatus;
+use entity::webhook_event::Model;
+use futures_util::FutureExt;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use serde_json::Value;
+use tracing::debug;
 
-use crate::domain::{self, DomainError, EventRef, Outcome};
+use super::admission::WriteLock;
+use super::group_commit::GroupCommit;
+use crate::domain::{self, Change, DomainError, EventRef, Outcome};
 use crate::metrics;
-use crate::store::changes::{self, WriteError};
+use crate::store::changes::{self, WorkingSet, WriteError};
 use crate::store::{db as database, inbox, pages, rows};
 
 /// What one attempt at an event came to.
@@ -47,7 +55,13 @@ pub enum ApplyError {
         source: WriteError,
     },
     #[error("database unavailable: {0}")]
-    Db(#[from] DbErr),
+    Db(Arc<DbErr>),
+}
+
+impl From<DbErr> for ApplyError {
+    fn from(err: DbErr) -> Self {
+        Self::Db(Arc::new(err))
+    }
 }
 
 /// Makes one attempt at event `id`. Events that already used `max_attempts` are
@@ -143,8 +157,15 @@ pub enum BatchError {
         #[source]
         source: WriteError,
     },
+    /// Shared: a group's outage is the answer of each of its batches.
     #[error("database unavailable: {0}")]
-    Db(DbErr),
+    Db(Arc<DbErr>),
+}
+
+impl BatchError {
+    fn db(err: DbErr) -> Self {
+        Self::Db(Arc::new(err))
+    }
 }
 
 /// Applies a store's waiting events, oldest first, in ONE transaction: lock the store,
@@ -161,15 +182,237 @@ pub async fn apply_batch(
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
     let started = Instant::now();
     let applied = batch_in_transaction(db, rows, Count::OnCommit, store).await?;
+    record_applied(rows, &applied, started.elapsed(), rows.len());
+    Ok(applied)
+}
+
+/// Metrics of a committed batch; `elapsed` was shared by `events` events.
+fn record_applied(
+    rows: &[Model],
+    applied: &[(usize, Outcome)],
+    elapsed: std::time::Duration,
+    events: usize,
+) {
     metrics::apply_batch(rows.len());
-    let share = started.elapsed() / u32::try_from(rows.len().max(1)).unwrap_or(u32::MAX);
+    let share = elapsed / u32::try_from(events.max(1)).unwrap_or(u32::MAX);
     let now = chrono::Utc::now();
-    for (index, outcome) in &applied {
+    for (index, outcome) in applied {
         let row = &rows[*index];
         metrics::event_attempted(&row.event_type, (*outcome).into(), share);
         metrics::event_lag((now - row.created_at).to_std().unwrap_or_default());
     }
-    Ok(applied)
+}
+
+/// Most stores' batches in one group transaction.
+const MAX_GROUP: usize = 64;
+
+/// A store's batch handed to the group commit of applies ([`Applier`]).
+#[derive(Debug)]
+pub struct StoreBatch {
+    /// Events of one store that never failed, oldest first.
+    pub rows: Vec<Model>,
+    /// What the actor knows of the store's rows.
+    pub store: StoreState,
+}
+
+/// What came of a [`StoreBatch`]: its rows back, what the store's rows are now, and the
+/// events applied now with their outcome (as [`apply_batch`] answers), or the panic of a
+/// handler while the batch was applied alone, for its actor to die of.
+#[derive(Debug)]
+pub struct BatchDone {
+    pub rows: Vec<Model>,
+    pub store: StoreState,
+    pub result: std::thread::Result<Result<Vec<(usize, Outcome)>, BatchError>>,
+    /// How many stores' batches its transaction applied (1: it went alone).
+    pub grouped: usize,
+}
+
+/// The group commit of applies, shared by every actor: the batches of stores that are
+/// ready together are applied in one transaction ([`apply_group`]).
+pub type Applier = GroupCommit<StoreBatch, BatchDone>;
+
+/// Starts the applier with at most `writers` transactions at once, each under `lock`.
+pub fn start_applier(db: DatabaseConnection, writers: usize, lock: WriteLock) -> Applier {
+    GroupCommit::start(writers, MAX_GROUP, move |batches| {
+        let (db, lock) = (db.clone(), lock.clone());
+        async move {
+            let _held = lock.hold().await;
+            apply_group(&db, batches).await
+        }
+    })
+}
+
+/// Applies the batches of several stores in ONE transaction: one statement locks every
+/// store and claims every event, each store's handlers run in turn, one commit. Each
+/// store's events keep their order: an actor hands over its next batch only after this
+/// one is answered. When anything fails, the transaction rolls back and each batch is
+/// applied in a transaction of its own ([`apply_batch`]), so that only the batch at fault
+/// fails, with its own error.
+pub async fn apply_group(db: &DatabaseConnection, batches: Vec<StoreBatch>) -> Vec<BatchDone> {
+    if batches.len() < 2 {
+        return apply_each_alone(db, batches).await;
+    }
+    let started = Instant::now();
+    let group = AssertUnwindSafe(group_in_transaction(db, &batches)).catch_unwind();
+    match group.await {
+        Ok(Ok(results)) => {
+            let grouped = batches.len();
+            metrics::apply_group(grouped);
+            let events = batches.iter().map(|batch| batch.rows.len()).sum();
+            let elapsed = started.elapsed();
+            batches
+                .into_iter()
+                .zip(results)
+                .map(|(batch, (applied, store))| {
+                    record_applied(&batch.rows, &applied, elapsed, events);
+                    BatchDone {
+                        rows: batch.rows,
+                        store,
+                        result: Ok(Ok(applied)),
+                        grouped,
+                    }
+                })
+                .collect()
+        }
+        // Unavailable for one is unavailable for all: no batch is tried alone.
+        Ok(Err(BatchError::Db(err))) => answer_outage(batches, &err),
+        Ok(Err(err)) => {
+            debug!(error = %err, stores = batches.len(), "group apply failed; applying each store's batch alone");
+            apply_each_alone(db, batches).await
+        }
+        Err(_) => {
+            debug!(
+                stores = batches.len(),
+                "group apply panicked; applying each store's batch alone"
+            );
+            apply_each_alone(db, batches).await
+        }
+    }
+}
+
+/// Applies each batch in its own transaction, its panic caught and handed back. Once the
+/// database fails one, the rest get the same answer without being tried.
+async fn apply_each_alone(db: &DatabaseConnection, batches: Vec<StoreBatch>) -> Vec<BatchDone> {
+    let mut done = Vec::with_capacity(batches.len());
+    let mut batches = batches.into_iter();
+    while let Some(StoreBatch { rows, mut store }) = batches.next() {
+        let result = AssertUnwindSafe(apply_batch(db, &rows, &mut store))
+            .catch_unwind()
+            .await;
+        let outage = match &result {
+            Ok(Err(BatchError::Db(err))) => Some(err.clone()),
+            Ok(Ok(_)) => {
+                metrics::apply_group(1);
+                None
+            }
+            _ => None,
+        };
+        done.push(BatchDone {
+            rows,
+            store,
+            result,
+            grouped: 1,
+        });
+        if let Some(err) = outage {
+            done.extend(answer_outage(batches.collect(), &err));
+            break;
+        }
+    }
+    done
+}
+
+/// Every batch's answer is the database's failure; nothing of them was applied.
+fn answer_outage(batches: Vec<StoreBatch>, err: &Arc<DbErr>) -> Vec<BatchDone> {
+    batches
+        .into_iter()
+        .map(|StoreBatch { rows, store }| BatchDone {
+            rows,
+            store,
+            result: Ok(Err(BatchError::Db(err.clone()))),
+            grouped: 1,
+        })
+        .collect()
+}
+
+/// One transaction for every batch of the group: the applied events of each, and what
+/// each store's rows are after the commit.
+async fn group_in_transaction(
+    db: &DatabaseConnection,
+    batches: &[StoreBatch],
+) -> Result<Vec<(Vec<(usize, Outcome)>, StoreState)>, BatchError> {
+    committed(db, async |txn| claim_and_apply_group(txn, batches).await).await
+}
+
+async fn claim_and_apply_group(
+    txn: &DatabaseTransaction,
+    batches: &[StoreBatch],
+) -> Result<Vec<(Vec<(usize, Outcome)>, StoreState)>, BatchError> {
+    let stores: Vec<&str> = batches
+        .iter()
+        .filter_map(|batch| batch.rows.first())
+        .map(|row| row.store_key.as_str())
+        .collect();
+    let ids: Vec<&str> = batches
+        .iter()
+        .flat_map(|batch| batch.rows.iter().map(|row| row.id.as_str()))
+        .collect();
+    // Takes every store's lock too.
+    let claimed = inbox::claim(txn, &stores, &ids, true)
+        .await
+        .map_err(|err| failure(ids[0], WriteError::Db(err)))?;
+    let mut results = Vec::with_capacity(batches.len());
+    // The decoded payloads of a window are held together: windows bound them.
+    for window in windows(batches, MAX_PLANNED) {
+        let plans = window
+            .iter()
+            .map(|batch| plan(&batch.rows, &claimed))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One read per table for the rows of every store's events of the window.
+        let wanted = window
+            .iter()
+            .zip(&plans)
+            .flat_map(|(batch, planned)| wanted(&batch.rows, planned));
+        let mut working = WorkingSet::load(txn, wanted)
+            .await
+            .map_err(|err| failure(ids[0], WriteError::Db(err)))?;
+        for (batch, planned) in window.iter().zip(plans) {
+            let mut store = batch.store;
+            let applied = match batch.rows.first() {
+                Some(first) => {
+                    let key = &first.store_key;
+                    apply_claimed(txn, key, &batch.rows, planned, &mut working, &mut store).await?
+                }
+                None => Vec::new(),
+            };
+            results.push((applied, store));
+        }
+        let first = &window[0].rows.first().map_or(ids[0], |row| row.id.as_str());
+        working
+            .write(txn)
+            .await
+            .map_err(|err| failure(first, WriteError::Db(err)))?;
+    }
+    Ok(results)
+}
+
+/// Most events decoded at once in a group (a store's batch may reach it alone).
+const MAX_PLANNED: usize = 256;
+
+/// The batches in consecutive windows of at most `limit` events, or one batch.
+fn windows(batches: &[StoreBatch], limit: usize) -> Vec<&[StoreBatch]> {
+    let mut windows = Vec::new();
+    let (mut start, mut events) = (0, 0);
+    for (index, batch) in batches.iter().enumerate() {
+        if index > start && events + batch.rows.len() > limit {
+            windows.push(&batches[start..index]);
+            (start, events) = (index, 0);
+        }
+        events += batch.rows.len();
+    }
+    if start < batches.len() {
+        windows.push(&batches[start..]);
+    }
+    windows
 }
 
 /// What an actor knows of its store's rows between transactions, per mode (`[test, live]`).
@@ -192,17 +435,28 @@ async fn batch_in_transaction(
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let txn = db.begin().await.map_err(BatchError::Db)?;
     let mut after = *store;
-    let result = claim_and_apply(&txn, &first.store_key, rows, count, &mut after).await;
-    match result {
-        Ok(applied) => {
-            txn.commit().await.map_err(BatchError::Db)?;
-            *store = after;
-            Ok(applied)
+    let applied = committed(db, async |txn| {
+        claim_and_apply(txn, &first.store_key, rows, count, &mut after).await
+    })
+    .await?;
+    *store = after;
+    Ok(applied)
+}
+
+/// Runs `work` in a transaction: committed if it succeeds, else rolled back at once
+/// rather than on drop, so the stores' locks are released without delay.
+async fn committed<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, BatchError>,
+) -> Result<T, BatchError> {
+    let txn = db.begin().await.map_err(BatchError::db)?;
+    match work(&txn).await {
+        Ok(value) => {
+            txn.commit().await.map_err(BatchError::db)?;
+            Ok(value)
         }
         Err(err) => {
-            // Roll back now rather than on drop, so the store's lock is released at once.
             let _ = txn.rollback().await;
             Err(err)
         }
@@ -216,19 +470,98 @@ async fn claim_and_apply(
     count: Count,
     store: &mut StoreState,
 ) -> Result<Vec<(usize, Outcome)>, BatchError> {
-    let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     // Takes the store's lock too.
-    let claimed = inbox::claim(txn, store_key, &ids, count == Count::OnCommit)
+    let claimed = inbox::claim(txn, &[store_key], &ids, count == Count::OnCommit)
         .await
-        .map_err(db_error)?;
+        .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
+    let planned = plan(rows, &claimed)?;
+    let mut working = WorkingSet::load(txn, wanted(rows, &planned))
+        .await
+        .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
+    let applied = apply_claimed(txn, store_key, rows, planned, &mut working, store).await?;
+    working
+        .write(txn)
+        .await
+        .map_err(|err| failure(&rows[0].id, WriteError::Db(err)))?;
+    Ok(applied)
+}
+
+/// A claimed event decoded and decided, the first half of applying it: read ahead of the
+/// rows, so that the rows of every event can be read at once ([`WorkingSet`]).
+struct Planned {
+    /// Its place in the batch.
+    index: usize,
+    payload: Value,
+    plan: Plan,
+}
+
+enum Plan {
+    /// Nothing to apply (with the reason for the event log, when there is one).
+    Ignored(Option<&'static str>),
+    Apply(Change),
+}
+
+/// Decodes the claimed events of a batch and asks the domain what each changes, in order.
+fn plan(rows: &[Model], claimed: &HashSet<String>) -> Result<Vec<Planned>, BatchError> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, row)| claimed.contains(&row.id))
+        .map(|(index, row)| {
+            let (payload, plan) =
+                plan_one(row).map_err(|err| failure(&row.id, WriteError::Domain(err)))?;
+            Ok(Planned {
+                index,
+                payload,
+                plan,
+            })
+        })
+        .collect()
+}
+
+fn plan_one(row: &Model) -> Result<(Value, Plan), DomainError> {
+    let payload = parse_payload(row)?;
+    if let Some(reason) = domain::not_applicable(&payload) {
+        return Ok((payload, Plan::Ignored(Some(reason))));
+    }
+    let change = domain::change_of(&event_ref(row, &payload), previous_attributes(&payload))?;
+    let plan = change.map_or(Plan::Ignored(None), Plan::Apply);
+    Ok((payload, plan))
+}
+
+/// The rows the planned events of a batch concern: store key, mode, change.
+fn wanted<'a>(
+    rows: &'a [Model],
+    planned: &'a [Planned],
+) -> impl Iterator<Item = (&'a str, bool, &'a Change)> {
+    planned.iter().filter_map(|planned| match &planned.plan {
+        Plan::Apply(change) => {
+            let row = &rows[planned.index];
+            Some((row.store_key.as_str(), row.livemode, change))
+        }
+        Plan::Ignored(_) => None,
+    })
+}
+
+/// Applies the `planned` events of a store's batch in the caller's transaction, which
+/// holds the store's lock: ensure the store row, run the handlers, mark the pages stale,
+/// record the outcomes that are not `processed`.
+async fn apply_claimed(
+    txn: &DatabaseTransaction,
+    store_key: &str,
+    rows: &[Model],
+    planned: Vec<Planned>,
+    working: &mut WorkingSet,
+    store: &mut StoreState,
+) -> Result<Vec<(usize, Outcome)>, BatchError> {
+    let db_error = |err: DbErr| failure(&rows[0].id, WriteError::Db(err));
     // The store row once per mode, and only until the actor knows it exists.
     for livemode in [false, true] {
         let mode = usize::from(livemode);
         if !store.exists[mode]
-            && rows
+            && planned
                 .iter()
-                .any(|row| row.livemode == livemode && claimed.contains(&row.id))
+                .any(|planned| rows[planned.index].livemode == livemode)
         {
             rows::ensure_store(txn, store_key, livemode)
                 .await
@@ -237,13 +570,12 @@ async fn claim_and_apply(
         }
     }
     let mut touched = [false, false];
-    let mut applied = Vec::with_capacity(claimed.len());
+    let mut applied = Vec::with_capacity(planned.len());
     let mut reasons = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        if !claimed.contains(&row.id) {
-            continue;
-        }
-        let done = apply_one(txn, row)
+    for planned in planned {
+        let index = planned.index;
+        let row = &rows[index];
+        let done = apply_planned(txn, working, row, planned)
             .await
             .map_err(|source| failure(&row.id, source))?;
         touched[usize::from(row.livemode)] |= done.touches_pages;
@@ -322,7 +654,7 @@ pub async fn rebuild_pages(
 /// of the event `event_id`.
 fn failure(event_id: &str, source: WriteError) -> BatchError {
     match source {
-        WriteError::Db(err) if database::is_unavailable(&err) => BatchError::Db(err),
+        WriteError::Db(err) if database::is_unavailable(&err) => BatchError::db(err),
         source => BatchError::Domain {
             event_id: event_id.to_owned(),
             source,
@@ -339,16 +671,14 @@ struct Done {
     reason: Option<&'static str>,
 }
 
-/// Applies one claimed event.
-async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, WriteError> {
-    let payload = parse_payload(row)?;
-    if let Some(reason) = domain::not_applicable(&payload) {
-        return Ok(Done {
-            outcome: Outcome::Ignored,
-            touches_pages: false,
-            reason: Some(reason),
-        });
-    }
+/// Applies one planned event, with the rows read ahead in `known`.
+async fn apply_planned(
+    txn: &DatabaseTransaction,
+    working: &mut WorkingSet,
+    row: &Model,
+    planned: Planned,
+) -> Result<Done, WriteError> {
+    let Planned { payload, plan, .. } = planned;
     let event = event_ref(row, &payload);
     #[cfg(feature = "fault-injection")]
     {
@@ -356,15 +686,18 @@ async fn apply_one(txn: &DatabaseTransaction, row: &Model) -> Result<Done, Write
         crate::faults::check(object_id);
         crate::faults::pause(object_id).await;
     }
-    let Some(change) = domain::change_of(&event, previous_attributes(&payload))? else {
-        return Ok(Done {
-            outcome: Outcome::Ignored,
-            touches_pages: false,
-            reason: None,
-        });
+    let change = match plan {
+        Plan::Ignored(reason) => {
+            return Ok(Done {
+                outcome: Outcome::Ignored,
+                touches_pages: false,
+                reason,
+            });
+        }
+        Plan::Apply(change) => change,
     };
     let touches_pages = change.touches_pages();
-    let outcome = changes::apply(txn, &event, change).await?;
+    let outcome = changes::apply(txn, working, &event, change).await?;
     Ok(Done {
         outcome,
         touches_pages: touches_pages && outcome == Outcome::Processed,
@@ -377,4 +710,50 @@ pub fn previous_attributes(payload: &Value) -> Option<&Value> {
     payload
         .pointer("/data/previous_attributes")
         .filter(|previous| previous.is_object())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(events: usize) -> StoreBatch {
+        let row = Model {
+            id: "evt_window".to_owned(),
+            event_type: "customer.created".to_owned(),
+            account: None,
+            store_key: "acct_window".to_owned(),
+            livemode: false,
+            api_version: None,
+            object_id: None,
+            payload: "{}".to_owned(),
+            status: EventStatus::Received,
+            attempts: 0,
+            last_error: None,
+            created: 0,
+            created_at: chrono::Utc::now(),
+            processed_at: None,
+            body_conflicts: 0,
+        };
+        StoreBatch {
+            rows: vec![row; events],
+            store: StoreState::default(),
+        }
+    }
+
+    fn sizes(batches: &[StoreBatch], limit: usize) -> Vec<Vec<usize>> {
+        windows(batches, limit)
+            .iter()
+            .map(|window| window.iter().map(|batch| batch.rows.len()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn windows_hold_whole_batches_up_to_the_limit_in_order() {
+        let batches: Vec<StoreBatch> = [3, 4, 2, 8, 1].into_iter().map(batch).collect();
+        assert_eq!(sizes(&batches, 8), [vec![3, 4], vec![2], vec![8], vec![1]]);
+        assert_eq!(sizes(&batches, 100), [vec![3, 4, 2, 8, 1]]);
+        // A batch larger than the limit is a window of its own.
+        assert_eq!(sizes(&batches, 2), [[3], [4], [2], [8], [1]]);
+        assert!(windows(&[], 8).is_empty());
+    }
 }

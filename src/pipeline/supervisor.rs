@@ -21,6 +21,7 @@ use tracing::{error, warn};
 use super::ApplySettings;
 use super::account::{AccountActor, AccountArgs, AccountMsg};
 use super::admission::{Admission, Held, PayloadBudget, WriteLock};
+use super::apply::{self, Applier};
 use super::outage::OutageLog;
 
 /// Messages of the supervisor.
@@ -58,6 +59,8 @@ pub struct SupervisorArgs {
     pub db: DatabaseConnection,
     pub settings: Arc<ApplySettings>,
     pub admission: Admission,
+    /// The group commit of the actors' batches.
+    pub applier: Applier,
     pub outages: Arc<OutageLog>,
 }
 
@@ -72,6 +75,7 @@ pub struct SupervisorState {
     db: DatabaseConnection,
     settings: Arc<ApplySettings>,
     admission: Admission,
+    applier: Applier,
     outages: Arc<OutageLog>,
     children: HashMap<String, Child>,
     /// Store key of every live child, registered or retiring.
@@ -102,6 +106,7 @@ impl Actor for AccountSupervisor {
             db: args.db,
             settings: args.settings,
             admission: args.admission,
+            applier: args.applier,
             outages: args.outages,
             children: HashMap::new(),
             keys: HashMap::new(),
@@ -279,6 +284,7 @@ async fn spawn_child(
         supervisor: myself.clone(),
         crash,
         admission: state.admission.clone(),
+        applier: state.applier.clone(),
         outages: state.outages.clone(),
     };
     let (actor, _) = Actor::spawn_linked(None, AccountActor, args, myself.get_cell()).await?;
@@ -326,9 +332,11 @@ impl Dispatcher {
             true => WriteLock::single_writer(),
             false => WriteLock::default(),
         };
+        let applier = apply::start_applier(db.clone(), settings.writers, writer.clone());
         let args = SupervisorArgs {
             db,
             admission: Admission::new(settings.concurrency, writer.clone()),
+            applier,
             outages: outages.clone(),
             settings: Arc::new(settings),
         };

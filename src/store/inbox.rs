@@ -210,24 +210,26 @@ pub fn waiting() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("\"status\" = 'received'")
 }
 
-/// Claims waiting events of store `store_key` for an apply, in the caller's transaction:
+/// Claims waiting events of the stores `stores` for an apply, in the caller's transaction:
 /// they become `processed` (the caller rewrites a different outcome with [`set_status`]),
 /// with one more attempt when `count_attempt` (it counts only if the transaction commits).
 /// Returns the ids claimed; the others are no longer waiting and must not be applied again.
 ///
-/// The same statement takes the store's lock ([`super::db::lock_store`]) before it claims
-/// a row: one round trip for both. The lock is an `InitPlan`, evaluated once, when the
+/// The same statement takes each store's lock ([`super::db::lock_store`]) before it claims
+/// a row: one round trip for both. The locks are an `InitPlan`, evaluated once, when the
 /// first row passes the other conditions and before any row is locked, so the claim never
-/// holds a row while it waits for the lock; a row another transaction claimed meanwhile
+/// holds a row while it waits for a lock; a row another transaction claimed meanwhile
 /// fails the status test when PostgreSQL checks it again after that transaction ends. A
-/// claim that finds nothing to claim may not take the lock, and then nothing is applied.
+/// claim that finds nothing to claim may not take the locks, and then nothing is applied.
+/// Several stores' locks are taken in the order of their lock keys, so two group applies
+/// cannot each hold a lock the other waits for.
 pub async fn claim(
     db: &impl ConnectionTrait,
-    store_key: &str,
+    stores: &[&str],
     ids: &[&str],
     count_attempt: bool,
 ) -> Result<HashSet<String>, DbErr> {
-    let statement = claim_statement(db.get_database_backend(), store_key, ids, count_attempt);
+    let statement = claim_statement(db.get_database_backend(), stores, ids, count_attempt);
     let rows = db.query_all(&statement).await?;
     rows.iter()
         .map(|row| row.try_get::<String>("", "id"))
@@ -237,7 +239,7 @@ pub async fn claim(
 /// The statement of [`claim`] (public for the apply path's micro-benchmarks).
 pub fn claim_statement(
     backend: DbBackend,
-    store_key: &str,
+    stores: &[&str],
     ids: &[&str],
     count_attempt: bool,
 ) -> UpdateStatement {
@@ -253,12 +255,33 @@ pub fn claim_statement(
         .returning_col(Column::Id)
         .to_owned();
     if backend == DbBackend::Postgres {
-        statement.and_where(Expr::cust_with_values(
-            "(SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))) = 1",
-            [store_key],
-        ));
+        statement.and_where(store_locks(stores));
     }
     statement
+}
+
+/// The condition that takes the stores' advisory locks (PostgreSQL), true once taken.
+fn store_locks(stores: &[&str]) -> sea_orm::sea_query::SimpleExpr {
+    if let [store] = stores {
+        return Expr::cust_with_values(
+            "(SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))) = 1",
+            [*store],
+        );
+    }
+    // PostgreSQL calls a volatile function of the select list after the sort below it.
+    let keys = (1..=stores.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Expr::cust_with_values(
+        format!(
+            "(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(lock_key) FROM \
+             (SELECT DISTINCT hashtextextended(store_key, 0) AS lock_key \
+             FROM unnest(ARRAY[{keys}]::text[]) AS store_key) AS lock_keys \
+             ORDER BY lock_key) AS locks) > 0"
+        ),
+        stores.iter().copied(),
+    )
 }
 
 /// Sets the final status of claimed events, in the caller's transaction.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use entity::{customer, price, product, store};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, QuerySelect, TryInsertResult,
@@ -151,6 +151,100 @@ find_in_store!(
 find_in_store!(
     /// A price of the store, if known (tombstones included).
     find_price,
+    price
+);
+
+/// Declares `$name(db, ids)`: the rows of a store table with any of these Stripe ids, in
+/// any store (one statement; the natural key leads with the id); none without ids.
+macro_rules! with_ids {
+    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            ids: &[&str],
+        ) -> Result<Vec<$table::Model>, DbErr> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            $table::Entity::find()
+                .filter($table::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await
+        }
+    };
+}
+
+with_ids!(
+    /// The customers with these ids, in any store (tombstones included).
+    customers_with_ids,
+    customer
+);
+with_ids!(
+    /// The products with these ids, in any store (tombstones included).
+    products_with_ids,
+    product
+);
+with_ids!(
+    /// The prices with these ids, in any store (tombstones included).
+    prices_with_ids,
+    price
+);
+
+/// Declares `$name(db, rows)`: writes rows of a store table in one statement, each
+/// inserted or, when its key (store key, mode, id) exists, replacing every column but the
+/// keys and `created_at`; nothing without rows. `$statement(rows)` is that statement
+/// (public for the apply path's benchmarks).
+macro_rules! upsert_in_store {
+    ($(#[$doc:meta])* $name:ident, $statement:ident, $table:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            rows: Vec<$table::Model>,
+        ) -> Result<(), DbErr> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            $statement(rows).exec_without_returning(db).await.map(drop)
+        }
+
+        /// The statement of
+        #[doc = concat!("[`", stringify!($name), "`].")]
+        pub fn $statement(rows: Vec<$table::Model>) -> sea_orm::InsertMany<$table::ActiveModel> {
+            use $table::Column;
+            let rows = rows.into_iter().map(|row| {
+                let mut row = row.into_active_model().reset_all();
+                row.not_set(Column::Pk);
+                row
+            });
+            let key = [Column::StoreKey, Column::Livemode, Column::Id];
+            let replaced = Column::iter().filter(|column| {
+                !matches!(
+                    column,
+                    Column::Pk | Column::CreatedAt | Column::StoreKey | Column::Livemode | Column::Id
+                )
+            });
+            $table::Entity::insert_many(rows)
+                .on_conflict(OnConflict::columns(key).update_columns(replaced).to_owned())
+        }
+    };
+}
+
+upsert_in_store!(
+    /// Writes customers (see [`crate::store::changes::WorkingSet`]).
+    upsert_customers,
+    customers_upsert,
+    customer
+);
+upsert_in_store!(
+    /// Writes products (see [`crate::store::changes::WorkingSet`]).
+    upsert_products,
+    products_upsert,
+    product
+);
+upsert_in_store!(
+    /// Writes prices (see [`crate::store::changes::WorkingSet`]).
+    upsert_prices,
+    prices_upsert,
     price
 );
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{fixture, fresh_database_url, spawn_app, wait_until_applied};
 
 /// `customer.created` of `customer` in `account`, with a fresh event id.
-fn customer_event(account: &str, customer: &str, event_id: &str) -> Vec<u8> {
+pub fn customer_event(account: &str, customer: &str, event_id: &str) -> Vec<u8> {
     let mut event: Value = serde_json::from_slice(&fixture("customer.created.json")).unwrap();
     event["id"] = json!(event_id);
     event["account"] = json!(account);
@@ -78,6 +78,7 @@ async fn idle_actors_drain_and_respawn_without_losing_a_message() {
         batch_linger: Duration::ZERO,
         pages_delay: Duration::ZERO,
         concurrency: 4,
+        writers: 1,
         memory_queue_bytes: 1 << 20,
         max_actors: 100,
         single_writer: false,

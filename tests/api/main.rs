@@ -15,6 +15,7 @@ mod dashboard;
 mod demo;
 mod faults;
 mod fuzz_corpus;
+mod group_apply;
 mod health;
 mod helpers;
 mod hostile;

@@ -185,6 +185,14 @@ async fn final_rows_do_not_depend_on_delivery_order_or_duplicates() {
     assert_summaries_match_a_recount(&db).await;
 }
 
+/// The seed of a test's permutations: `PERMUTATION_SEED` replays a failure, else random.
+pub fn permutation_seed() -> u64 {
+    std::env::var("PERMUTATION_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| rand::rng().next_u64())
+}
+
 /// Applies `rounds` seeded random permutations of `stream`, each under its own tag, and
 /// checks that `rows` reads `expected` after each. `PERMUTATION_SEED` replays a failure.
 async fn every_permutation_agrees(
@@ -195,10 +203,7 @@ async fn every_permutation_agrees(
     expected: &Value,
     rows: impl AsyncFn(&DatabaseConnection, &str) -> Value,
 ) {
-    let seed = std::env::var("PERMUTATION_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().next_u64());
+    let seed = permutation_seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for round in 0..rounds {
         let mut events = stream.to_vec();

@@ -269,15 +269,17 @@ fn store_locks(stores: &[&str]) -> sea_orm::sea_query::SimpleExpr {
         );
     }
     // PostgreSQL calls a volatile function of the select list after the sort below it.
+    // No square brackets (`ARRAY[...]`): sea-query reads them as a quoted name and binds
+    // nothing inside, so the placeholders would name the statement's first values.
     let keys = (1..=stores.len())
-        .map(|n| format!("${n}"))
+        .map(|n| format!("(${n})"))
         .collect::<Vec<_>>()
         .join(", ");
     Expr::cust_with_values(
         format!(
             "(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(lock_key) FROM \
              (SELECT DISTINCT hashtextextended(store_key, 0) AS lock_key \
-             FROM unnest(ARRAY[{keys}]::text[]) AS store_key) AS lock_keys \
+             FROM (VALUES {keys}) AS stores (store_key)) AS lock_keys \
              ORDER BY lock_key) AS locks) > 0"
         ),
         stores.iter().copied(),
@@ -449,4 +451,39 @@ pub async fn prune_applied(
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, Value};
+
+    use super::*;
+
+    /// The rendered PostgreSQL claim and the strings bound to it.
+    fn rendered(stores: &[&str]) -> (String, Vec<String>) {
+        let (sql, values) = claim_statement(DbBackend::Postgres, stores, &["evt_1"], true)
+            .build(PostgresQueryBuilder);
+        let strings = values
+            .iter()
+            .filter_map(|value| match value {
+                Value::String(Some(text)) => Some(text.to_string()),
+                _ => None,
+            })
+            .collect();
+        (sql, strings)
+    }
+
+    #[test]
+    fn the_claim_binds_the_key_of_every_store_it_locks() {
+        for stores in [&["acct_a"][..], &["acct_a", "acct_b", "acct_c"]] {
+            let (sql, bound) = rendered(stores);
+            for store in stores {
+                assert!(bound.iter().any(|value| value == store), "{store}: {sql}");
+            }
+            // One placeholder per bound value, no more: besides the strings, the time, the
+            // empty error and the attempt's increment.
+            let placeholders = sql.matches('$').count();
+            assert_eq!(placeholders, bound.len() + 3, "{sql}");
+        }
+    }
 }

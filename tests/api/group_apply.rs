@@ -9,10 +9,13 @@ use payments::store::inbox::{self, Stored};
 use payments::stripe::envelope::Envelope;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, Statement,
+    TransactionTrait,
+};
 
 use crate::actors::customer_event;
-use crate::helpers::fresh_database_url;
+use crate::helpers::{fresh_database_url, postgres_url};
 use crate::ordering::{deliver_and_apply, event_stream, final_rows, permutation_seed, tagged};
 
 const PERMUTATIONS: usize = 20;
@@ -144,4 +147,55 @@ async fn a_batch_that_panics_fails_alone_and_the_rest_of_its_group_is_applied() 
     }
     let customers = entity::customer::Entity::find().count(&db).await.unwrap();
     assert_eq!(customers, 2, "the poisoned batch left nothing behind");
+}
+
+/// Whether another transaction could take the lock of `store_key` now (`db::lock_store`'s
+/// key, without waiting).
+async fn lock_is_free(db: &DatabaseConnection, store_key: &str) -> bool {
+    let other = db.begin().await.unwrap();
+    let row = other
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS free",
+            [store_key.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    other.rollback().await.unwrap();
+    row.try_get("", "free").unwrap()
+}
+
+#[tokio::test]
+async fn a_group_claim_holds_the_lock_of_every_store_it_claims_for() {
+    if postgres_url().is_none() {
+        eprintln!("skipped: store locks are PostgreSQL advisory locks (set TEST_DATABASE_URL)");
+        return;
+    }
+    let db = migrated_database().await;
+    let stores = ["acct_lock_a", "acct_lock_b", "acct_lock_c"];
+    let mut ids = Vec::new();
+    for store_key in stores {
+        let body = customer_event(store_key, "cus_lock", &format!("evt_lock_{store_key}"));
+        ids.extend(store(&db, &body).await.map(|row| row.id));
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+
+    let txn = db.begin().await.unwrap();
+    let claimed = inbox::claim(&txn, &stores, &ids, true).await.unwrap();
+    assert_eq!(claimed.len(), 3, "every event claimed");
+    for store_key in stores {
+        assert!(
+            !lock_is_free(&db, store_key).await,
+            "{store_key} is locked until the group's transaction ends"
+        );
+    }
+    assert!(
+        lock_is_free(&db, "acct_lock_outside").await,
+        "a store outside the group is not locked"
+    );
+    txn.rollback().await.unwrap();
+    for store_key in stores {
+        assert!(lock_is_free(&db, store_key).await, "{store_key} released");
+    }
 }

@@ -404,18 +404,12 @@ fn statements(c: &mut Criterion) {
         );
 
         let name = |statement: &str| format!("{statement}/{backend_name}");
-        build_from(
-            &mut group,
-            &name("customer_upsert_1"),
-            &vec![customer.clone()],
-            |rows| customers_upsert(rows, backend),
-        );
-        build_from(
-            &mut group,
-            &name(&format!("customer_upsert_{GROUP}")),
-            &customers,
-            |rows| customers_upsert(rows, backend),
-        );
+        for rows in [vec![customer.clone()], customers.clone()] {
+            let statement = name(&format!("customer_upsert_{}", rows.len()));
+            build_from(&mut group, &statement, &rows, |rows| {
+                customers_upsert(rows, backend)
+            });
+        }
         build_from(
             &mut group,
             &name("product_upsert_1"),
@@ -444,6 +438,13 @@ fn statements(c: &mut Criterion) {
             sql.sql.contains("ORDER BY lock_key"),
             backend == DbBackend::Postgres,
             "several stores' locks are taken in order"
+        );
+        assert_eq!(
+            sql.values.as_ref().map(|values| values.0.len()),
+            // The four values set, the ids, and each store's key on PostgreSQL.
+            Some(4 + stores.len() * (1 + usize::from(backend == DbBackend::Postgres))),
+            "{}",
+            sql.sql
         );
         group.bench_function(format!("inbox_claim_8_stores/{backend_name}"), |b| {
             b.iter(|| backend.build(&group_claim(backend, black_box(&stores))))

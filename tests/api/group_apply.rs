@@ -9,10 +9,7 @@ use payments::store::inbox::{self, Stored};
 use payments::stripe::envelope::Envelope;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
 use crate::actors::customer_event;
 use crate::helpers::{fresh_database_url, postgres_url};
@@ -149,21 +146,22 @@ async fn a_batch_that_panics_fails_alone_and_the_rest_of_its_group_is_applied() 
     assert_eq!(customers, 2, "the poisoned batch left nothing behind");
 }
 
-/// Whether another transaction could take the lock of `store_key` now (`db::lock_store`'s
-/// key, without waiting).
+/// Whether another transaction could take the lock of `store_key` now: `db::lock_store`
+/// (what a pages rebuild or a checkout takes) in a transaction that gives up on a held
+/// lock instead of waiting.
 async fn lock_is_free(db: &DatabaseConnection, store_key: &str) -> bool {
     let other = db.begin().await.unwrap();
-    let row = other
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS free",
-            [store_key.into()],
-        ))
+    other
+        .execute_unprepared("SET LOCAL lock_timeout = '50ms'")
         .await
-        .unwrap()
         .unwrap();
+    let locked = payments::store::db::lock_store(&other, store_key).await;
     other.rollback().await.unwrap();
-    row.try_get("", "free").unwrap()
+    match locked {
+        Ok(()) => true,
+        Err(err) if err.to_string().contains("lock timeout") => false,
+        Err(err) => panic!("lock_store failed: {err}"),
+    }
 }
 
 #[tokio::test]
